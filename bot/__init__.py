@@ -1,0 +1,1 @@
+"""The Telegram side of the learning city assistant: settings, dispatcher, CLI."""

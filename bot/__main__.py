@@ -1,0 +1,114 @@
+"""`learncity`: run the bot, talk to it locally, manage the catalogue."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bot.settings import Settings, SettingsError, load_settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="learncity", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "run", help="serve Telegram by long polling (BOT_TOKEN set) or open the local chat"
+    )
+    commands.add_parser("chat", help="talk to the bot in this terminal: no token, no network")
+    commands.add_parser("migrate", help="bring the database schema up to date")
+
+    catalogue = commands.add_parser("catalogue", help="import, export and inspect the catalogue")
+    actions = catalogue.add_subparsers(dest="action", required=True)
+    importing = actions.add_parser("import", help="import a JSON document or a one-table CSV")
+    importing.add_argument("file", type=Path)
+    importing.add_argument("--table", help="the CSV file's table, if its name does not say")
+    exporting = actions.add_parser("export", help="write the whole catalogue as JSON")
+    exporting.add_argument("file", type=Path)
+    actions.add_parser("schema", help="print the JSON Schema of the import format")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(dispatch(arguments, settings))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def dispatch(arguments: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import create_app, run_polling
+    from bot.local_chat import run_local_chat
+
+    if arguments.command == "catalogue":
+        return await catalogue_command(arguments, settings)
+    if arguments.command == "migrate":
+        from catalogue.database import apply_migrations, create_engine
+
+        engine = create_engine(settings.database_url)
+        await apply_migrations(engine)
+        await engine.dispose()
+        return 0
+    app = await create_app(settings)
+    try:
+        if arguments.command == "run" and settings.bot_token is not None:
+            await run_polling(app)
+        else:
+            logging.getLogger().setLevel(logging.WARNING)
+            await run_local_chat(app)
+    finally:
+        await app.close()
+    return 0
+
+
+async def catalogue_command(arguments: argparse.Namespace, settings: Settings) -> int:
+    from catalogue.database import apply_migrations, create_engine, create_session_maker
+    from catalogue.importer import CatalogueImportError, export_document, import_file
+    from catalogue.schema import json_schema
+
+    if arguments.action == "schema":
+        print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+        return 0
+    engine = create_engine(settings.database_url)
+    try:
+        await apply_migrations(engine)
+        session_maker = create_session_maker(engine)
+        if arguments.action == "export":
+            async with session_maker() as session:
+                document = await export_document(session)
+            arguments.file.write_text(document.model_dump_json(indent=2), encoding="utf-8")
+            print(f"Exported {sum(map(len, document.model_dump().values()))} records")
+            return 0
+        if not arguments.file.is_file():
+            print(f"No such file: {arguments.file}", file=sys.stderr)
+            return 1
+        try:
+            async with session_maker.begin() as session:
+                report = await import_file(session, arguments.file, arguments.table)
+        except CatalogueImportError as error:
+            for problem in error.errors:
+                print(problem, file=sys.stderr)
+            print(f"Nothing was imported: {len(error.errors)} problem(s).", file=sys.stderr)
+            return 1
+        for table in report.created:
+            if report.created[table] or report.updated[table]:
+                print(f"{table}: {report.created[table]} new, {report.updated[table]} updated")
+        return 0
+    finally:
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""How dates, prices, ages and offer kinds read in the resident's language and time zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from babel.dates import format_datetime, format_time
+from babel.numbers import format_currency
+
+from catalogue.models import Offer, OfferFormat, OfferKind
+
+KIND_LABELS = {
+    OfferKind.COURSE: __("Course"),
+    OfferKind.MASTER_CLASS: __("Master class"),
+    OfferKind.LECTURE: __("Lecture"),
+    OfferKind.EXCURSION: __("Excursion"),
+    OfferKind.WORKSHOP: __("Workshop"),
+    OfferKind.FESTIVAL_EVENT: __("Festival event"),
+}
+FORMAT_LABELS = {
+    OfferFormat.IN_PERSON: __("in person"),
+    OfferFormat.ONLINE: __("online"),
+    OfferFormat.HYBRID: __("in person and online"),
+}
+LANGUAGE_NAMES = {"en": __("English"), "ru": __("Russian")}
+
+
+def when(starts_at: datetime, ends_at: datetime, zone: ZoneInfo, locale: str) -> str:
+    """ "Tue, 25 Nov, 18:30–20:00" in the reader's zone; both days when it spans midnight."""
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    day_and_start = format_datetime(start, "EEE, d MMM, HH:mm", locale=locale)
+    if start.date() == end.date():
+        return f"{day_and_start}–{format_time(end, 'HH:mm', locale=locale)}"
+    return f"{day_and_start} – {format_datetime(end, 'EEE, d MMM, HH:mm', locale=locale)}"
+
+
+def short_when(starts_at: datetime, zone: ZoneInfo, locale: str) -> str:
+    return format_datetime(starts_at.astimezone(zone), "d MMM, HH:mm", locale=locale)
+
+
+def price(offer: Offer, locale: str) -> str:
+    if offer.is_free:
+        return _("free")
+    return format_currency(offer.price_minor / 100, offer.currency, locale=locale)
+
+
+def ages(offer: Offer) -> str:
+    if offer.age_min is None and offer.age_max is None:
+        return _("all ages")
+    if offer.age_max is None:
+        return _("{age}+").format(age=offer.age_min)
+    if offer.age_min is None:
+        return _("up to {age}").format(age=offer.age_max)
+    return _("{low}–{high} years").format(low=offer.age_min, high=offer.age_max)
+
+
+def kind(offer: Offer) -> str:
+    return str(KIND_LABELS.get(offer.kind, offer.kind))
+
+
+def offer_format(offer: Offer) -> str:
+    return str(FORMAT_LABELS.get(offer.format, offer.format))
+
+
+def language_name(code: str) -> str:
+    return str(LANGUAGE_NAMES.get(code, code))

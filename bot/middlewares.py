@@ -1,0 +1,54 @@
+"""Outer middlewares, one job each: a DB session per update, the resident, their language."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, User
+from aiogram.utils.i18n import I18nMiddleware
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.i18n import best_locale
+from bot.screens import Viewer
+from bot.settings import Settings
+from catalogue.residents import get_or_create_resident
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class DatabaseSessionMiddleware(BaseMiddleware):
+    """One transaction per update: committed when the handler returns, rolled back if it raises."""
+
+    def __init__(self, session_maker: async_sessionmaker[AsyncSession]) -> None:
+        self.session_maker = session_maker
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        async with self.session_maker.begin() as session:
+            data["session"] = session
+            return await handler(event, data)
+
+
+class ResidentMiddleware(BaseMiddleware):
+    """Finds (or registers) the resident behind the update and how to show things to them."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        if user is not None and not user.is_bot:
+            language = best_locale(user.language_code, self.settings.default_locale)
+            resident = await get_or_create_resident(data["session"], user.id, language)
+            data["resident"] = resident
+            data["viewer"] = Viewer.of(resident, self.settings.city_zone)
+        return await handler(event, data)
+
+
+class ResidentI18nMiddleware(I18nMiddleware):
+    """Speaks the resident's chosen language; before they choose, Telegram's interface language."""
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        resident = data.get("resident")
+        return resident.language if resident is not None else self.i18n.default_locale

@@ -1,0 +1,243 @@
+"""An in-memory Bot API: what `learncity chat`, the tests and the fake HTTP server talk to.
+
+`OfflineTelegram` answers Bot API methods the way Telegram does (message ids, edits, the
+"message is not modified" error) and remembers every chat's messages. `OfflineSession` plugs it
+into aiogram at the HTTP-session boundary, so the dispatcher, handlers and serialisation all run
+for real; only the network is missing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import TelegramType
+
+BOT_USER = {
+    "id": 100000,
+    "is_bot": True,
+    "first_name": "Learning City",
+    "username": "learncity_bot",
+}
+# Bot API fields that arrive JSON-encoded in form data.
+JSON_FIELDS = {
+    "reply_markup",
+    "entities",
+    "commands",
+    "scope",
+    "results",
+    "media",
+    "link_preview_options",
+}
+
+
+class BotApiError(Exception):
+    def __init__(self, error_code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.error_code = error_code
+        self.description = description
+        self.retry_after = retry_after
+
+    def as_response(self) -> dict[str, Any]:
+        response: dict[str, Any] = {
+            "ok": False,
+            "error_code": self.error_code,
+            "description": self.description,
+        }
+        if self.retry_after is not None:
+            response["parameters"] = {"retry_after": self.retry_after}
+        return response
+
+
+@dataclass
+class ApiCall:
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class ChatMessage:
+    chat_id: int
+    message_id: int
+    text: str
+    reply_markup: dict[str, Any] | None = None
+    from_bot: bool = True
+    document_name: str | None = None
+
+    def buttons(self) -> list[dict[str, Any]]:
+        """Inline buttons in reading order."""
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return [button for row in rows for button in row]
+
+
+@dataclass
+class OfflineTelegram:
+    """Chats, messages and the Bot API methods a learning city bot uses."""
+
+    calls: list[ApiCall] = field(default_factory=list)
+    messages: dict[tuple[int, int], ChatMessage] = field(default_factory=dict)
+    listeners: list[Callable[[str, ChatMessage], None]] = field(default_factory=list)
+    _message_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def answer(self, method: str, params: dict[str, Any]) -> Any:
+        params = {key: _decoded(key, value) for key, value in params.items()}
+        self.calls.append(ApiCall(method, params))
+        handler = getattr(self, f"_{method.lower()}", None)
+        if handler is None:
+            return True  # setMyCommands, answerCallbackQuery, sendChatAction and the like
+        return handler(params)
+
+    # -- what the person sees
+
+    def chat_messages(self, chat_id: int) -> list[ChatMessage]:
+        return [message for (chat, _), message in sorted(self.messages.items()) if chat == chat_id]
+
+    def last_bot_message(self, chat_id: int) -> ChatMessage | None:
+        messages = [message for message in self.chat_messages(chat_id) if message.from_bot]
+        return messages[-1] if messages else None
+
+    def record_incoming(self, chat_id: int, text: str) -> ChatMessage:
+        message = ChatMessage(chat_id, next(self._message_ids), text, from_bot=False)
+        self.messages[(chat_id, message.message_id)] = message
+        return message
+
+    # -- methods
+
+    def _getme(self, params: dict[str, Any]) -> dict[str, Any]:
+        return BOT_USER | {"can_join_groups": False, "supports_inline_queries": True}
+
+    def _sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._send(params, str(params.get("text", "")))
+
+    def _senddocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._send(params, str(params.get("caption", "")))
+        self.messages[(int(params["chat_id"]), message["message_id"])].document_name = str(
+            params.get("document", "")
+        )
+        return message
+
+    _sendphoto = _senddocument
+
+    def _editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._existing(params)
+        text, markup = str(params.get("text", "")), params.get("reply_markup")
+        if text == message.text and markup == message.reply_markup:
+            raise BotApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message",
+            )
+        message.text, message.reply_markup = text, markup
+        self._notify("edit", message)
+        return self._as_json(message)
+
+    def _editmessagereplymarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._existing(params)
+        message.reply_markup = params.get("reply_markup")
+        self._notify("edit", message)
+        return self._as_json(message)
+
+    def _answercallbackquery(self, params: dict[str, Any]) -> bool:
+        if params.get("text"):
+            self._notify("alert", ChatMessage(0, 0, str(params["text"])))
+        return True
+
+    def _deletemessage(self, params: dict[str, Any]) -> bool:
+        self.messages.pop((int(params["chat_id"]), int(params["message_id"])), None)
+        return True
+
+    # -- plumbing
+
+    def _send(self, params: dict[str, Any], text: str) -> dict[str, Any]:
+        if len(text) > 4096:
+            raise BotApiError(400, "Bad Request: message is too long")
+        chat_id = int(params["chat_id"])
+        message = ChatMessage(chat_id, next(self._message_ids), text, params.get("reply_markup"))
+        self.messages[(chat_id, message.message_id)] = message
+        self._notify("send", message)
+        return self._as_json(message)
+
+    def _existing(self, params: dict[str, Any]) -> ChatMessage:
+        key = (int(params.get("chat_id", 0)), int(params.get("message_id", 0)))
+        if key not in self.messages:
+            raise BotApiError(400, "Bad Request: message to edit not found")
+        return self.messages[key]
+
+    def _notify(self, event: str, message: ChatMessage) -> None:
+        for listener in self.listeners:
+            listener(event, message)
+
+    @staticmethod
+    def _as_json(message: ChatMessage) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "message_id": message.message_id,
+            "date": int(time.time()),
+            "chat": {"id": message.chat_id, "type": "private"},
+            "from": BOT_USER,
+            "text": message.text,
+        }
+        if message.reply_markup:
+            result["reply_markup"] = message.reply_markup
+        return result
+
+
+def _decoded(key: str, value: Any) -> Any:
+    if key in JSON_FIELDS and isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+class OfflineSession(BaseSession):
+    """aiogram session that hands each request to an OfflineTelegram instead of the network."""
+
+    def __init__(self, telegram: OfflineTelegram | None = None) -> None:
+        super().__init__()
+        self.telegram = telegram or OfflineTelegram()
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
+    ) -> TelegramType:
+        files: dict[str, Any] = {}
+        params = {}
+        for key, value in method.model_dump(warnings=False).items():
+            prepared = self.prepare_value(value, bot=bot, files=files)
+            if prepared:
+                params[key] = prepared
+        for key, input_file in files.items():
+            # Files are named, not uploaded: the person sees which file the bot sent.
+            params = {
+                k: (input_file.filename or key) if v == f"attach://{key}" else v
+                for k, v in params.items()
+            }
+        try:
+            body, status = (
+                {"ok": True, "result": self.telegram.answer(method.__api_method__, params)},
+                200,
+            )
+        except BotApiError as error:
+            body, status = error.as_response(), error.error_code
+        response = self.check_response(bot, method, status, json.dumps(body))
+        return response.result  # type: ignore[return-value]
+
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        yield b""
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,1 @@
+"""The city's learning catalogue: models, queries, import and the demo programme."""

@@ -1,0 +1,168 @@
+"""Read-side queries the resident dialogue needs; each takes the DB session first."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogue.models import (
+    Category,
+    Festival,
+    Offer,
+    OfferSession,
+    Provider,
+    SessionStatus,
+    Track,
+    TrackStep,
+    Venue,
+)
+
+OFFERS_PER_PAGE = 5
+SESSIONS_ON_CARD = 4
+
+
+@dataclass(frozen=True)
+class TrackSummary:
+    track: Track
+    upcoming_offers: int
+
+
+@dataclass(frozen=True)
+class OfferListItem:
+    offer: Offer
+    next_session: OfferSession | None
+
+
+@dataclass(frozen=True)
+class OfferPage:
+    track: Track
+    items: list[OfferListItem]
+    page: int
+    pages: int
+    total: int
+
+    @property
+    def first_number(self) -> int:
+        return self.page * OFFERS_PER_PAGE + 1
+
+
+@dataclass(frozen=True)
+class SessionView:
+    session: OfferSession
+    venue: Venue | None
+
+
+@dataclass(frozen=True)
+class OfferCard:
+    offer: Offer
+    provider: Provider
+    festival: Festival | None
+    sessions: list[SessionView]
+    upcoming_total: int
+
+
+def _upcoming(now: datetime):
+    return (OfferSession.ends_at > now) & (OfferSession.status != SessionStatus.CANCELLED)
+
+
+async def list_categories(session: AsyncSession) -> list[Category]:
+    result = await session.scalars(select(Category).order_by(Category.position, Category.id))
+    return list(result)
+
+
+async def list_tracks(session: AsyncSession, category_id: int, now: datetime) -> list[TrackSummary]:
+    upcoming = (
+        select(TrackStep.track_id, func.count(func.distinct(TrackStep.offer_id)).label("offers"))
+        .join(OfferSession, OfferSession.offer_id == TrackStep.offer_id)
+        .where(_upcoming(now))
+        .group_by(TrackStep.track_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Track, func.coalesce(upcoming.c.offers, 0))
+        .outerjoin(upcoming, upcoming.c.track_id == Track.id)
+        .where(Track.category_id == category_id)
+        .order_by(Track.position, Track.id)
+    )
+    return [TrackSummary(track, count) for track, count in rows]
+
+
+async def track_offers_page(
+    session: AsyncSession, track: Track, now: datetime, page: int
+) -> OfferPage:
+    """The track's offers that still have a session ahead, in the track's order."""
+    next_start = (
+        select(OfferSession.offer_id, func.min(OfferSession.starts_at).label("starts_at"))
+        .where(_upcoming(now))
+        .group_by(OfferSession.offer_id)
+        .subquery()
+    )
+    base = (
+        select(Offer, TrackStep.position)
+        .join(TrackStep, TrackStep.offer_id == Offer.id)
+        .join(next_start, next_start.c.offer_id == Offer.id)
+        .where(TrackStep.track_id == track.id)
+    )
+    total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    pages = max(1, math.ceil(total / OFFERS_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    offers = list(
+        await session.scalars(
+            base.order_by(TrackStep.position, Offer.id)
+            .offset(page * OFFERS_PER_PAGE)
+            .limit(OFFERS_PER_PAGE)
+        )
+    )
+    next_sessions = await next_session_of(session, [offer.id for offer in offers], now)
+    items = [OfferListItem(offer, next_sessions.get(offer.id)) for offer in offers]
+    return OfferPage(track, items, page, pages, total)
+
+
+async def next_session_of(
+    session: AsyncSession, offer_ids: list[int], now: datetime
+) -> dict[int, OfferSession]:
+    if not offer_ids:
+        return {}
+    rows = await session.scalars(
+        select(OfferSession)
+        .where(OfferSession.offer_id.in_(offer_ids), _upcoming(now))
+        .order_by(OfferSession.starts_at)
+    )
+    first: dict[int, OfferSession] = {}
+    for row in rows:
+        first.setdefault(row.offer_id, row)
+    return first
+
+
+async def offer_card(session: AsyncSession, offer_id: int, now: datetime) -> OfferCard | None:
+    offer = await session.get(Offer, offer_id)
+    if offer is None:
+        return None
+    provider = await session.get(Provider, offer.provider_id)
+    festival = await session.get(Festival, offer.festival_id) if offer.festival_id else None
+    rows = await session.execute(
+        select(OfferSession, Venue)
+        .outerjoin(Venue, Venue.id == OfferSession.venue_id)
+        .where(OfferSession.offer_id == offer_id, _upcoming(now))
+        .order_by(OfferSession.starts_at)
+        .limit(SESSIONS_ON_CARD)
+    )
+    sessions = [SessionView(offer_session, venue) for offer_session, venue in rows]
+    total = await session.scalar(
+        select(func.count()).where(OfferSession.offer_id == offer_id, _upcoming(now))
+    )
+    assert provider is not None  # offer.provider_id is a non-null foreign key
+    return OfferCard(offer, provider, festival, sessions, total or 0)
+
+
+async def find_offer(session: AsyncSession, reference: str) -> Offer | None:
+    """An offer by database id ("42") or by the city's stable id ("ceramics-for-beginners")."""
+    if reference.isdigit():
+        offer = await session.get(Offer, int(reference))
+        if offer is not None:
+            return offer
+    return await session.scalar(select(Offer).where(Offer.external_id == reference))

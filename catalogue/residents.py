@@ -1,0 +1,51 @@
+"""Residents: who they are in the city's learning catalogue and what they picked."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogue.models import Category, Resident, Track
+
+
+async def get_or_create_resident(
+    session: AsyncSession, telegram_id: int, language: str
+) -> Resident:
+    resident = await session.scalar(select(Resident).where(Resident.telegram_id == telegram_id))
+    if resident is None:
+        resident = Resident(telegram_id=telegram_id, language=language)
+        session.add(resident)
+        await session.flush()
+    return resident
+
+
+async def set_language(session: AsyncSession, resident: Resident, language: str) -> None:
+    resident.language = language
+    resident.language_chosen = True
+    session.add(resident)
+    await session.flush()
+
+
+async def choose_category(
+    session: AsyncSession, resident: Resident, category_id: int
+) -> Category | None:
+    """Remember the resident's category; None if it no longer exists."""
+    category = await session.get(Category, category_id)
+    if category is None:
+        return None
+    if resident.category_id != category.id:
+        resident.category_id, resident.track_id = category.id, None
+        session.add(resident)
+        await session.flush()
+    return category
+
+
+async def choose_track(session: AsyncSession, resident: Resident, track_id: int) -> Track | None:
+    """Make the track the resident's own (and its category theirs); None if it is gone."""
+    track = await session.get(Track, track_id)
+    if track is None:
+        return None
+    resident.category_id, resident.track_id = track.category_id, track.id
+    session.add(resident)
+    await session.flush()
+    return track

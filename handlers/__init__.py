@@ -1,0 +1,28 @@
+"""Feature routers, in the order they are tried: catch-alls last."""
+
+from aiogram import Router
+
+from handlers import browse, errors, fallback, menu, start
+
+FEATURE_ROUTERS: tuple[Router, ...] = (
+    errors.router,
+    start.router,
+    menu.router,
+    browse.router,
+    fallback.router,
+)
+
+
+def feature_routers() -> list[Router]:
+    """The routers, free to join a new dispatcher.
+
+    Routers live at module level (a reader finds a feature by its file); a router remembers the
+    dispatcher it joined, so a process that builds several dispatchers (the tests, a bench) lets
+    go of the previous one first.
+    """
+    for router in FEATURE_ROUTERS:
+        parent = router.parent_router
+        if parent is not None:
+            parent.sub_routers.remove(router)
+            router._parent_router = None
+    return list(FEATURE_ROUTERS)

@@ -1,0 +1,109 @@
+"""Browsing the catalogue: category → track → upcoming offers → offer card, Back at each step."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import screens
+from bot.callbacks import ChooseCategory, ChooseTrack, Navigate, Screen, ShowOffer
+from bot.replies import show
+from bot.screens import Viewer
+from catalogue.models import Resident, Track, utc_now
+from catalogue.queries import list_categories, list_tracks, offer_card, track_offers_page
+from catalogue.residents import choose_category, choose_track
+
+router = Router(name=__name__)
+
+
+@router.message(Command("tracks"))
+@router.callback_query(Navigate.filter(F.to == Screen.CATEGORIES))
+async def show_categories(
+    event: Message | CallbackQuery, session: AsyncSession, resident: Resident, viewer: Viewer
+) -> None:
+    items = await list_categories(session)
+    await show(event, screens.categories(viewer, items, resident.category_id))
+
+
+@router.callback_query(ChooseCategory.filter())
+async def show_tracks(
+    callback: CallbackQuery,
+    callback_data: ChooseCategory,
+    callback_answer: CallbackAnswer,
+    session: AsyncSession,
+    resident: Resident,
+    viewer: Viewer,
+) -> None:
+    category = await choose_category(session, resident, callback_data.category_id)
+    if category is None:
+        callback_answer.text = _("This category no longer exists.")
+        await show(callback, screens.categories(viewer, await list_categories(session), None))
+        return
+    items = await list_tracks(session, category.id, utc_now())
+    await show(callback, screens.tracks(viewer, category, items, resident.track_id))
+
+
+@router.callback_query(ChooseTrack.filter())
+async def show_track_offers(
+    callback: CallbackQuery,
+    callback_data: ChooseTrack,
+    callback_answer: CallbackAnswer,
+    session: AsyncSession,
+    resident: Resident,
+    viewer: Viewer,
+) -> None:
+    track = await choose_track(session, resident, callback_data.track_id)
+    await show_offer_page(callback, callback_answer, session, viewer, track, callback_data.page)
+
+
+@router.callback_query(Navigate.filter(F.to == Screen.MY_TRACK))
+async def show_my_track(
+    callback: CallbackQuery,
+    callback_answer: CallbackAnswer,
+    session: AsyncSession,
+    resident: Resident,
+    viewer: Viewer,
+) -> None:
+    track = await session.get(Track, resident.track_id) if resident.track_id else None
+    await show_offer_page(callback, callback_answer, session, viewer, track, 0)
+
+
+async def show_offer_page(
+    callback: CallbackQuery,
+    callback_answer: CallbackAnswer,
+    session: AsyncSession,
+    viewer: Viewer,
+    track: Track | None,
+    page: int,
+) -> None:
+    if track is None:
+        callback_answer.text = _("This track no longer exists. Please choose another.")
+        await show(callback, screens.categories(viewer, await list_categories(session), None))
+        return
+    offers = await track_offers_page(session, track, utc_now(), page)
+    await show(callback, screens.offer_list(viewer, offers))
+
+
+@router.callback_query(ShowOffer.filter())
+async def show_offer(
+    callback: CallbackQuery,
+    callback_data: ShowOffer,
+    callback_answer: CallbackAnswer,
+    session: AsyncSession,
+    viewer: Viewer,
+) -> None:
+    back = (
+        ChooseTrack(track_id=callback_data.track_id, page=callback_data.page)
+        if callback_data.track_id
+        else Navigate(to=Screen.MENU)
+    )
+    card = await offer_card(session, callback_data.offer_id, utc_now())
+    if card is None:
+        callback_answer.text = _("This offer has been removed from the programme.")
+        await show(callback, screens.notice(_("This offer is no longer in the programme."), back))
+        return
+    await show(callback, screens.offer_card(viewer, card, back))

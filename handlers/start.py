@@ -1,0 +1,80 @@
+"""/start, deep links to an offer, and choosing the language."""
+
+from __future__ import annotations
+
+import re
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import screens
+from bot.callbacks import ChooseLanguage, Navigate, Screen
+from bot.replies import show
+from bot.screens import Viewer
+from bot.settings import SUPPORTED_LOCALES
+from catalogue.models import Category, Resident, Track, utc_now
+from catalogue.queries import find_offer, list_categories, offer_card
+from catalogue.residents import set_language
+
+router = Router(name=__name__)
+
+OFFER_LINK = re.compile(r"^offer_([A-Za-z0-9_-]{1,60})$")
+
+
+@router.message(CommandStart(deep_link=True, magic=F.args.regexp(OFFER_LINK)))
+async def open_offer_link(
+    message: Message, command: CommandObject, session: AsyncSession, viewer: Viewer
+) -> None:
+    reference = OFFER_LINK.match(command.args or "").group(1)  # type: ignore[union-attr]
+    offer = await find_offer(session, reference)
+    card = await offer_card(session, offer.id, utc_now()) if offer else None
+    if card is None:
+        await show(message, screens.notice(_("This offer is no longer in the programme.")))
+        return
+    await show(message, screens.offer_card(viewer, card, back=Navigate(to=Screen.MENU)))
+
+
+@router.message(CommandStart())
+async def start(
+    message: Message, session: AsyncSession, resident: Resident, viewer: Viewer
+) -> None:
+    if not resident.language_chosen:
+        await show(message, screens.language_picker(resident.language))
+        return
+    await show(message, await menu_view(session, resident, viewer))
+
+
+@router.message(Command("language"))
+@router.callback_query(Navigate.filter(F.to == Screen.LANGUAGE))
+async def ask_language(event: Message | CallbackQuery, resident: Resident) -> None:
+    await show(event, screens.language_picker(resident.language))
+
+
+@router.callback_query(ChooseLanguage.filter(F.code.in_(SUPPORTED_LOCALES)))
+async def choose_language(
+    callback: CallbackQuery,
+    callback_data: ChooseLanguage,
+    session: AsyncSession,
+    resident: Resident,
+    viewer: Viewer,
+    i18n: I18n,
+) -> None:
+    first_time = not resident.language_chosen
+    await set_language(session, resident, callback_data.code)
+    viewer = Viewer(callback_data.code, viewer.zone)
+    with i18n.use_locale(callback_data.code):
+        if first_time or resident.category_id is None:
+            items = await list_categories(session)
+            await show(callback, screens.categories(viewer, items, resident.category_id))
+        else:
+            await show(callback, await menu_view(session, resident, viewer))
+
+
+async def menu_view(session: AsyncSession, resident: Resident, viewer: Viewer) -> screens.View:
+    category = await session.get(Category, resident.category_id) if resident.category_id else None
+    track = await session.get(Track, resident.track_id) if resident.track_id else None
+    return screens.main_menu(viewer, category, track)

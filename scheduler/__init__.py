@@ -1,0 +1,43 @@
+"""Time-driven work. APScheduler decides *when*; what to do and what was done live in our tables."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.settings import Settings
+from catalogue.seeding import refresh_demo
+
+logger = logging.getLogger(__name__)
+
+DEMO_REFRESH_JOB = "demo-refresh"
+
+
+def create_scheduler(
+    settings: Settings, session_maker: async_sessionmaker[AsyncSession]
+) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.add_job(
+        refresh_demo_job,
+        CronTrigger(hour=0, minute=5, timezone=settings.city_zone),
+        kwargs={"settings": settings, "session_maker": session_maker},
+        id=DEMO_REFRESH_JOB,
+        replace_existing=True,
+        coalesce=True,
+        misfire_grace_time=3600,
+    )
+    return scheduler
+
+
+async def refresh_demo_job(
+    settings: Settings, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    today = datetime.now(settings.city_zone).date()
+    async with session_maker.begin() as session:
+        report = await refresh_demo(session, today, settings.city_zone)
+    if report is not None:
+        logger.info("Demo programme moved to %s (%d records)", today, report.total)

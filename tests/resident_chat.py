@@ -1,0 +1,57 @@
+"""A resident's side of the conversation, for tests that read like what a person does.
+
+It is the local chat (`bot.local_chat.LocalChat`) with a few conveniences: press a button by
+its label, read the screen, list the Bot API calls made. Telegram is replaced only at the
+aiogram session boundary, so the dispatcher, middlewares, filters and handlers run for real.
+"""
+
+from __future__ import annotations
+
+from aiogram.types import User
+
+from bot.app import App
+from bot.local_chat import LocalChat
+from bot.offline import ApiCall, ChatMessage
+
+
+class ResidentChat(LocalChat):
+    def __init__(self, app: App, user_id: int, language_code: str = "en") -> None:
+        user = User(id=user_id, is_bot=False, first_name="Resident", language_code=language_code)
+        super().__init__(app, user=user, write=lambda _text: None)
+
+    @property
+    def screen(self) -> ChatMessage:
+        """The bot's latest message in this chat, as the resident sees it now."""
+        message = self.telegram.last_bot_message(self.user.id)
+        assert message is not None, "the bot has not said anything yet"
+        return message
+
+    def labels(self) -> list[str]:
+        return [button["text"] for button in self.screen.buttons()]
+
+    async def send(self, text: str) -> ChatMessage:
+        await self._send(text)
+        return self.screen
+
+    async def press(self, label: str) -> ChatMessage:
+        """Press the first button on the latest keyboard whose label contains `label`."""
+        keyboard = self._last_keyboard()
+        assert keyboard is not None, "there is no keyboard to press"
+        for button in keyboard.buttons():
+            if label in button["text"]:
+                await self._press(keyboard, button["callback_data"])
+                return self.screen
+        raise AssertionError(f"no button {label!r} among {[b['text'] for b in keyboard.buttons()]}")
+
+    async def press_data(self, callback_data: str) -> ChatMessage:
+        """Press a button with arbitrary (possibly forged) callback data."""
+        keyboard = self._last_keyboard()
+        assert keyboard is not None
+        await self._press(keyboard, callback_data)
+        return self.screen
+
+    def calls(self, method: str) -> list[ApiCall]:
+        return [call for call in self.telegram.calls if call.method == method]
+
+    async def close(self) -> None:
+        await self.bot.session.close()
