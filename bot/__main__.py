@@ -61,12 +61,15 @@ async def dispatch(arguments: argparse.Namespace, settings: Settings) -> int:
         await apply_migrations(engine)
         await engine.dispose()
         return 0
+    serve_telegram = arguments.command == "run" and settings.bot_token is not None
+    if not serve_telegram:
+        # The terminal belongs to the conversation; only problems are logged.
+        logging.getLogger().setLevel(logging.WARNING)
     app = await create_app(settings)
     try:
-        if arguments.command == "run" and settings.bot_token is not None:
+        if serve_telegram:
             await run_polling(app)
         else:
-            logging.getLogger().setLevel(logging.WARNING)
             await run_local_chat(app)
     finally:
         await app.close()

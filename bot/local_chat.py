@@ -12,13 +12,18 @@ import itertools
 import re
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 
-from aiogram.types import CallbackQuery, Chat, Message, Update, User
+from aiogram.types import Update, User
 
 from bot.app import App
 from bot.dispatcher import create_bot
-from bot.offline import ChatMessage, OfflineSession, OfflineTelegram
+from bot.offline import (
+    ChatMessage,
+    OfflineSession,
+    OfflineTelegram,
+    callback_update,
+    message_update,
+)
 
 LOCAL_USER = User(id=1, is_bot=False, first_name="Resident", language_code="ru")
 TAGS = re.compile(r"</?(b|i|u|s|code|pre|a)( [^>]*)?>")
@@ -72,41 +77,28 @@ class LocalChat:
 
     async def _send(self, text: str) -> None:
         incoming = self.telegram.record_incoming(self.user.id, text)
-        message = Message(
-            message_id=incoming.message_id,
-            date=datetime.now(UTC),
-            chat=Chat(id=self.user.id, type="private"),
-            from_user=self.user,
-            text=text,
+        language = self.user.language_code
+        await self._feed(
+            message_update(next(self.update_ids), self.user.id, incoming.message_id, text, language)
         )
-        await self._feed(Update(update_id=next(self.update_ids), message=message))
 
     async def _press(self, source: ChatMessage, data: str) -> None:
-        message = Message(
-            message_id=source.message_id,
-            date=datetime.now(UTC),
-            chat=Chat(id=self.user.id, type="private"),
-            text=source.text,
+        language = self.user.language_code
+        await self._feed(
+            callback_update(next(self.update_ids), self.user.id, source, data, language)
         )
-        query = CallbackQuery(
-            id=str(next(self.update_ids)),
-            from_user=self.user,
-            chat_instance="local",
-            message=message,
-            data=data,
-        )
-        await self._feed(Update(update_id=next(self.update_ids), callback_query=query))
 
-    async def _feed(self, update: Update) -> None:
-        self.last_result = await self.app.dispatcher.feed_update(self.bot, update.as_(self.bot))
+    async def _feed(self, update: dict) -> None:
+        parsed = Update.model_validate(update, context={"bot": self.bot})
+        self.last_result = await self.app.dispatcher.feed_update(self.bot, parsed)
 
 
 async def run_local_chat(app: App) -> None:
     chat = LocalChat(app)
     interactive = sys.stdin.isatty()
     if interactive:
-        print("Learning City — local chat. Type /start; a number presses a button; Ctrl+D quits.")
-    await chat.say("/start")
+        print("Learning City — local chat. A number presses a button; Ctrl+D quits.")
+        await chat.say("/start")
     while True:
         try:
             line = await asyncio.to_thread(input, "> " if interactive else "")

@@ -241,3 +241,54 @@ class OfflineSession(BaseSession):
 
     async def close(self) -> None:
         return None
+
+
+# -- what residents send: Bot API update objects, as Telegram would deliver them
+
+
+def user_json(user_id: int, language_code: str | None) -> dict[str, Any]:
+    user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Resident"}
+    if language_code:
+        user["language_code"] = language_code
+    return user
+
+
+def message_update(
+    update_id: int, user_id: int, message_id: int, text: str, language_code: str | None = None
+) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "message_id": message_id,
+        "date": int(time.time()),
+        "chat": {"id": user_id, "type": "private"},
+        "from": user_json(user_id, language_code),
+        "text": text,
+    }
+    if text.startswith("/"):
+        command_length = len(text.split(maxsplit=1)[0])
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": command_length}]
+    return {"update_id": update_id, "message": message}
+
+
+def callback_update(
+    update_id: int,
+    user_id: int,
+    pressed: ChatMessage,
+    data: str,
+    language_code: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": str(update_id),
+            "from": user_json(user_id, language_code),
+            "chat_instance": str(user_id),
+            "data": data,
+            "message": {
+                "message_id": pressed.message_id,
+                "date": int(time.time()),
+                "chat": {"id": user_id, "type": "private"},
+                "from": BOT_USER,
+                "text": pressed.text,
+            },
+        },
+    }

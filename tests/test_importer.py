@@ -149,4 +149,3 @@ async def test_export_then_import_round_trips(session_maker, tmp_path) -> None:
     assert report.updated["sessions"] == 2
     original = json.loads((DATA / "small_catalogue.json").read_text())
     assert [track.offers for track in exported.tracks] == [original["tracks"][0]["offers"]]
-
