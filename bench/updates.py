@@ -27,7 +27,15 @@ from pathlib import Path
 import asyncpg
 import psutil
 from aiogram import Dispatcher, F
-from aiogram.types import CallbackQuery, Chat, Message, Update, User
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -86,13 +94,27 @@ async def drive(
     return count / elapsed
 
 
+# The anchor edits with a card of the same size and the same two buttons as ours, so both
+# sides pay the same for Telegram's answer and only our own work differs.
+BARE_CARD = "Gentle yoga for seniors\n" + "Chair and mat exercises for balance. " * 20
+BARE_KEYBOARD = InlineKeyboardMarkup(
+    inline_keyboard=[
+        [
+            InlineKeyboardButton(text="« Back", callback_data="trk:1:0"),
+            InlineKeyboardButton(text="🏠 Menu", callback_data="nav:menu"),
+        ]
+    ]
+)
+
+
 def bare_dispatcher() -> Dispatcher:
     dispatcher = Dispatcher()
     counter = itertools.count()
 
     @dispatcher.callback_query(F.data.startswith("off:"))
     async def card(callback: CallbackQuery) -> None:
-        await callback.message.edit_text(f"Offer card {next(counter)}", reply_markup=None)
+        text = f"{BARE_CARD}{next(counter)}"
+        await callback.message.edit_text(text, reply_markup=BARE_KEYBOARD)
         await callback.answer()
 
     return dispatcher
@@ -123,8 +145,8 @@ async def with_postgres_database(run) -> float:
         await admin.close()
 
 
-async def process_figures(database_url: str) -> dict[str, float]:
-    """Start the real bot: seconds to first getUpdates (first start and restart), RSS in MB."""
+async def process_figures(command: list[str], database_url: str) -> dict[str, float]:
+    """Start a bot process: seconds to its first getUpdates (first start, restart), RSS in MB."""
     figures: dict[str, float] = {}
     for label in ("first_start", "restart"):
         api = FakeBotApi()
@@ -136,7 +158,7 @@ async def process_figures(database_url: str) -> dict[str, float]:
         }
         started = time.monotonic()
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=environment,
+            *command, env=environment,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
         await api.wait_until(lambda api=api: api.polls > 0, timeout=60)
@@ -161,7 +183,10 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         sqlite_url = f"sqlite+aiosqlite:///{folder}/bench.sqlite3"
         sqlite = await full_stack_rate(sqlite_url, count)
-        process = await process_figures(f"sqlite+aiosqlite:///{folder}/process.sqlite3")
+        ours = [sys.executable, "-m", "bot", "run"]
+        process = await process_figures(ours, f"sqlite+aiosqlite:///{folder}/process.sqlite3")
+        bare_command = [sys.executable, str(Path(__file__).with_name("bare_bot.py"))]
+        bare_process = await process_figures(bare_command, "")
     postgres = await with_postgres_database(lambda url: full_stack_rate(url, count))
     bare_again = await drive(bare_dispatcher(), OfflineTelegram(), ["off:1"], count)
     bare_rate = statistics.mean([bare, bare_again])
@@ -170,8 +195,9 @@ async def main() -> None:
     print(f"{'bare aiogram handler (anchor)':<34}{bare_rate:>12.0f}{'1.00':>10}")
     for name, rate in [("full stack, SQLite", sqlite), ("full stack, PostgreSQL", postgres)]:
         print(f"{name:<34}{rate:>12.0f}{rate / bare_rate:>10.2f}")
+    print(f"\n{'process':<34}{'ours':>12}{'bare':>10}")
     for key, value in process.items():
-        print(f"{key:<34}{value:>12}")
+        print(f"{key:<34}{value:>12}{bare_process[key]:>10}")
     print(
         json.dumps(
             {
@@ -182,6 +208,7 @@ async def main() -> None:
                 "sqlite_ratio": round(sqlite / bare_rate, 3),
                 "postgres_ratio": round(postgres / bare_rate, 3),
                 **process,
+                **{f"bare_{key}": value for key, value in bare_process.items()},
             }
         )
     )

@@ -34,14 +34,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     try:
         settings = load_settings()
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
+    # In the local chat the terminal belongs to the conversation: only problems are logged.
+    chatting = arguments.command == "chat" or (
+        arguments.command == "run" and settings.bot_token is None
+    )
+    logging.basicConfig(
+        level=logging.WARNING if chatting else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         return asyncio.run(dispatch(arguments, settings))
     except KeyboardInterrupt:
@@ -62,9 +67,6 @@ async def dispatch(arguments: argparse.Namespace, settings: Settings) -> int:
         await engine.dispose()
         return 0
     serve_telegram = arguments.command == "run" and settings.bot_token is not None
-    if not serve_telegram:
-        # The terminal belongs to the conversation; only problems are logged.
-        logging.getLogger().setLevel(logging.WARNING)
     app = await create_app(settings)
     try:
         if serve_telegram:

@@ -139,24 +139,31 @@ async def next_session_of(
 
 
 async def offer_card(session: AsyncSession, offer_id: int, now: datetime) -> OfferCard | None:
-    offer = await session.get(Offer, offer_id)
-    if offer is None:
+    """Everything an offer card shows, in two queries: the offer with its provider and
+    festival, then its next sessions with their venues and how many there are in all."""
+    found = (
+        await session.execute(
+            select(Offer, Provider, Festival)
+            .join(Provider, Provider.id == Offer.provider_id)
+            .outerjoin(Festival, Festival.id == Offer.festival_id)
+            .where(Offer.id == offer_id)
+        )
+    ).first()
+    if found is None:
         return None
-    provider = await session.get(Provider, offer.provider_id)
-    festival = await session.get(Festival, offer.festival_id) if offer.festival_id else None
-    rows = await session.execute(
-        select(OfferSession, Venue)
-        .outerjoin(Venue, Venue.id == OfferSession.venue_id)
-        .where(OfferSession.offer_id == offer_id, _upcoming(now))
-        .order_by(OfferSession.starts_at)
-        .limit(SESSIONS_ON_CARD)
-    )
-    sessions = [SessionView(offer_session, venue) for offer_session, venue in rows]
-    total = await session.scalar(
-        select(func.count()).where(OfferSession.offer_id == offer_id, _upcoming(now))
-    )
-    assert provider is not None  # offer.provider_id is a non-null foreign key
-    return OfferCard(offer, provider, festival, sessions, total or 0)
+    offer, provider, festival = found
+    rows = (
+        await session.execute(
+            select(OfferSession, Venue, func.count().over())
+            .outerjoin(Venue, Venue.id == OfferSession.venue_id)
+            .where(OfferSession.offer_id == offer_id, _upcoming(now))
+            .order_by(OfferSession.starts_at)
+            .limit(SESSIONS_ON_CARD)
+        )
+    ).all()
+    sessions = [SessionView(offer_session, venue) for offer_session, venue, _ in rows]
+    upcoming_total = rows[0][2] if rows else 0
+    return OfferCard(offer, provider, festival, sessions, upcoming_total)
 
 
 async def find_offer(session: AsyncSession, reference: str) -> Offer | None:

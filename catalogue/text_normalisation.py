@@ -1,0 +1,149 @@
+"""Words of catalogue texts and of residents' queries, folded so that spellings meet.
+
+Every word gets a *search key*: a Latin spelling in which the usual ways of writing a
+Russian word in Latin letters coincide. "английский", "anglijskij", "angliyskiy" and
+"angliiskii" all become "angliski", so a query in either script meets titles in both, and
+fuzzy matching only has to absorb real typos.
+
+Why a table of our own: the transliteration libraries (`transliterate`, `cyrtranslit`,
+`unidecode`) each produce one romanisation and read back only their own, while residents
+mix them: `transliterate` turns "angliyskiy" into "англиыскиы", `cyrtranslit` turns
+"jarmarka" into "жармарка". Folding both scripts into one key needs no reverse direction.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Words that never decide what a resident is looking for. Compared by search key, so the
+# Latin spellings of the Russian ones ("dlya", "dlja") are stop words too.
+STOP_WORDS = frozenset(
+    """
+    a an and are as at by for from how i in into is me my of on or our the to what with you your
+    в во на с со к ко по за из от до о об у и а или для при про как что это мой свой все всех
+    хочу где когда
+    """.split()  # noqa: SIM905 (a list literal of 57 words is harder to read)
+)
+
+# One Latin spelling per Cyrillic letter, already in the folded form of `_LATIN_FOLDS`.
+_CYRILLIC_TO_LATIN = str.maketrans(
+    {
+        "а": "a",
+        "б": "b",
+        "в": "v",
+        "г": "g",
+        "д": "d",
+        "е": "e",
+        "ж": "zh",
+        "з": "z",
+        "и": "i",
+        "й": "i",
+        "к": "k",
+        "л": "l",
+        "м": "m",
+        "н": "n",
+        "о": "o",
+        "п": "p",
+        "р": "r",
+        "с": "s",
+        "т": "t",
+        "у": "u",
+        "ф": "f",
+        "х": "h",
+        "ц": "c",
+        "ч": "ch",
+        "ш": "sh",
+        "щ": "sh",
+        "ъ": "",
+        "ы": "i",
+        "ь": "",
+        "э": "e",
+        "ю": "iu",
+        "я": "ia",
+        "і": "i",
+        "ї": "i",
+        "є": "e",
+        "ґ": "g",
+    }
+)
+# Latin letter groups residents use for one Russian sound: "shch"/"sch" for щ, "kh" for х,
+# "ts"/"tz" for ц, "j"/"y" for й and ы (and in "ya"/"ja", "yu"/"ju" for я, ю).
+_LATIN_FOLDS = {
+    "shch": "sh",
+    "sch": "sh",
+    "tch": "ch",
+    "kh": "h",
+    "ts": "c",
+    "tz": "c",
+    "ph": "f",
+    "ck": "k",
+    "x": "ks",
+    "w": "v",
+    "q": "k",
+    "j": "i",
+    "y": "i",
+}
+_LATIN_FOLD = re.compile("|".join(sorted(_LATIN_FOLDS, key=len, reverse=True)))
+_REPEATS = re.compile(r"(.)\1+")
+# A word is a run of letters and digits; hyphens and apostrophes inside it join parts.
+_WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
+_JOINERS = re.compile(r"['’\-]")
+# Endings of Russian declension in search-key spelling, so "пенсионерам" and "пенсионеры",
+# "игра" and "игры" share a stem. Applied to keys of at least `_MIN_STEM + 1` letters.
+_ENDING = re.compile(r"(?:[aeiou]+(?:mi|m|h|v)?|[aeiou]*)$")
+_MIN_STEM = 3
+
+
+def normalise(text: str) -> str:
+    """Compatibility forms unified, case folded, ё read as е."""
+    return unicodedata.normalize("NFKC", text).casefold().replace("ё", "е")
+
+
+def words(text: str) -> list[str]:
+    """The words of `text` in normalised spelling, in order; hyphenated words stay whole."""
+    return _WORD.findall(normalise(text))
+
+
+def index_words(text: str) -> list[str]:
+    """Words to index: each part of a hyphenated word and the parts run together, so
+    "арт-объект" is found by "арт", by "объект" and by "артобъект"."""
+    found: list[str] = []
+    for word in words(text):
+        parts = _JOINERS.split(word)
+        found += parts
+        if len(parts) > 1:
+            found.append("".join(parts))
+    return found
+
+
+def query_words(text: str) -> list[str]:
+    """The parts of every word, in order ("3d-печать" is "3d" and "печать")."""
+    return [part for word in words(text) for part in _JOINERS.split(word)]
+
+
+@lru_cache(maxsize=1 << 16)
+def search_key(word: str) -> str:
+    """The Latin search key of a normalised word; see the module docstring."""
+    decomposed = unicodedata.normalize("NFKD", word)
+    # Accents go: "café" is "cafe"; "й" loses its breve but maps like "и" anyway.
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    latin = bare.translate(_CYRILLIC_TO_LATIN)
+    folded = _LATIN_FOLD.sub(lambda match: _LATIN_FOLDS[match.group()], latin)
+    return _REPEATS.sub(r"\1", folded)
+
+
+def stem(key: str) -> str | None:
+    """A search key without its declension ending, or None when too little would be left."""
+    if len(key) <= _MIN_STEM:
+        return None
+    stemmed = _ENDING.sub("", key, count=1)
+    return stemmed if len(stemmed) >= _MIN_STEM else None
+
+
+STOP_KEYS = frozenset(search_key(word) for word in STOP_WORDS)
+
+
+def is_cyrillic(text: str) -> bool:
+    return any("а" <= char <= "я" for char in normalise(text))
