@@ -93,6 +93,7 @@ async def load_snapshot(session: AsyncSession) -> CatalogueSnapshot:
                 Offer.id,
                 Offer.title,
                 Offer.keywords,
+                Offer.kind,
                 Offer.format,
                 Offer.language,
                 Offer.age_min,
@@ -102,7 +103,7 @@ async def load_snapshot(session: AsyncSession) -> CatalogueSnapshot:
             ).order_by(Offer.id)
         )
     ]
-    providers = dict((await session.execute(select(Provider.id, Provider.name))).tuples().all())
+    providers = dict((await session.execute(select(Provider.id, Provider.name))).all())
     venues = [
         VenueFacts(*row)
         for row in await session.execute(

@@ -30,7 +30,7 @@ from enum import StrEnum
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from catalogue.models import OfferFormat, Translations
+from catalogue.models import OfferFormat, OfferKind, Translations
 from catalogue.text_normalisation import (
     STOP_KEYS,
     index_words,
@@ -68,6 +68,7 @@ class IndexedField(StrEnum):
     KEYWORD = "keyword"
     PROVIDER = "provider"
     VENUE = "venue"
+    ATTRIBUTE = "attribute"  # words for the offer's kind, format and price, see below
 
 
 FIELD_WEIGHTS = {
@@ -75,7 +76,20 @@ FIELD_WEIGHTS = {
     IndexedField.KEYWORD: 0.9,
     IndexedField.PROVIDER: 0.7,
     IndexedField.VENUE: 0.6,
+    IndexedField.ATTRIBUTE: 0.6,
 }
+# Residents name what an offer is as often as what it is about: "курсы английского",
+# "мастер-класс по керамике", "free lectures". Stems and typos are matched as usual.
+KIND_WORDS = {
+    OfferKind.COURSE: "course курс",
+    OfferKind.MASTER_CLASS: "master class masterclass мастер-класс",
+    OfferKind.LECTURE: "lecture talk лекция",
+    OfferKind.EXCURSION: "excursion tour экскурсия",
+    OfferKind.WORKSHOP: "workshop мастерская практикум",
+    OfferKind.FESTIVAL_EVENT: "festival event фестиваль событие",
+}
+ONLINE_WORDS = "online онлайн"
+FREE_WORDS = "free бесплатно"
 _FIELD_CODES = {name: code for code, name in enumerate(IndexedField)}
 _WEIGHT_BY_CODE = np.array([FIELD_WEIGHTS[name] for name in IndexedField], dtype=np.float32)
 
@@ -185,6 +199,7 @@ class OfferFacts:
     id: int
     title: Translations
     keywords: list[str]
+    kind: OfferKind
     format: OfferFormat
     language: str
     age_min: int | None
@@ -562,7 +577,7 @@ class SearchIndex:
             hits.append(
                 SearchHit(
                     offer_id=int(ids[row]),
-                    score=0.0 if text is None else float(text.score[positions[row]]),
+                    score=0.0 if text is None else round(float(text.score[positions[row]]), 1),
                     matched=Matched.ALL_WORDS if full else Matched.SOME_WORDS,
                     next_session_at=(
                         None if starts == NO_SESSION else datetime.fromtimestamp(starts, UTC)
@@ -684,6 +699,14 @@ class _IndexBuilder:
             for provider_id, name in snapshot.provider_names.items()
         }
         venue_terms = {venue.id: self._terms(venue.name.values()) for venue in snapshot.venues}
+        kind_terms = {kind: self._terms([words]) for kind, words in KIND_WORDS.items()}
+        online_terms, free_terms = self._terms([ONLINE_WORDS]), self._terms([FREE_WORDS])
+
+        def attribute_terms(offer: OfferFacts) -> list[int]:
+            online = online_terms if offer.format != OfferFormat.IN_PERSON else []
+            free = free_terms if offer.price_minor == 0 else []
+            return [*kind_terms[offer.kind], *online, *free]
+
         offer_venues: dict[int, set[int]] = {}
         for session in snapshot.sessions:
             if session.venue_id is not None:
@@ -694,6 +717,7 @@ class _IndexBuilder:
             self._add(position, IndexedField.PROVIDER, provider_terms.get(offer.provider_id, []))
             for venue_id in offer_venues.get(offer.id, ()):
                 self._add(position, IndexedField.VENUE, venue_terms.get(venue_id, []))
+            self._add(position, IndexedField.ATTRIBUTE, attribute_terms(offer))
         vocabulary, offsets, posting_offers, posting_weights = self._postings()
         document_frequency = np.diff(offsets).astype(np.float64)
         offers = snapshot.offers

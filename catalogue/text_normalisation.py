@@ -91,8 +91,9 @@ _REPEATS = re.compile(r"(.)\1+")
 _WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 _JOINERS = re.compile(r"['’\-]")
 # Endings of Russian declension in search-key spelling, so "пенсионерам" and "пенсионеры",
-# "игра" and "игры" share a stem. Applied to keys of at least `_MIN_STEM + 1` letters.
-_ENDING = re.compile(r"(?:[aeiou]+(?:mi|m|h|v)?|[aeiou]*)$")
+# "игра" and "игры", "английского" and "английский" share a stem: "-ого", "-ому", "-ами",
+# "-ах", "-ов", plain vowels. Crude, but it only has to map inflections of a word together.
+_ENDING = re.compile(r"(?:[aeiou]*[gm][aeiou]|[aeiou]+(?:mi|m|h|v)?)$")
 _MIN_STEM = 3
 
 

@@ -1,0 +1,3 @@
+"""Every module that defines tables, imported in one place so migrations see them all."""
+
+import catalogue.models  # noqa: F401
