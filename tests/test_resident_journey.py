@@ -185,3 +185,13 @@ async def test_help_menu_cancel_language_tracks_commands(resident: ResidentChat)
     assert "Choose your language" in (await resident.send("/language")).text
     assert "Кто вы?" in (await resident.press("Русский")).text
     assert "Кто вы?" in (await resident.send("/tracks")).text
+
+
+async def test_a_message_too_old_to_edit_is_replaced_by_a_new_one(resident: ResidentChat) -> None:
+    await resident.send("/start")
+    old_screen = resident.screen
+    # Telegram forgets nothing, but a days-old or deleted message can no longer be edited.
+    del resident.telegram.messages[(resident.user.id, old_screen.message_id)]
+    await resident._press(old_screen, "lang:en")
+    assert len(resident.calls("sendMessage")) == 2
+    assert "Who are you?" in resident.screen.text
