@@ -27,6 +27,7 @@ class Services(TypedDict):
 
     settings: Settings
     session_maker: async_sessionmaker[AsyncSession]
+    i18n: I18n
 
 
 def create_dispatcher(
@@ -35,7 +36,7 @@ def create_dispatcher(
     i18n: I18n,
     storage: BaseStorage | None = None,
 ) -> Dispatcher:
-    services = Services(settings=settings, session_maker=session_maker)
+    services = Services(settings=settings, session_maker=session_maker, i18n=i18n)
     dispatcher = Dispatcher(storage=storage, **services)
     dispatcher.update.outer_middleware(DatabaseSessionMiddleware(session_maker))
     dispatcher.update.outer_middleware(ResidentMiddleware(settings))

@@ -45,5 +45,5 @@ async def cancel(
 
 
 @router.callback_query(PageCounter.filter())
-async def page_counter(callback_answer: CallbackAnswer) -> None:
+async def page_counter(callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:
     callback_answer.text = _("Use ‹ and › to turn the pages.")

@@ -108,6 +108,11 @@ async def test_offer_list_pages_with_counts(resident: ResidentChat) -> None:
     assert f"1–5 of {counts[busiest]}" in screen.text
     screen = await resident.press("›")
     assert "Upcoming: 6–" in screen.text
+    await resident.press(" / ")
+    assert (
+        resident.calls("answerCallbackQuery")[-1].params["text"] == "Use ‹ and › to turn the pages."
+    )
+    assert "Upcoming: 6–" in resident.screen.text
     screen = await resident.press("‹")
     assert "Upcoming: 1–5" in screen.text
 
