@@ -6,8 +6,9 @@ aiogram session boundary) and what the database holds afterwards.
 
 from __future__ import annotations
 
+import pytest
 from aiogram.dispatcher.event.bases import UNHANDLED
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from catalogue.models import Offer, Resident, Track
 from tests.resident_chat import ResidentChat
@@ -200,3 +201,21 @@ async def test_a_message_too_old_to_edit_is_replaced_by_a_new_one(resident: Resi
     await resident._press(old_screen, "lang:en")
     assert len(resident.calls("sendMessage")) == 2
     assert "Who are you?" in resident.screen.text
+
+
+@pytest.mark.handler_errors_expected
+async def test_a_failure_on_our_side_gets_an_apology_in_the_residents_language(
+    app,
+    user_id: int,
+    session_maker,
+) -> None:
+    resident = ResidentChat(app, user_id=user_id, language_code="ru")
+    await resident.send("/start")
+    await resident.press("Русский")
+    async with session_maker.begin() as session:
+        # The database loses a table under the running bot.
+        await session.execute(text("DROP TABLE track_step"))
+    await resident.press("Старшее")
+    assert "Извините, у нас что-то пошло не так" in resident.screen.text
+    assert resident.calls("answerCallbackQuery"), "the spinner on the button stops"
+    await resident.close()
