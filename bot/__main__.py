@@ -9,23 +9,32 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.logs import configure_logging
+from bot.settings import Settings, SettingsError, load_settings, require_webhook
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="learncity", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser(
+    running = commands.add_parser(
         "run", help="serve Telegram by long polling (BOT_TOKEN set) or open the local chat"
+    )
+    running.add_argument(
+        "--webhook",
+        action="store_true",
+        help="serve Telegram's posts to WEBHOOK_URL instead of polling, with /healthz and /metrics",
     )
     commands.add_parser("chat", help="talk to the bot in this terminal: no token, no network")
     commands.add_parser("migrate", help="bring the database schema up to date")
 
     catalogue = commands.add_parser("catalogue", help="import, export and inspect the catalogue")
     actions = catalogue.add_subparsers(dest="action", required=True)
-    importing = actions.add_parser("import", help="import a JSON document or a one-table CSV")
+    importing = actions.add_parser(
+        "import", help="import a JSON document, a one-table CSV or an offer's .ics calendar"
+    )
     importing.add_argument("file", type=Path)
     importing.add_argument("--table", help="the CSV file's table, if its name does not say")
+    importing.add_argument("--offer", help="the offer whose sessions an .ics file holds (its id)")
     exporting = actions.add_parser("export", help="write the whole catalogue as JSON")
     exporting.add_argument("file", type=Path)
     actions.add_parser("schema", help="print the JSON Schema of the import format")
@@ -34,8 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
+    webhook = getattr(arguments, "webhook", False)
     try:
         settings = load_settings()
+        if webhook:
+            require_webhook(settings)
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
@@ -43,12 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     chatting = arguments.command == "chat" or (
         arguments.command == "run" and settings.bot_token is None
     )
-    logging.basicConfig(
-        level=logging.WARNING if chatting else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings.log_format, logging.WARNING if chatting else logging.INFO)
     try:
         return asyncio.run(dispatch(arguments, settings))
+    except SettingsError as error:  # found on start, e.g. REDIS_URL does not answer
+        print(error, file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
@@ -69,7 +81,11 @@ async def dispatch(arguments: argparse.Namespace, settings: Settings) -> int:
     serve_telegram = arguments.command == "run" and settings.bot_token is not None
     app = await create_app(settings)
     try:
-        if serve_telegram:
+        if serve_telegram and arguments.webhook:
+            from bot.webhook import run_webhook
+
+            await run_webhook(app)
+        elif serve_telegram:
             await run_polling(app)
         else:
             await run_local_chat(app)
@@ -101,7 +117,13 @@ async def catalogue_command(arguments: argparse.Namespace, settings: Settings) -
             return 1
         try:
             async with session_maker.begin() as session:
-                report = await import_file(session, arguments.file, arguments.table)
+                report = await import_file(
+                    session,
+                    arguments.file,
+                    arguments.table,
+                    offer=arguments.offer,
+                    zone=settings.city_zone,
+                )
         except CatalogueImportError as error:
             for problem in error.errors:
                 print(problem, file=sys.stderr)

@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from aiogram import Bot, Dispatcher
 from aiogram.utils.i18n import I18n
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.commands import publish_commands
 from bot.dispatcher import create_bot, create_dispatcher
+from bot.guards import InFlightUpdates
 from bot.i18n import create_i18n
+from bot.metrics import Metrics, RequestMetrics
+from bot.retries import RetryRequests
 from bot.settings import Settings
+from bot.shared_state import connect_redis
+from bot.team_commands import publish_team_commands
 from catalogue.database import apply_migrations, create_engine, create_session_maker
 from catalogue.seeding import load_demo_if_empty
 from scheduler import create_scheduler
+from scheduler.broadcast_runner import BroadcastRunner
+from scheduler.jobs import create_outbox_worker
+from scheduler.outbox import OutboxWorker
 
 logger = logging.getLogger(__name__)
+
+# Seconds a stopping process gives the updates it is handling to finish.
+SHUTDOWN_GRACE = 20.0
 
 
 @dataclass
@@ -28,8 +41,14 @@ class App:
     session_maker: async_sessionmaker[AsyncSession]
     i18n: I18n
     dispatcher: Dispatcher
+    # Shared state of several processes (bot/shared_state.py); None: this process alone.
+    redis: Redis | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+    in_flight: InFlightUpdates = field(default_factory=InFlightUpdates)
 
     async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
         await self.engine.dispose()
 
 
@@ -45,26 +64,84 @@ async def create_app(settings: Settings) -> App:
         if report is not None:
             logger.info("Loaded the demo catalogue: %d records", report.total)
     i18n = create_i18n(settings.default_locale)
-    dispatcher = create_dispatcher(settings, session_maker, i18n)
-    return App(settings, engine, session_maker, i18n, dispatcher)
+    try:
+        redis = await connect_redis(settings)
+    except Exception:
+        await engine.dispose()
+        raise
+    metrics, in_flight = Metrics(), InFlightUpdates()
+    dispatcher = create_dispatcher(
+        settings, session_maker, i18n, redis=redis, metrics=metrics, in_flight=in_flight
+    )
+    return App(settings, engine, session_maker, i18n, dispatcher, redis, metrics, in_flight)
 
 
-async def run_polling(app: App) -> None:
-    bot = create_bot(app.settings)
+@dataclass
+class Running:
+    """A bot at work: who answers updates, who sends in bulk, and the jobs beside them."""
+
+    bot: Bot  # answers updates; its session retries Telegram's hiccups (bot/retries.py)
+    outbox_bot: Bot  # reminders, digests, broadcasts: paced and retried by scheduler.delivery
+    scheduler: AsyncIOScheduler
+    outbox: OutboxWorker
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+        await self.outbox_bot.session.close()
+
+
+def create_reply_bot(settings: Settings, metrics: Metrics) -> Bot:
+    bot = create_bot(settings)
+    bot.session.middleware(
+        RetryRequests(on_retry=lambda reason: metrics.retries.labels(reason).inc())
+    )
+    bot.session.middleware(RequestMetrics(metrics, "replies"))
+    return bot
+
+
+def prepare_to_run(app: App) -> Running:
+    """The bots, the scheduler and the outbox, started and stopped with the dispatcher.
+
+    Shared by long polling (below) and webhook mode (bot/webhook.py).
+    """
+    bot = create_reply_bot(app.settings, app.metrics)
+    outbox_bot = create_bot(app.settings)
+    outbox_bot.session.middleware(RequestMetrics(app.metrics, "outbox"))
     scheduler = create_scheduler(app.settings, app.session_maker)
+    # Reminders, notices, digests and broadcasts: sent from the outbox through one limiter.
+    outbox = create_outbox_worker(app.settings, app.session_maker, app.i18n, outbox_bot)
+    app.dispatcher["delivery"] = outbox.delivery
+    # Organisers' broadcasts: feeds the outbox page by page and keeps their progress current.
+    broadcasts = BroadcastRunner(
+        app.session_maker, outbox_bot, app.settings, app.i18n, outbox.delivery.limiter, outbox.wake
+    )
 
     async def on_startup(bot: Bot) -> None:
         await publish_commands(bot, app.i18n)
+        async with app.session_maker() as session:
+            await publish_team_commands(bot, app.i18n, session, app.settings)
         scheduler.start()
+        await outbox.start()
+        await broadcasts.start()
 
     async def on_shutdown() -> None:
+        # Updates being handled finish first: they may still queue messages.
+        if not await app.in_flight.wait_idle(SHUTDOWN_GRACE):
+            logger.warning("Stopping with %d updates still being handled", app.in_flight.count)
+        await broadcasts.stop()
+        await outbox.stop()
         scheduler.shutdown(wait=False)
 
     app.dispatcher.startup.register(on_startup)
     app.dispatcher.shutdown.register(on_shutdown)
+    return Running(bot, outbox_bot, scheduler, outbox)
+
+
+async def run_polling(app: App) -> None:
+    running = prepare_to_run(app)
     try:
         await app.dispatcher.start_polling(
-            bot, allowed_updates=app.dispatcher.resolve_used_update_types()
+            running.bot, allowed_updates=app.dispatcher.resolve_used_update_types()
         )
     finally:
-        await bot.session.close()
+        await running.close()

@@ -13,6 +13,8 @@ RESIDENT_COMMANDS = (
     ("start", __("start again")),
     ("menu", __("main menu")),
     ("tracks", __("change category or track")),
+    ("my", __("my subscriptions and reminders")),
+    ("settings", __("reminder times, quiet hours, time zone, digest")),
     ("language", __("change language")),
     ("help", __("what I can do")),
     ("cancel", __("stop what you are doing")),

@@ -13,10 +13,17 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiogram.utils.i18n import I18n
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.dedupe import create_ledger
+from bot.flood import create_flood_counter
+from bot.guards import DuplicateUpdates, FloodControl, InFlightUpdates
+from bot.logs import UpdateLogContext
+from bot.metrics import Metrics, UpdateMetrics
 from bot.middlewares import DatabaseSessionMiddleware, ResidentI18nMiddleware, ResidentMiddleware
 from bot.settings import Settings
+from bot.shared_state import create_storage
 from handlers import feature_routers
 
 OFFLINE_TOKEN = "100000:offline-local-chat"
@@ -28,6 +35,7 @@ class Services(TypedDict):
     settings: Settings
     session_maker: async_sessionmaker[AsyncSession]
     i18n: I18n
+    metrics: Metrics
 
 
 def create_dispatcher(
@@ -35,9 +43,29 @@ def create_dispatcher(
     session_maker: async_sessionmaker[AsyncSession],
     i18n: I18n,
     storage: BaseStorage | None = None,
+    *,
+    redis: Redis | None = None,
+    metrics: Metrics | None = None,
+    in_flight: InFlightUpdates | None = None,
 ) -> Dispatcher:
-    services = Services(settings=settings, session_maker=session_maker, i18n=i18n)
-    dispatcher = Dispatcher(storage=storage, **services)
+    """With `redis`, FSM state, flood control and the update ledger are shared by every process."""
+    metrics = metrics or Metrics()
+    in_flight = in_flight or InFlightUpdates()
+    metrics.track_in_flight(in_flight)
+    services = Services(settings=settings, session_maker=session_maker, i18n=i18n, metrics=metrics)
+    dispatcher = Dispatcher(storage=storage or create_storage(settings, redis), **services)
+    # At the door, before any database work (bot/guards.py says why in this order).
+    dispatcher.update.outer_middleware(in_flight)
+    dispatcher.update.outer_middleware(UpdateMetrics(metrics))
+    dispatcher.update.outer_middleware(UpdateLogContext())
+    dispatcher.update.outer_middleware(
+        DuplicateUpdates(create_ledger(redis, settings.redis_prefix))
+    )
+    flood = create_flood_counter(redis, settings.redis_prefix, settings.flood_limit)
+    if flood is not None:
+        dispatcher.update.outer_middleware(
+            FloodControl(flood, i18n, session_maker, settings.default_locale)
+        )
     dispatcher.update.outer_middleware(DatabaseSessionMiddleware(session_maker))
     dispatcher.update.outer_middleware(ResidentMiddleware(settings))
     dispatcher.update.outer_middleware(ResidentI18nMiddleware(i18n))

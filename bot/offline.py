@@ -60,6 +60,10 @@ class BotApiError(Exception):
 class ApiCall:
     method: str
     params: dict[str, Any]
+    # When the call arrived (wall clock), for measuring how late a message was.
+    at: float = field(default_factory=time.time)
+    # False when Telegram refused it (blocked chat, 429, an injected error).
+    ok: bool = True
 
 
 @dataclass
@@ -85,10 +89,28 @@ class OfflineTelegram:
     messages: dict[tuple[int, int], ChatMessage] = field(default_factory=dict)
     listeners: list[Callable[[str, ChatMessage], None]] = field(default_factory=list)
     _message_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    # Telegram's refusals, for delivery tests: chats that blocked the bot (403), chats that
+    # do not exist (400), errors the next sends meet one each (e.g. a 502), and a global
+    # limit on sends per second answered with 429 and `retry_after`.
+    blocked_chats: set[int] = field(default_factory=set)
+    missing_chats: set[int] = field(default_factory=set)
+    next_errors: list[BotApiError] = field(default_factory=list)
+    sends_per_second: int | None = None
+    retry_after: int = 1
+    _recent_sends: list[float] = field(default_factory=list)
+    # Files people sent to the bot, by file_id: what getFile and downloads serve.
+    files: dict[str, bytes] = field(default_factory=dict)
 
     def answer(self, method: str, params: dict[str, Any]) -> Any:
         params = {key: _decoded(key, value) for key, value in params.items()}
-        self.calls.append(ApiCall(method, params))
+        call = ApiCall(method, params)
+        self.calls.append(call)
+        if method.lower().startswith("send"):
+            try:
+                self._refuse_if_told(params)
+            except BotApiError:
+                call.ok = False
+                raise
         handler = getattr(self, f"_{method.lower()}", None)
         if handler is None:
             return True  # setMyCommands, answerCallbackQuery, sendChatAction and the like
@@ -108,7 +130,24 @@ class OfflineTelegram:
         self.messages[(chat_id, message.message_id)] = message
         return message
 
+    def upload(self, content: bytes) -> str:
+        """Keep a file a person sends; returns its file_id."""
+        file_id = f"file-{len(self.files) + 1}"
+        self.files[file_id] = content
+        return file_id
+
     # -- methods
+
+    def _getfile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.files:
+            raise BotApiError(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_size": len(self.files[file_id]),
+            "file_path": f"documents/{file_id}",
+        }
 
     def _getme(self, params: dict[str, Any]) -> dict[str, Any]:
         return BOT_USER | {"can_join_groups": False, "supports_inline_queries": True}
@@ -154,6 +193,29 @@ class OfflineTelegram:
         return True
 
     # -- plumbing
+
+    def _refuse_if_told(self, params: dict[str, Any]) -> None:
+        chat_id = int(params.get("chat_id", 0))
+        if chat_id in self.blocked_chats:
+            raise BotApiError(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.missing_chats:
+            raise BotApiError(400, "Bad Request: chat not found")
+        if self.next_errors:
+            raise self.next_errors.pop(0)
+        if self.sends_per_second is not None:
+            now = time.monotonic()
+            self._recent_sends = [at for at in self._recent_sends if at > now - 1.0]
+            if len(self._recent_sends) >= self.sends_per_second:
+                raise BotApiError(
+                    429,
+                    f"Too Many Requests: retry after {self.retry_after}",
+                    retry_after=self.retry_after,
+                )
+            self._recent_sends.append(now)
+
+    def accepted(self, method: str = "sendMessage") -> list[ApiCall]:
+        """The calls of `method` Telegram accepted (refused ones are in `calls` too)."""
+        return [call for call in self.calls if call.method == method and call.ok]
 
     def _send(self, params: dict[str, Any], text: str) -> dict[str, Any]:
         if len(text) > 4096:
@@ -237,7 +299,8 @@ class OfflineSession(BaseSession):
         chunk_size: int = 65536,
         raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:
-        yield b""
+        # …/file/bot<token>/documents/<file_id>, as `getFile` said.
+        yield self.telegram.files.get(url.rsplit("/", 1)[-1], b"")
 
     async def close(self) -> None:
         return None
@@ -266,6 +329,24 @@ def message_update(
     if text.startswith("/"):
         command_length = len(text.split(maxsplit=1)[0])
         message["entities"] = [{"type": "bot_command", "offset": 0, "length": command_length}]
+    return {"update_id": update_id, "message": message}
+
+
+def media_update(
+    update_id: int,
+    user_id: int,
+    message_id: int,
+    language_code: str | None = None,
+    **content: Any,
+) -> dict[str, Any]:
+    """A message with a document, a photo or formatted text (`entities`), as Telegram sends it."""
+    message: dict[str, Any] = {
+        "message_id": message_id,
+        "date": int(time.time()),
+        "chat": {"id": user_id, "type": "private"},
+        "from": user_json(user_id, language_code),
+        **content,
+    }
     return {"update_id": update_id, "message": message}
 
 

@@ -21,6 +21,7 @@ from bot.callbacks import (
     ChooseLanguage,
     ChooseTrack,
     Navigate,
+    OpenSettings,
     PageCounter,
     Screen,
     ShowOffer,
@@ -93,6 +94,10 @@ def main_menu(viewer: Viewer, category: Category | None, track: Track | None) ->
     if track is not None:
         builder.row(_button("📚 " + _("My track"), Navigate(to=Screen.MY_TRACK)))
     builder.row(_button("🧭 " + _("Choose category and track"), Navigate(to=Screen.CATEGORIES)))
+    builder.row(
+        _button("🔔 " + _("My subscriptions"), Navigate(to=Screen.MY_SUBSCRIPTIONS)),
+        _button("⚙️ " + _("Settings"), OpenSettings()),
+    )
     builder.row(
         _button("🌍 " + _("Language"), Navigate(to=Screen.LANGUAGE)),
         _button("❓ " + _("Help"), Navigate(to=Screen.HELP)),
@@ -182,7 +187,16 @@ def offer_list(viewer: Viewer, page: OfferPage) -> View:
     return View("\n".join(lines), builder.as_markup())
 
 
-def offer_card(viewer: Viewer, card: OfferCard, back: CallbackData) -> View:
+def offer_card(
+    viewer: Viewer,
+    card: OfferCard,
+    back: CallbackData,
+    *,
+    session_notes: dict[int, list[str]] | None = None,
+    extra_rows: list[list[InlineKeyboardButton]] | None = None,
+) -> View:
+    """The offer card; `session_notes` add lines under a session (seats, your subscription),
+    `extra_rows` add buttons above Back (bot/subscription_screens.py uses both)."""
     offer = card.offer
     lines = [
         f"<b>{viewer.t(offer.title)}</b>",
@@ -221,10 +235,13 @@ def offer_card(viewer: Viewer, card: OfferCard, back: CallbackData) -> View:
                 lines.append("   💻 " + escape(item.session.online_url))
             if item.session.status == "changed":
                 lines.append("   ⚠️ " + _("time or place changed"))
+            lines.extend((session_notes or {}).get(item.session.id, []))
         if card.upcoming_total > len(card.sessions):
             more = card.upcoming_total - len(card.sessions)
             lines.append(_("…and {count} more").format(count=more))
     builder = InlineKeyboardBuilder()
+    for row in extra_rows or []:
+        builder.row(*row)
     builder.row(_back(back))
     if not isinstance(back, Navigate):
         builder.add(_button("🏠 " + _("Menu"), Navigate(to=Screen.MENU)))
@@ -244,6 +261,8 @@ def help_screen() -> View:
             "/start — " + _("start again"),
             "/menu — " + _("main menu"),
             "/tracks — " + _("change category or track"),
+            "/my — " + _("my subscriptions and reminders"),
+            "/settings — " + _("reminder times, quiet hours, time zone, digest"),
             "/language — " + _("change language"),
             "/cancel — " + _("stop what you are doing"),
             "/help — " + _("this help"),

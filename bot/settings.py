@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -24,6 +26,32 @@ class Settings(BaseSettings):
     default_locale: str = "ru"
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
     load_demo: bool = True
+    # Bulk sends (reminders, digests, broadcasts) per second, per bot process; Telegram allows ~30.
+    outbound_rate: float = Field(default=25.0, gt=0)
+    # How long a process may hold a claimed outgoing message before others may take it over.
+    outbox_lease_seconds: float = Field(default=60.0, ge=2)
+    # Telegram's paid broadcasts (up to 1000 messages a second, paid in Stars): off unless a
+    # big city turns it on; organisers' broadcasts then go out at `paid_broadcast_rate`.
+    allow_paid_broadcast: bool = False
+    paid_broadcast_rate: float = Field(default=1000.0, gt=0, le=1000)
+    # How long a team invitation link (/start inv_…) stays valid.
+    invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
+    # Several bot processes: FSM state, flood control and the ledger of handled updates live
+    # in Redis, shared; without it they live in this one process's memory.
+    redis_url: str | None = None
+    # Every Redis key this bot writes starts with it: one Redis may serve several bots.
+    redis_prefix: str = "learncity"
+    # Webhook mode (`learncity run --webhook`): the public address Telegram posts updates to,
+    # the secret it must send back in a header, and where this process listens.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    # More updates than this in one second from one person: one polite "slow down", the rest
+    # are dropped. 0 turns flood control off.
+    flood_limit: int = Field(default=5, ge=0, le=1000)
+    # `json`: one JSON object per log line (for log collectors); `text`: for people.
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("bot_token")
     @classmethod
@@ -48,6 +76,46 @@ class Settings(BaseSettings):
                 return async_url + value.removeprefix(plain)
         if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
             raise ValueError("use a postgresql:// or sqlite:// URL")
+        return value
+
+    @field_validator("redis_url", "webhook_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("use a redis://host:port/db (or rediss://, unix://) URL")
+        return value
+
+    @field_validator("redis_prefix")
+    @classmethod
+    def _prefix_shape(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,40}", value):
+            raise ValueError("1 to 40 letters, digits, or _ . : -")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(
+                "the public https:// address Telegram posts to, e.g. https://bot.example.org/telegram"
+            )
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("1 to 256 characters: letters, digits, _ and - (Telegram's rule)")
         return value
 
     @field_validator("city_timezone")
@@ -83,9 +151,25 @@ class Settings(BaseSettings):
     def city_zone(self) -> ZoneInfo:
         return ZoneInfo(self.city_timezone)
 
+    @property
+    def webhook_path(self) -> str:
+        """Where this process serves Telegram's posts: the path of `WEBHOOK_URL`."""
+        return urlsplit(self.webhook_url or "").path or "/"
+
 
 class SettingsError(Exception):
     """A setting is missing or invalid; the message names the variable."""
+
+
+def require_webhook(settings: Settings) -> None:
+    """Webhook mode needs a token, the public address and the secret; say which is missing."""
+    for variable, value, meaning in (
+        ("BOT_TOKEN", settings.bot_token, "the token from @BotFather"),
+        ("WEBHOOK_URL", settings.webhook_url, "the public https:// address Telegram posts to"),
+        ("WEBHOOK_SECRET", settings.webhook_secret, "a secret Telegram sends back with each post"),
+    ):
+        if value is None:
+            raise SettingsError(f"Missing setting {variable}: --webhook needs {meaning}")
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -13,7 +13,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ MODELS: dict[str, type] = {
 TRANSLATED_FIELDS = {"title", "description", "name", "address", "accessibility"}
 LIST_FIELDS = {"keywords", "offers"}
 CSV_LIST_SEPARATOR = "|"
+ICS_SUFFIXES = (".ics", ".ical", ".icalendar")
 
 
 @dataclass(frozen=True)
@@ -89,20 +90,42 @@ class _Row:
 # ---------------------------------------------------------------- reading files
 
 
-def read_catalogue_file(path: Path, table: str | None = None) -> list[_Row]:
-    """Rows of a JSON document or of a one-table CSV file, with their line numbers."""
+def read_catalogue_file(
+    path: Path, table: str | None = None, *, offer: str | None = None, zone: tzinfo = UTC
+) -> list[_Row]:
+    """Rows of a JSON document, a one-table CSV file or an iCalendar file, with line numbers."""
+    return read_catalogue_bytes(path.name, path.read_bytes(), table, offer=offer, zone=zone)
+
+
+def read_catalogue_bytes(
+    name: str,
+    data: bytes,
+    table: str | None = None,
+    *,
+    offer: str | None = None,
+    zone: tzinfo = UTC,
+) -> list[_Row]:
+    """The same from a file's name and content (an upload to the bot, say).
+
+    An `.ics` file holds the sessions of one `offer`; its floating times are in `zone`.
+    """
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise CatalogueImportError(
-            [RowError(path.name, None, None, "", "the file is not UTF-8 text")]
+            [RowError(name, None, None, "", "the file is not UTF-8 text")]
         ) from None
-    if path.suffix.lower() == ".csv":
-        return _csv_rows(text, table or path.stem.lower())
-    if path.suffix.lower() == ".json":
+    suffix = Path(name).suffix.lower()
+    if suffix == ".csv":
+        return _csv_rows(text, table or Path(name).stem.lower())
+    if suffix == ".json":
         return _json_rows(text)
+    if suffix in ICS_SUFFIXES:
+        from catalogue.ical import ics_rows
+
+        return ics_rows(text, offer, zone)
     raise CatalogueImportError(
-        [RowError(path.name, None, None, "", "expected a .json or .csv file")]
+        [RowError(name, None, None, "", "expected a .json, .csv or .ics file")]
     )
 
 
@@ -220,6 +243,11 @@ def validate_rows(rows: Iterable[_Row]) -> tuple[CatalogueDocument, Places, list
     for row in rows:
         if isinstance(row.data, dict) and "__extra_cells__" in row.data:
             errors.append(RowError(row.table, row.line, row.index, "", "more cells than columns"))
+            continue
+        if isinstance(row.data, dict) and "__problem__" in row.data:
+            # A reader found the row unusable before any field check (an .ics all-day event).
+            field_name, message = row.data["__problem__"]
+            errors.append(RowError(row.table, row.line, row.index, field_name, message))
             continue
         try:
             record = TABLES[row.table].model_validate(row.data)
@@ -386,9 +414,34 @@ async def _replace_track_steps(
     await session.flush()
 
 
-async def import_file(session: AsyncSession, path: Path, table: str | None = None) -> ImportReport:
+async def import_file(
+    session: AsyncSession,
+    path: Path,
+    table: str | None = None,
+    *,
+    offer: str | None = None,
+    zone: tzinfo = UTC,
+) -> ImportReport:
     """Read, check and import one file; raises CatalogueImportError and writes nothing if bad."""
-    document, places, errors = validate_rows(read_catalogue_file(path, table))
+    return await import_rows(session, read_catalogue_file(path, table, offer=offer, zone=zone))
+
+
+async def import_bytes(
+    session: AsyncSession,
+    name: str,
+    data: bytes,
+    table: str | None = None,
+    *,
+    offer: str | None = None,
+    zone: tzinfo = UTC,
+) -> ImportReport:
+    """`import_file` for content that is not on disk, e.g. a document sent to the bot."""
+    rows = read_catalogue_bytes(name, data, table, offer=offer, zone=zone)
+    return await import_rows(session, rows)
+
+
+async def import_rows(session: AsyncSession, rows: list[_Row]) -> ImportReport:
+    document, places, errors = validate_rows(rows)
     errors += await check_references(session, document, places)
     if errors:
         raise CatalogueImportError(errors)

@@ -159,6 +159,8 @@ class Offer(SQLModel, table=True):
     accessibility: Translations = Field(sa_column=_translations_column())
     keywords: list[str] = Field(sa_column=Column(JSON, nullable=False, default=list))
     updated_at: datetime = Field(default_factory=utc_now, sa_column=_utc_column())
+    # When the offer first appeared: "new in your track" announcements and digests.
+    created_at: datetime = Field(default_factory=utc_now, sa_column=_utc_column(index=True))
 
     @property
     def is_free(self) -> bool:
@@ -217,8 +219,22 @@ class Resident(SQLModel, table=True):
         default=None, sa_column=_foreign_key("track.id", ondelete="SET NULL", nullable=True)
     )
     timezone: str | None = Field(default=None, sa_column=_string_column(64, nullable=True))
+    # False once Telegram says the resident blocked the bot; back to True when they write again.
     is_active: bool = True
     created_at: datetime = Field(default_factory=utc_now, sa_column=_utc_column())
+    # Reminder preferences (scheduler/): minutes before a session, e.g. [1440, 60].
+    reminder_offsets: list[int] = Field(
+        default_factory=lambda: [1440, 60],
+        sa_column=Column(JSON, nullable=False, default=lambda: [1440, 60]),
+    )
+    reminders_on: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    announcements_on: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    # Quiet hours as minutes after local midnight (22:00 → 1320); None: no quiet hours.
+    quiet_from: int | None = None
+    quiet_until: int | None = None
+    # The weekly digest: weekday 0 = Monday, minute after local midnight; None: no digest.
+    digest_weekday: int | None = None
+    digest_minute: int | None = None
 
 
 class CatalogueMeta(SQLModel, table=True):

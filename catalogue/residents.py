@@ -16,6 +16,11 @@ async def get_or_create_resident(
         resident = Resident(telegram_id=telegram_id, language=language)
         session.add(resident)
         await session.flush()
+    elif not resident.is_active:
+        # Marked inactive when Telegram refused a message (blocked bot); writing again undoes it.
+        resident.is_active = True
+        session.add(resident)
+        await session.flush()
     return resident
 
 
@@ -49,3 +54,8 @@ async def choose_track(session: AsyncSession, resident: Resident, track_id: int)
     session.add(resident)
     await session.flush()
     return track
+
+
+async def resident_language(session: AsyncSession, telegram_id: int) -> str | None:
+    """The language the bot speaks with this person, without registering anyone."""
+    return await session.scalar(select(Resident.language).where(Resident.telegram_id == telegram_id))

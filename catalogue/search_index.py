@@ -56,6 +56,8 @@ PREFIX_FLOOR = 80
 STEM_SCORE = 90
 SUGGESTION_CUTOFF = 65
 MAX_SUGGESTIONS = 5
+# Words kept per search key to offer as "did you mean" ("керамика", "keramika", …).
+MAX_SPELLINGS = 4
 
 EARTH_RADIUS_KM = 6371.0088
 NO_SESSION = np.iinfo(np.int64).max
@@ -78,6 +80,8 @@ FIELD_WEIGHTS = {
     IndexedField.VENUE: 0.6,
     IndexedField.ATTRIBUTE: 0.6,
 }
+_FIELD_CODES = {name: code for code, name in enumerate(IndexedField)}
+_WEIGHT_BY_CODE = np.array([FIELD_WEIGHTS[name] for name in IndexedField], dtype=np.float32)
 # Residents name what an offer is as often as what it is about: "курсы английского",
 # "мастер-класс по керамике", "free lectures". Stems and typos are matched as usual.
 KIND_WORDS = {
@@ -90,8 +94,6 @@ KIND_WORDS = {
 }
 ONLINE_WORDS = "online онлайн"
 FREE_WORDS = "free бесплатно"
-_FIELD_CODES = {name: code for code, name in enumerate(IndexedField)}
-_WEIGHT_BY_CODE = np.array([FIELD_WEIGHTS[name] for name in IndexedField], dtype=np.float32)
 
 
 # ---------------------------------------------------------------- what callers pass and get
@@ -238,7 +240,6 @@ class CatalogueVersion:
 
     offers: int
     offers_updated_at: datetime | None
-    sessions: int
     last_session_id: int | None
 
 
@@ -291,7 +292,7 @@ def analyse_query(query: str) -> QueryTerms:
 # ---------------------------------------------------------------- the index
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Vocabulary:
     """Distinct search keys, sorted (for prefixes) and grouped by length (for fuzzy)."""
 
@@ -328,17 +329,18 @@ class _Vocabulary:
         """Vocabulary ids `key` may stand for, with a similarity of 0–100."""
         found: dict[int, float] = {}
 
-        def offer(term: int, score: float) -> None:
+        def keep(term: int, score: float) -> None:
             if score > found.get(term, 0.0):
                 found[term] = score
 
         if len(key) >= FUZZY_MIN_CHARS:
             for term, score in self._fuzzy(key, FUZZY_CUTOFF, MAX_EXPANSIONS):
-                offer(term, score)
+                keep(term, score)
         for term in self._prefixed(key):
-            offer(term, PREFIX_FLOOR + (100 - PREFIX_FLOOR) * len(key) / self.lengths[term])
-        for term in self.stems.get(stem(key) or "", ()):
-            offer(term, STEM_SCORE)
+            keep(term, PREFIX_FLOOR + (100 - PREFIX_FLOOR) * len(key) / self.lengths[term])
+        key_stem = stem(key)
+        for term in self.stems.get(key_stem, ()) if key_stem else ():
+            keep(term, STEM_SCORE)
         best = sorted(found.items(), key=lambda item: -item[1])[:MAX_EXPANSIONS]
         return dict(best)
 
@@ -366,6 +368,7 @@ class _Vocabulary:
 
     def _prefixed(self, key: str) -> Iterable[int]:
         start = bisect.bisect_left(self.keys, key)
+        # The last code point sorts after every continuation of `key`.
         stop = bisect.bisect_left(self.keys, key + "\U0010ffff", lo=start)
         if stop - start <= MAX_EXPANSIONS:
             return range(start, stop)
@@ -379,7 +382,7 @@ class _Vocabulary:
         return next((word for word in options if is_cyrillic(word) == cyrillic), options[0])
 
 
-@dataclass
+@dataclass(frozen=True)
 class _TextMatch:
     score: np.ndarray  # per offer, 0–100, rounded to 0.1 so near-equal scores tie
     all_words: np.ndarray
@@ -387,7 +390,7 @@ class _TextMatch:
     unmatched: list[int]  # positions of query keys the vocabulary has nothing for
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Sessions:
     """Upcoming sessions grouped by offer position, each group in start order."""
 
@@ -397,14 +400,14 @@ class _Sessions:
     venues: np.ndarray  # venue position; the last position stands for "no venue"
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Venues:
     latitude: np.ndarray  # NaN where unknown, and in the last, "no venue" slot
     longitude: np.ndarray
     step_free: np.ndarray
 
 
-@dataclass
+@dataclass(frozen=True)
 class SearchIndex:
     """The catalogue prepared for search; immutable once built, safe to share."""
 
@@ -559,6 +562,8 @@ class SearchIndex:
         ids = self.offer_ids[positions]
         keys: list[np.ndarray] = []
         if text is not None:
+            # All words before some, folded into one key with the next level so that `_top`
+            # can cut on it: scores are at most 100 and distances far below 1e6 km.
             all_words = text.all_words[positions]
             score = text.score[positions]
             if found.distance is None:
@@ -616,7 +621,7 @@ class SearchIndex:
         return Suggestions(spellings[:MAX_SUGGESTIONS], relax)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Found:
     positions: np.ndarray  # offer positions, ascending
     next_start: np.ndarray  # epoch seconds or NO_SESSION
@@ -669,7 +674,7 @@ def _time_window(when: When | DateRange, now: datetime, zone: tzinfo) -> tuple[d
         after = today + timedelta(days=7 - today.weekday())
     elif when is When.THIS_WEEK:
         first, after = today, today + timedelta(days=7 - today.weekday())
-    else:
+    else:  # When.THIS_MONTH
         first = today
         after = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
 
@@ -687,6 +692,9 @@ class _IndexBuilder:
         self.position = {offer.id: index for index, offer in enumerate(snapshot.offers)}
         self.term_ids: dict[str, int] = {}
         self.spellings: list[list[str]] = []
+        # Keywords, provider and venue names repeat across offers, and words across texts.
+        self.text_terms: dict[str, list[int]] = {}
+        self.word_terms: dict[str, int | None] = {}
         # One row per word occurrence: vocabulary id, offer position, field code.
         self.terms = array("i")
         self.offers = array("i")
@@ -701,23 +709,29 @@ class _IndexBuilder:
         venue_terms = {venue.id: self._terms(venue.name.values()) for venue in snapshot.venues}
         kind_terms = {kind: self._terms([words]) for kind, words in KIND_WORDS.items()}
         online_terms, free_terms = self._terms([ONLINE_WORDS]), self._terms([FREE_WORDS])
-
-        def attribute_terms(offer: OfferFacts) -> list[int]:
-            online = online_terms if offer.format != OfferFormat.IN_PERSON else []
-            free = free_terms if offer.price_minor == 0 else []
-            return [*kind_terms[offer.kind], *online, *free]
-
         offer_venues: dict[int, set[int]] = {}
         for session in snapshot.sessions:
             if session.venue_id is not None:
                 offer_venues.setdefault(session.offer_id, set()).add(session.venue_id)
         for position, offer in enumerate(snapshot.offers):
-            self._add(position, IndexedField.TITLE, self._terms(offer.title.values()))
-            self._add(position, IndexedField.KEYWORD, self._terms(offer.keywords))
-            self._add(position, IndexedField.PROVIDER, provider_terms.get(offer.provider_id, []))
-            for venue_id in offer_venues.get(offer.id, ()):
-                self._add(position, IndexedField.VENUE, venue_terms.get(venue_id, []))
-            self._add(position, IndexedField.ATTRIBUTE, attribute_terms(offer))
+            venues = [
+                term for venue in offer_venues.get(offer.id, ()) for term in venue_terms[venue]
+            ]
+            attributes = [
+                *kind_terms[offer.kind],
+                *(online_terms if offer.format != OfferFormat.IN_PERSON else ()),
+                *(free_terms if offer.price_minor == 0 else ()),
+            ]
+            self._add(
+                position,
+                [
+                    (IndexedField.TITLE, self._terms(offer.title.values())),
+                    (IndexedField.KEYWORD, self._terms(offer.keywords)),
+                    (IndexedField.PROVIDER, provider_terms.get(offer.provider_id, [])),
+                    (IndexedField.VENUE, venues),
+                    (IndexedField.ATTRIBUTE, attributes),
+                ],
+            )
         vocabulary, offsets, posting_offers, posting_weights = self._postings()
         document_frequency = np.diff(offsets).astype(np.float64)
         offers = snapshot.offers
@@ -754,24 +768,36 @@ class _IndexBuilder:
     def _terms(self, texts: Iterable[str]) -> list[int]:
         found = []
         for text in texts:
-            for word in index_words(text):
-                key = search_key(word)
-                if len(word) < MIN_WORD_CHARS or key in STOP_KEYS:
-                    continue
-                term = self.term_ids.get(key)
-                if term is None:
-                    term = self.term_ids[key] = len(self.term_ids)
-                    self.spellings.append([])
-                spellings = self.spellings[term]
-                if word not in spellings and len(spellings) < 4:
-                    spellings.append(word)
-                found.append(term)
+            terms = self.text_terms.get(text)
+            if terms is None:
+                words = (self._term(word) for word in index_words(text))
+                terms = self.text_terms[text] = [term for term in words if term is not None]
+            found += terms
         return found
 
-    def _add(self, position: int, where: IndexedField, terms: list[int]) -> None:
+    def _term(self, word: str) -> int | None:
+        """The vocabulary id of a normalised word, or None for words not indexed."""
+        if word in self.word_terms:
+            return self.word_terms[word]
+        key = search_key(word)
+        term = None
+        if len(word) >= MIN_WORD_CHARS and key not in STOP_KEYS:
+            term = self.term_ids.get(key)
+            if term is None:
+                term = self.term_ids[key] = len(self.term_ids)
+                self.spellings.append([])
+            if len(self.spellings[term]) < MAX_SPELLINGS:
+                self.spellings[term].append(word)
+        self.word_terms[word] = term
+        return term
+
+    def _add(self, position: int, fields: list[tuple[IndexedField, list[int]]]) -> None:
+        terms = [term for _, field_terms in fields for term in field_terms]
         self.terms.extend(terms)
         self.offers.extend([position] * len(terms))
-        self.fields.extend([_FIELD_CODES[where]] * len(terms))
+        self.fields.extend(
+            [_FIELD_CODES[where] for where, field_terms in fields for _ in field_terms]
+        )
 
     def _postings(self) -> tuple[_Vocabulary, np.ndarray, np.ndarray, np.ndarray]:
         keys = sorted(self.term_ids)
@@ -780,18 +806,26 @@ class _IndexBuilder:
         for new_id, key in enumerate(keys):
             renumber[self.term_ids[key]] = new_id
         spellings = [tuple(self.spellings[self.term_ids[key]]) for key in keys]
-        terms = renumber[np.frombuffer(self.terms, dtype=np.int32)]
-        offers = np.frombuffer(self.offers, dtype=np.int32)
-        codes = np.frombuffer(self.fields, dtype=np.int8)
-        # One posting per (word, offer), from the word's weightiest field (lowest code).
-        order = np.lexsort((codes, offers, terms))
-        terms, offers, codes = terms[order], offers[order], codes[order]
-        first = np.ones(terms.size, dtype=bool)
-        first[1:] = (terms[1:] != terms[:-1]) | (offers[1:] != offers[:-1])
-        terms, offers, codes = terms[first], offers[first], codes[first]
-        offsets = np.searchsorted(terms, np.arange(len(keys) + 1)).astype(np.int64)
-        vocabulary = _Vocabulary.build(keys, spellings)
-        return vocabulary, offsets, offers.copy(), _WEIGHT_BY_CODE[codes]
+        # One int64 per occurrence, word | offer | field, built and sorted in place: then a
+        # posting per (word, offer), from the word's weightiest field (the lowest code),
+        # comes first.
+        packed = renumber[np.frombuffer(self.terms, dtype=np.int32)].astype(np.int64)
+        packed <<= 32
+        packed |= np.frombuffer(self.offers, dtype=np.int32)
+        packed <<= 8
+        packed |= np.frombuffer(self.fields, dtype=np.int8)
+        self.terms, self.offers, self.fields = array("i"), array("i"), array("b")
+        packed.sort()
+        pairs = packed >> 8
+        first = np.ones(packed.size, dtype=bool)
+        np.not_equal(pairs[1:], pairs[:-1], out=first[1:])
+        del pairs
+        packed = packed[first]
+        offsets = np.searchsorted(packed, np.arange(len(keys) + 1, dtype=np.int64) << 40)
+        # Casting keeps the low bits: offer positions fit 32 bits, field codes 8.
+        offers = (packed >> 8).astype(np.int32)
+        weights = _WEIGHT_BY_CODE[packed.astype(np.int8)]
+        return _Vocabulary.build(keys, spellings), offsets, offers, weights
 
     def _groups(self, pairs: Iterable[tuple[int, int]]) -> dict[int, np.ndarray]:
         groups: dict[int, list[int]] = {}

@@ -1,3 +1,6 @@
 """Every module that defines tables, imported in one place so migrations see them all."""
 
-import catalogue.models  # noqa: F401
+import catalogue.models
+import catalogue.team  # noqa: F401
+import scheduler.broadcasts
+import scheduler.models  # noqa: F401

@@ -2,13 +2,31 @@
 
 from aiogram import Router
 
-from handlers import browse, errors, fallback, menu, start
+from handlers import (
+    broadcast,
+    browse,
+    errors,
+    fallback,
+    invites,
+    menu,
+    programme,
+    settings,
+    start,
+    subscriptions,
+    team,
+)
 
 FEATURE_ROUTERS: tuple[Router, ...] = (
     errors.router,
+    invites.router,  # /start inv_…, before the plain /start
     start.router,
     menu.router,
     browse.router,
+    subscriptions.router,
+    settings.router,
+    team.router,
+    programme.router,
+    broadcast.router,
     fallback.router,
 )
 

@@ -14,8 +14,9 @@ from bot.callbacks import ChooseCategory, ChooseTrack, Navigate, Screen, ShowOff
 from bot.replies import show
 from bot.screens import Viewer
 from catalogue.models import Resident, Track, utc_now
-from catalogue.queries import list_categories, list_tracks, offer_card, track_offers_page
+from catalogue.queries import list_categories, list_tracks, track_offers_page
 from catalogue.residents import choose_category, choose_track
+from handlers.subscriptions import offer_card_view
 
 router = Router(name=__name__)
 
@@ -94,6 +95,7 @@ async def show_offer(
     callback_data: ShowOffer,
     callback_answer: CallbackAnswer,
     session: AsyncSession,
+    resident: Resident,
     viewer: Viewer,
 ) -> None:
     back = (
@@ -101,9 +103,10 @@ async def show_offer(
         if callback_data.track_id
         else Navigate(to=Screen.MENU)
     )
-    card = await offer_card(session, callback_data.offer_id, utc_now())
-    if card is None:
+    # The card with the resident's subscribe buttons (handlers/subscriptions.py).
+    view = await offer_card_view(session, resident, viewer, callback_data.offer_id, back)
+    if view is None:
         callback_answer.text = _("This offer has been removed from the programme.")
         await show(callback, screens.notice(_("This offer is no longer in the programme."), back))
         return
-    await show(callback, screens.offer_card(viewer, card, back))
+    await show(callback, view)

@@ -16,9 +16,10 @@ from bot.callbacks import ChooseLanguage, Navigate, Screen
 from bot.replies import show
 from bot.screens import Viewer
 from bot.settings import SUPPORTED_LOCALES
-from catalogue.models import Category, Resident, Track, utc_now
-from catalogue.queries import find_offer, list_categories, offer_card
+from catalogue.models import Category, Resident, Track
+from catalogue.queries import find_offer, list_categories
 from catalogue.residents import set_language
+from handlers.subscriptions import offer_card_view
 
 router = Router(name=__name__)
 
@@ -27,15 +28,20 @@ OFFER_LINK = re.compile(r"^offer_([A-Za-z0-9_-]{1,60})$")
 
 @router.message(CommandStart(deep_link=True, magic=F.args.regexp(OFFER_LINK)))
 async def open_offer_link(
-    message: Message, command: CommandObject, session: AsyncSession, viewer: Viewer
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    resident: Resident,
+    viewer: Viewer,
 ) -> None:
     reference = OFFER_LINK.match(command.args or "").group(1)  # type: ignore[union-attr]
     offer = await find_offer(session, reference)
-    card = await offer_card(session, offer.id, utc_now()) if offer else None
-    if card is None:
+    back = Navigate(to=Screen.MENU)
+    view = await offer_card_view(session, resident, viewer, offer.id, back) if offer else None
+    if view is None:
         await show(message, screens.notice(_("This offer is no longer in the programme.")))
         return
-    await show(message, screens.offer_card(viewer, card, back=Navigate(to=Screen.MENU)))
+    await show(message, view)
 
 
 @router.message(CommandStart())

@@ -30,6 +30,9 @@ def create_scheduler(
         coalesce=True,
         misfire_grace_time=3600,
     )
+    from scheduler.jobs import add_reminder_jobs
+
+    add_reminder_jobs(scheduler, settings, session_maker)
     return scheduler
 
 

@@ -11,10 +11,13 @@ import itertools
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 import pytest
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,9 +29,11 @@ POSTGRES_ADMIN_DSN = os.environ.get(
     "TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TABLES = (
     "resident, track_step, offer_session, track, offer, festival, venue, provider, category, "
-    "catalogue_meta"
+    "catalogue_meta, team_member, team_invite, broadcast, "
+    "outbox_message, attendance, subscription"
 )
 
 _user_ids = itertools.count(10_000)
@@ -77,8 +82,40 @@ def settings(database_url: str) -> Settings:
         city_timezone="Asia/Yekaterinburg",
         default_locale="en",
         admin_ids="",
+        # Tests press buttons at machine speed, faster than any person; tests/test_flood.py
+        # turns flood control on. Redis only where a test asks for it (`redis_space`).
+        flood_limit=0,
+        redis_url=None,
         _env_file=None,
     )
+
+
+@dataclass(frozen=True)
+class RedisSpace:
+    """A Redis server and a key prefix of this test's own, emptied afterwards."""
+
+    url: str
+    prefix: str
+
+    def settings(self, settings: Settings, **changes: object) -> Settings:
+        return settings.model_copy(
+            update={"redis_url": self.url, "redis_prefix": self.prefix, **changes}
+        )
+
+
+@pytest.fixture
+async def redis_space() -> AsyncIterator[RedisSpace]:
+    prefix = f"learncity-test-{uuid.uuid4().hex[:10]}"
+    client = Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=3)
+    try:
+        await client.ping()
+    except (RedisError, OSError) as error:
+        await client.aclose()
+        service_unavailable("Redis", error)
+    yield RedisSpace(REDIS_TEST_URL, prefix)
+    async for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        await client.delete(key)
+    await client.aclose()
 
 
 @pytest.fixture

@@ -30,6 +30,8 @@ class FakeBotApi:
         self._new_update = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.url = ""
+        # The next this many send requests lose their connection: a network error for the bot.
+        self.drop_sends = 0
 
     # -- server
 
@@ -57,6 +59,11 @@ class FakeBotApi:
         )
         if method.lower() == "getupdates":
             return web.json_response({"ok": True, "result": await self._get_updates(params)})
+        if self.drop_sends and method.lower().startswith("send"):
+            self.drop_sends -= 1
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=499)
         try:
             result = self.telegram.answer(method, params)
         except BotApiError as error:

@@ -11,7 +11,7 @@ from aiogram.types import User
 
 from bot.app import App
 from bot.local_chat import LocalChat
-from bot.offline import ApiCall, ChatMessage
+from bot.offline import ApiCall, ChatMessage, media_update
 
 
 class ResidentChat(LocalChat):
@@ -49,6 +49,48 @@ class ResidentChat(LocalChat):
         assert keyboard is not None
         await self._press(keyboard, callback_data)
         return self.screen
+
+    async def send_document(
+        self, name: str, content: bytes, caption: str | None = None
+    ) -> ChatMessage:
+        """Send a file with the 📎 button, as Telegram delivers it (a document with a file_id)."""
+        file_id = self.telegram.upload(content)
+        document = {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_name": name,
+            "file_size": len(content),
+        }
+        extra = {"caption": caption} if caption else {}
+        await self._send_content(caption or name, document=document, **extra)
+        return self.screen
+
+    async def send_photo(
+        self, caption: str = "", caption_entities: list[dict] | None = None
+    ) -> ChatMessage:
+        file_id = self.telegram.upload(b"\x89PNG photo")
+        sizes = [{"file_id": file_id, "file_unique_id": file_id, "width": 640, "height": 480}]
+        extra: dict = {"caption": caption} if caption else {}
+        if caption_entities:
+            extra["caption_entities"] = caption_entities
+        await self._send_content(caption, photo=sizes, **extra)
+        return self.screen
+
+    async def send_formatted(self, text: str, entities: list[dict]) -> ChatMessage:
+        """Text with formatting (bold, links…), as Telegram's `entities` describe it."""
+        await self._send_content(text, text=text, entities=entities)
+        return self.screen
+
+    async def _send_content(self, shown: str, **content) -> None:
+        incoming = self.telegram.record_incoming(self.user.id, shown)
+        update = media_update(
+            next(self.update_ids),
+            self.user.id,
+            incoming.message_id,
+            self.user.language_code,
+            **content,
+        )
+        await self._feed(update)
 
     def calls(self, method: str) -> list[ApiCall]:
         return [call for call in self.telegram.calls if call.method == method]

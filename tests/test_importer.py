@@ -116,7 +116,7 @@ async def test_csv_with_translated_columns_and_lists(session_maker, tmp_path) ->
         ("list.json", "[1, 2]", "expected an object"),
         ("extra.json", '{"parties": []}', "unknown list"),
         ("binary.json", b"\xff\xfe\x00garbage", "not UTF-8"),
-        ("notes.txt", "hello", "expected a .json or .csv"),
+        ("notes.txt", "hello", "expected a .json, .csv or .ics"),
         ("parties.csv", "id\nx\n", "name the file after its table"),
         ("offers.csv", "title_en\nx\n", "needs an id column"),
         (

@@ -1,0 +1,477 @@
+"""Catalogue search: quality, build time, memory and latency, beside PostgreSQL pg_trgm.
+
+    python bench/search.py [--sizes 1000,10000,100000]
+
+Quality: the demo catalogue and the labelled queries of tests/data/search_relevance.tsv;
+the top-3 hit rate of our index and of pg_trgm.
+
+Scale: a synthetic catalogue grown from the demo vocabulary (titles recombined from the
+words of two demo titles, keywords from theirs, providers and venues named after demo
+ones, three sessions per offer). For each size: the index's load from PostgreSQL and its
+build time, its memory (tracemalloc: retained once built, and the peak while building),
+query latency p50/p95 with and without filters, the longest queries beside an ordinary
+one, the freshness check, and pg_trgm answering the same queries on the same data. This
+process is pinned to one CPU core; PostgreSQL runs in its own processes.
+
+pg_trgm is given the same normalised text as our index, the Latin search keys of every
+indexed word (`catalogue.text_normalisation`), in a column with a GIN `gin_trgm_ops`
+index; it is queried with `<%` and ranked by `word_similarity`, so the comparison is
+between the matching engines, not the normalisation. Its threshold is the best of a few
+on the quality set.
+
+The run creates a PostgreSQL database of its own and drops it at the end.
+Last line: one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from catalogue.database import apply_migrations, create_engine, create_session_maker
+from catalogue.demo import build_demo_document
+from catalogue.models import Offer, OfferFormat
+from catalogue.search import (
+    GeoPoint,
+    SearchFilters,
+    SearchIndex,
+    When,
+    catalogue_version,
+    load_snapshot,
+)
+from catalogue.search_index import CatalogueSnapshot, analyse_query
+from catalogue.seeding import import_demo
+from catalogue.text_normalisation import STOP_KEYS, index_words, search_key
+
+POSTGRES_ADMIN_DSN = os.environ.get(
+    "TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
+)
+RELEVANCE_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "search_relevance.tsv"
+CITY = ZoneInfo("Asia/Yekaterinburg")
+CITY_CENTRE = GeoPoint(56.5016, 60.8197)
+FILTERS = SearchFilters(when=When.THIS_MONTH, free_only=True, near=CITY_CENTRE)
+TRGM_THRESHOLDS = (0.3, 0.4, 0.5, 0.6)
+TRGM_QUERY = """
+    SELECT offer_id FROM search_document
+    WHERE $1 <% body
+    ORDER BY word_similarity($1, body) DESC, offer_id
+    LIMIT $2
+"""
+# pg_trgm takes seconds a query at 100k offers: it answers every n-th labelled query.
+TRGM_SAMPLE = 60
+TOP = 3
+LIMIT = 10
+REPEATS = 3
+VERSION_CHECKS = 20
+SESSIONS_PER_OFFER = 3
+TABLES = "offer_session, track_step, track, offer, festival, venue, provider, category"
+MB = 1024 * 1024
+
+
+# ---------------------------------------------------------------- queries and timing
+
+
+def relevance_set() -> list[tuple[str, set[str]]]:
+    lines = RELEVANCE_SET.read_text(encoding="utf-8").splitlines()
+    rows = [line.split("\t") for line in lines if line and not line.startswith("#")][1:]
+    return [(query, set(expected.split())) for _, query, expected in rows]
+
+
+def longest_queries() -> list[str]:
+    """4096 characters each: many distinct words, one endless word, one word repeated."""
+    rng = random.Random(7)
+    letters = "абвгдежзиклмнопрстуфхцчшщэюя"
+    many_words = " ".join("".join(rng.choices(letters, k=rng.randint(4, 14))) for _ in range(600))
+    return [many_words[:4096], ("керамика" * 512)[:4096], ("english " * 512)[:4096]]
+
+
+def trigram_text(query: str) -> str:
+    return " ".join(analyse_query(query).keys)
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+    p95 = ordered[round(0.95 * (len(ordered) - 1))]
+    return {"p50": round(statistics.median(ordered), 3), "p95": round(p95, 3)}
+
+
+def timed_ms(call: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
+
+
+def search_latency(index: SearchIndex, queries: list[str], filters: SearchFilters) -> list[float]:
+    now = datetime.now(UTC)
+    for query in queries:  # warm-up
+        index.search(query, filters, now=now, zone=CITY, limit=LIMIT)
+    return [
+        timed_ms(lambda query=query: index.search(query, filters, now=now, zone=CITY, limit=LIMIT))
+        for _ in range(REPEATS)
+        for query in queries
+    ]
+
+
+# ---------------------------------------------------------------- pg_trgm
+
+
+def trigram_documents(snapshot: CatalogueSnapshot) -> list[tuple[int, str]]:
+    """(offer id, text) with what our index holds: titles, keywords, provider, venues."""
+    venue_names = {venue.id: venue.name for venue in snapshot.venues}
+    offer_venues: dict[int, set[int]] = {}
+    for session in snapshot.sessions:
+        if session.venue_id is not None:
+            offer_venues.setdefault(session.offer_id, set()).add(session.venue_id)
+    documents = []
+    for offer in snapshot.offers:
+        texts = [*offer.title.values(), *offer.keywords]
+        texts += snapshot.provider_names.get(offer.provider_id, {}).values()
+        for venue_id in offer_venues.get(offer.id, ()):
+            texts += venue_names[venue_id].values()
+        keys = (search_key(word) for text in texts for word in index_words(text) if len(word) > 1)
+        documents.append((offer.id, " ".join(key for key in keys if key not in STOP_KEYS)))
+    return documents
+
+
+async def index_for_trigrams(connection: asyncpg.Connection, snapshot: CatalogueSnapshot) -> float:
+    """Seconds to create the GIN index, after loading the documents."""
+    await connection.execute(
+        "DROP TABLE IF EXISTS search_document;"
+        "CREATE TABLE search_document (offer_id integer PRIMARY KEY, body text NOT NULL)"
+    )
+    await connection.copy_records_to_table("search_document", records=trigram_documents(snapshot))
+    started = time.perf_counter()
+    await connection.execute(
+        "CREATE INDEX search_document_body ON search_document USING gin (body gin_trgm_ops);"
+        "ANALYZE search_document"
+    )
+    return time.perf_counter() - started
+
+
+async def trigram_search(connection: asyncpg.Connection, query: str, limit: int) -> list[int]:
+    text = trigram_text(query)
+    if not text:
+        return []
+    return [row["offer_id"] for row in await connection.fetch(TRGM_QUERY, text, limit)]
+
+
+async def trigram_latency(connection: asyncpg.Connection, queries: list[str]) -> list[float]:
+    for query in queries[:5]:  # warm-up
+        await trigram_search(connection, query, LIMIT)
+    samples = []
+    for query in queries:
+        started = time.perf_counter()
+        await trigram_search(connection, query, LIMIT)
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+# ---------------------------------------------------------------- quality on the demo
+
+
+async def measure_quality(
+    session_maker: async_sessionmaker[AsyncSession], connection: asyncpg.Connection
+) -> dict:
+    await connection.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    async with session_maker.begin() as session:
+        await import_demo(session, datetime.now(CITY).date(), CITY)
+    async with session_maker() as session:
+        snapshot = await load_snapshot(session)
+        names = dict((await session.execute(select(Offer.id, Offer.external_id))).all())
+    index = SearchIndex.build(snapshot)
+    queries = relevance_set()
+    now = datetime.now(UTC)
+
+    def hit_rate(top: dict[str, list[int]]) -> float:
+        hits = sum(bool(expected & {names[i] for i in top[query]}) for query, expected in queries)
+        return round(hits / len(queries), 4)
+
+    ours = {
+        query: [hit.offer_id for hit in index.search(query, now=now, zone=CITY, limit=TOP).hits]
+        for query, _ in queries
+    }
+    await index_for_trigrams(connection, snapshot)
+    trigram_rates = {}
+    for threshold in TRGM_THRESHOLDS:
+        await connection.execute(f"SET pg_trgm.word_similarity_threshold = {threshold}")
+        found = {query: await trigram_search(connection, query, TOP) for query, _ in queries}
+        trigram_rates[threshold] = hit_rate(found)
+    best_threshold = max(trigram_rates, key=trigram_rates.__getitem__)
+    await connection.execute(f"SET pg_trgm.word_similarity_threshold = {best_threshold}")
+    return {
+        "queries": len(queries),
+        "offers": index.size,
+        "ours_top3_hit_rate": hit_rate(ours),
+        "pg_trgm_top3_hit_rate": trigram_rates[best_threshold],
+        "pg_trgm_threshold": best_threshold,
+        "pg_trgm_hit_rate_by_threshold": trigram_rates,
+    }
+
+
+# ---------------------------------------------------------------- scale on synthetic data
+
+
+def synthetic_catalogue(size: int, demo: dict, now: datetime) -> dict[str, list[tuple]]:
+    """COPY records for provider, venue, offer and offer_session, seeded by `size`."""
+    rng = random.Random(size)
+
+    def renamed(names: list[dict[str, str]], number: int) -> str:
+        name = rng.choice(names)
+        return json.dumps({lang: f"{text} {number}" for lang, text in name.items()})
+
+    provider_names = [provider["name"] for provider in demo["providers"]]
+    venue_names = [venue["name"] for venue in demo["venues"]]
+    providers = [
+        (number, f"provider-{number}", renamed(provider_names, number), None)
+        for number in range(1, max(size // 50, 2) + 1)
+    ]
+    venues = [
+        (
+            number,
+            f"venue-{number}",
+            renamed(venue_names, number),
+            "{}",
+            None,
+            CITY_CENTRE.latitude + rng.uniform(-0.05, 0.05),
+            CITY_CENTRE.longitude + rng.uniform(-0.08, 0.08),
+            rng.random() < 0.6,
+            "{}",
+        )
+        for number in range(1, max(size // 100, 2) + 1)
+    ]
+    offers, sessions = [], []
+    for number in range(1, size + 1):
+        parents = rng.sample(demo["offers"], 2)
+        model = parents[0]
+        title = {lang: mixed_title(rng, parents, lang) for lang in ("en", "ru")}
+        keywords = [keyword for parent in parents for keyword in parent.get("keywords", [])]
+        offer_format = model.get("format", OfferFormat.IN_PERSON.value)
+        offers.append(
+            (
+                number,
+                f"offer-{number}",
+                json.dumps(title),
+                "{}",
+                model["kind"],
+                offer_format,
+                model.get("language", "ru"),
+                rng.randrange(len(providers)) + 1,
+                None,
+                model.get("age_min"),
+                model.get("age_max"),
+                round(model.get("price", 0) * 100),
+                "RUB",
+                "{}",
+                json.dumps(rng.sample(keywords, k=min(len(keywords), 6))),
+                now,
+            )
+        )
+        for _ in range(SESSIONS_PER_OFFER):
+            starts_at = now + timedelta(days=rng.randint(0, 60), hours=rng.randint(1, 12))
+            online = offer_format == OfferFormat.ONLINE
+            venue = None if online else rng.randrange(len(venues)) + 1
+            session_number = len(sessions) + 1
+            sessions.append(
+                (
+                    session_number,
+                    f"session-{session_number}",
+                    number,
+                    venue,
+                    starts_at,
+                    starts_at + timedelta(hours=1, minutes=30),
+                    "scheduled",
+                )
+            )
+    return {"provider": providers, "venue": venues, "offer": offers, "offer_session": sessions}
+
+
+def mixed_title(rng: random.Random, parents: list[dict], lang: str) -> str:
+    words = [word for parent in parents for word in parent["title"][lang].split()]
+    return " ".join(rng.sample(words, k=min(len(words), rng.randint(3, 6))))
+
+
+COLUMNS = {
+    "provider": ["id", "external_id", "name", "website"],
+    "venue": [
+        "id",
+        "external_id",
+        "name",
+        "address",
+        "district",
+        "latitude",
+        "longitude",
+        "step_free",
+        "accessibility",
+    ],
+    "offer": [
+        "id",
+        "external_id",
+        "title",
+        "description",
+        "kind",
+        "format",
+        "language",
+        "provider_id",
+        "festival_id",
+        "age_min",
+        "age_max",
+        "price_minor",
+        "currency",
+        "accessibility",
+        "keywords",
+        "updated_at",
+    ],
+    "offer_session": [
+        "id",
+        "external_id",
+        "offer_id",
+        "venue_id",
+        "starts_at",
+        "ends_at",
+        "status",
+    ],
+}
+
+
+async def measure_size(
+    size: int,
+    demo: dict,
+    session_maker: async_sessionmaker[AsyncSession],
+    connection: asyncpg.Connection,
+) -> dict:
+    await connection.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    for table, records in synthetic_catalogue(size, demo, datetime.now(UTC)).items():
+        await connection.copy_records_to_table(table, records=records, columns=COLUMNS[table])
+    await connection.execute("ANALYZE")
+
+    async with session_maker() as session:
+        started = time.perf_counter()
+        snapshot = await load_snapshot(session)
+        load_s = time.perf_counter() - started
+        version_ms = []
+        for _ in range(VERSION_CHECKS):
+            started = time.perf_counter()
+            await catalogue_version(session)
+            version_ms.append((time.perf_counter() - started) * 1000)
+    started = time.perf_counter()
+    index = SearchIndex.build(snapshot)
+    build_s = time.perf_counter() - started
+
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    measured = SearchIndex.build(snapshot)
+    retained, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del measured
+
+    queries = [query for query, _ in relevance_set()]
+    plain = search_latency(index, queries, SearchFilters())
+    filtered = search_latency(index, queries, FILTERS)
+    longest = search_latency(index, longest_queries(), SearchFilters())
+    trigram_index_s = await index_for_trigrams(connection, snapshot)
+    trigram = await trigram_latency(connection, queries[:: len(queries) // TRGM_SAMPLE])
+    return {
+        "offers": size,
+        "sessions": len(snapshot.sessions),
+        "vocabulary": len(index.vocabulary.keys),
+        "postings": int(index.posting_offers.size),
+        "load_s": round(load_s, 3),
+        "build_s": round(build_s, 3),
+        "index_mb": round((retained - before) / MB, 1),
+        "build_peak_mb": round((peak - before) / MB, 1),
+        "query_ms": percentiles(plain),
+        "filtered_query_ms": percentiles(filtered),
+        "longest_query_ms": percentiles(longest),
+        "longest_to_ordinary": round(max(longest) / statistics.median(plain), 1),
+        "version_check_ms": round(statistics.median(version_ms), 3),
+        "pg_trgm_index_s": round(trigram_index_s, 3),
+        "pg_trgm_query_ms": percentiles(trigram),
+    }
+
+
+# ---------------------------------------------------------------- the run
+
+
+async def admin(statement: str) -> None:
+    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def run(sizes: list[int]) -> dict:
+    database = f"learncity_bench_search_{uuid.uuid4().hex[:10]}"
+    dsn = f"{POSTGRES_ADMIN_DSN.rsplit('/', 1)[0]}/{database}"
+    await admin(f'CREATE DATABASE "{database}"')
+    engine = create_engine(dsn.replace("postgresql://", "postgresql+asyncpg://"))
+    connection = None
+    try:
+        await apply_migrations(engine)
+        session_maker = create_session_maker(engine)
+        connection = await asyncpg.connect(dsn)
+        await connection.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        quality = await measure_quality(session_maker, connection)
+        print(
+            f"quality on {quality['queries']} queries, {quality['offers']} demo offers: "
+            f"ours {quality['ours_top3_hit_rate']:.1%}, "
+            f"pg_trgm {quality['pg_trgm_top3_hit_rate']:.1%} "
+            f"(threshold {quality['pg_trgm_threshold']})",
+            flush=True,
+        )
+        demo = build_demo_document(datetime.now(CITY).date(), CITY)
+        results = []
+        for size in sizes:
+            figures = await measure_size(size, demo, session_maker, connection)
+            results.append(figures)
+            print(
+                f"{size:>7} offers: load {figures['load_s']}s, build {figures['build_s']}s, "
+                f"index {figures['index_mb']} MB (peak {figures['build_peak_mb']} MB), "
+                f"query {figures['query_ms']} ms, filtered {figures['filtered_query_ms']} ms, "
+                f"longest x{figures['longest_to_ordinary']}; "
+                f"pg_trgm {figures['pg_trgm_query_ms']} ms",
+                flush=True,
+            )
+        postgres = await connection.fetchval("SHOW server_version")
+    finally:
+        if connection is not None:
+            await connection.close()
+        await engine.dispose()
+        await admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    return {"postgres": postgres, "one_core": True, "quality": quality, "sizes": results}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sizes",
+        default="1000,10000,100000",
+        help="comma-separated catalogue sizes (default: %(default)s)",
+    )
+    arguments = parser.parse_args()
+    sizes = [int(size) for size in arguments.sizes.split(",") if size.strip()]
+    # One core for the index, as it would have in the bot's process.
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    print(json.dumps(asyncio.run(run(sizes)), ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

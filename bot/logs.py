@@ -1,0 +1,63 @@
+"""Logging: lines for people (`LOG_FORMAT=text`) or one JSON object a line (`json`).
+
+Every module logs through the standard `logging` module; in JSON mode structlog's
+`ProcessorFormatter` renders each record (ours, aiogram's, aiohttp's, SQLAlchemy's) as an
+object with `timestamp` (UTC), `level`, `logger`, `event`, any `exception` as a traceback
+string, and the context of the update being handled (`update_id`, `user_id`, `update_type`),
+bound by `UpdateLogContext` for the length of that update.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, Update, User
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(log_format: str, level: int) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                foreign_pre_chain=[
+                    structlog.contextvars.merge_contextvars,
+                    structlog.stdlib.add_logger_name,
+                    structlog.stdlib.add_log_level,
+                    structlog.processors.TimeStamper(fmt="iso", utc=True),
+                ],
+                processors=[
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info,
+                    structlog.processors.JSONRenderer(ensure_ascii=False),
+                ],
+            )
+        )
+    else:
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+class UpdateLogContext(BaseMiddleware):
+    """Every log line written while an update is handled names that update and its sender."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if not isinstance(event, Update):
+            return await handler(event, data)
+        user: User | None = data.get("event_from_user")
+        context: dict[str, Any] = {"update_id": event.update_id, "update_type": event.event_type}
+        if user is not None:
+            context["user_id"] = user.id
+        with structlog.contextvars.bound_contextvars(**context):
+            return await handler(event, data)

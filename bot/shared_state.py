@@ -1,0 +1,57 @@
+"""State that several bot processes must share: in Redis when `REDIS_URL` is set.
+
+With Redis, FSM state (aiogram's `RedisStorage`), flood control (bot/flood.py) and the ledger
+of handled updates (bot/dedupe.py) are shared, so any process may take a resident's next
+update. Without it, one process keeps them in memory (`MemoryStorage`), which is all a single
+process on SQLite needs. Every key starts with `REDIS_PREFIX`.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot.settings import Settings, SettingsError
+
+# An idle FSM form (someone left in the middle of a question) is forgotten after a month.
+FSM_STATE_TTL_SECONDS = 30 * 24 * 3600
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, fit for a log line or an error message."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+async def connect_redis(settings: Settings) -> Redis | None:
+    """The Redis client of this process, checked to answer; None without `REDIS_URL`."""
+    if settings.redis_url is None:
+        return None
+    client = Redis.from_url(settings.redis_url, socket_connect_timeout=5, health_check_interval=30)
+    try:
+        await client.ping()
+    except (RedisError, OSError) as error:
+        await client.aclose()
+        raise SettingsError(
+            f"Cannot reach REDIS_URL {redacted(settings.redis_url)}: {error}"
+        ) from None
+    return client
+
+
+def create_storage(settings: Settings, redis: Redis | None) -> BaseStorage:
+    if redis is None:
+        return MemoryStorage()
+    return RedisStorage(
+        redis,
+        key_builder=DefaultKeyBuilder(prefix=f"{settings.redis_prefix}:fsm", with_destiny=True),
+        state_ttl=FSM_STATE_TTL_SECONDS,
+        data_ttl=FSM_STATE_TTL_SECONDS,
+    )

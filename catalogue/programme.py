@@ -1,0 +1,355 @@
+"""The programme as organisers change it from the chat: new offers and sessions, edits.
+
+Everything goes through the catalogue exchange format (`catalogue.schema`) and the importer's
+upsert, so a form in the chat obeys exactly the rules of an imported file: a record is built
+as a plain dict, validated by the same pydantic model, and written by `import_document`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogue.importer import CatalogueImportError, RowError, import_document
+from catalogue.models import (
+    Category,
+    Festival,
+    Offer,
+    OfferSession,
+    Provider,
+    SessionStatus,
+    Track,
+    Venue,
+    translated,
+)
+from catalogue.schema import CatalogueDocument, OfferRecord, SessionRecord
+from catalogue.text_normalisation import _CYRILLIC_TO_LATIN as CYRILLIC_TO_LATIN
+from catalogue.text_normalisation import normalise
+
+FOUND_LIMIT = 8
+CHOICES_LIMIT = 24
+
+
+class FormError(ValueError):
+    """What is wrong with a value typed into a form, fit to show the organiser."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: int
+    label: str
+
+
+# ---------------------------------------------------------------- reading typed values
+
+
+def parse_price(text: str) -> float:
+    cleaned = text.strip().lower().replace(",", ".").replace(" ", "")
+    if cleaned in {"0", "free", "бесплатно", "-"}:
+        return 0.0
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise FormError("price") from None
+    if value < 0 or value > 1_000_000:
+        raise FormError("price")
+    return round(value, 2)
+
+
+AGE_RANGE = re.compile(r"^(\d{1,3})?\s*(?:-|–|\.\.)\s*(\d{1,3})?$")
+AGE_FROM = re.compile(r"^(\d{1,3})\s*\+$")
+
+
+def parse_ages(text: str) -> tuple[int | None, int | None]:
+    """ "all", "12-18", "60+", "-6" (up to six) → (youngest, oldest); None is no limit."""
+    cleaned = text.strip().lower()
+    if cleaned in {"all", "все", "any", "0+"}:
+        return None, None
+    if match := AGE_FROM.match(cleaned):
+        low, high = int(match.group(1)), None
+    elif (match := AGE_RANGE.match(cleaned)) and any(match.groups()):
+        low, high = (int(part) if part else None for part in match.groups())
+    else:
+        raise FormError("ages")
+    if any(age is not None and age > 120 for age in (low, high)):
+        raise FormError("ages")
+    if low is not None and high is not None and high < low:
+        raise FormError("ages")
+    return low, high
+
+
+DATE_TIME_FORMATS = ("%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M", "%d.%m.%y %H:%M", "%d/%m/%Y %H:%M")
+SHORT_DATE_TIME = re.compile(r"^(\d{1,2})\.(\d{1,2})\s+(\d{1,2}):(\d{2})$")
+TIME_ONLY = re.compile(r"^(\d{1,2})[:.](\d{2})$")
+DURATION = re.compile(r"^(?:(\d{1,2})\s*(?:h|ч))?\s*(?:(\d{1,3})\s*(?:m|min|мин|м))?$")
+
+
+def parse_start(text: str, zone: tzinfo, now: datetime) -> datetime:
+    """A date and time as organisers type them, in `zone`; must lie in the future."""
+    cleaned = " ".join(text.strip().replace("T", " ").split())
+    value: datetime | None = None
+    for pattern in DATE_TIME_FORMATS:
+        try:
+            value = datetime.strptime(cleaned, pattern).replace(tzinfo=zone)
+            break
+        except ValueError:
+            continue
+    if value is None and (match := SHORT_DATE_TIME.match(cleaned)):
+        day, month, hour, minute = map(int, match.groups())
+        year = now.astimezone(zone).year
+        try:
+            value = datetime(year, month, day, hour, minute, tzinfo=zone)
+            if value < now:
+                value = value.replace(year=year + 1)
+        except ValueError:
+            value = None
+    if value is None:
+        raise FormError("start")
+    # A wall-clock time that a DST change skips or repeats is taken as the zone says.
+    value = value.astimezone(zone)
+    if value <= now:
+        raise FormError("past")
+    return value
+
+
+def parse_end(text: str, start: datetime, zone: tzinfo) -> datetime:
+    """ "20:00" (same day, or the next if earlier), "90 min", "1h30m" or a full date and time."""
+    cleaned = " ".join(text.strip().lower().split())
+    local_start = start.astimezone(zone)
+    if match := TIME_ONLY.match(cleaned):
+        hour, minute = map(int, match.groups())
+        if hour > 23 or minute > 59:
+            raise FormError("end")
+        end = datetime.combine(local_start.date(), time(hour, minute), tzinfo=zone)
+        if end <= local_start:
+            end += timedelta(days=1)
+        return end
+    if cleaned and (match := DURATION.match(cleaned.replace(" ", ""))) and any(match.groups()):
+        hours, minutes = (int(part) if part else 0 for part in match.groups())
+        if not 0 < hours * 60 + minutes <= 24 * 60 * 14:
+            raise FormError("end")
+        return start + timedelta(hours=hours, minutes=minutes)
+    try:
+        end = parse_start(cleaned, zone, start)
+    except FormError:
+        raise FormError("end") from None
+    return end
+
+
+# ---------------------------------------------------------------- building records
+
+
+def new_external_id(title: str, prefix: str = "") -> str:
+    # Readable in Latin letters: "Керамика для всех" → "keramika-dlia-vseh-…".
+    decomposed = unicodedata.normalize("NFKD", normalise(title).translate(CYRILLIC_TO_LATIN))
+    latin = "".join(char for char in decomposed if not unicodedata.combining(char))
+    slug = "-".join(re.findall(r"[a-z0-9]+", latin))
+    slug = re.sub(r"-+", "-", slug).strip("-")[:50].rstrip("-")
+    return f"{prefix}{slug or 'offer'}-{secrets.token_hex(3)}"
+
+
+def validated_offer(data: dict[str, Any]) -> OfferRecord:
+    try:
+        return OfferRecord.model_validate(data)
+    except ValidationError as error:
+        raise CatalogueImportError(_row_errors("offers", error)) from None
+
+
+def validated_session(data: dict[str, Any]) -> SessionRecord:
+    try:
+        return SessionRecord.model_validate(data)
+    except ValidationError as error:
+        raise CatalogueImportError(_row_errors("sessions", error)) from None
+
+
+def _row_errors(table: str, error: ValidationError) -> list[RowError]:
+    return [
+        RowError(
+            table,
+            None,
+            0,
+            ".".join(str(part) for part in problem["loc"]),
+            problem["msg"].removeprefix("Value error, "),
+        )
+        for problem in error.errors()
+    ]
+
+
+async def offer_record(session: AsyncSession, offer: Offer) -> dict[str, Any]:
+    """The offer as a record of the exchange format, ready to change and save again."""
+    provider = await session.get(Provider, offer.provider_id)
+    festival = await session.get(Festival, offer.festival_id) if offer.festival_id else None
+    return {
+        "id": offer.external_id,
+        "title": dict(offer.title),
+        "description": dict(offer.description or {}),
+        "kind": str(offer.kind),
+        "format": str(offer.format),
+        "language": offer.language,
+        "provider": provider.external_id if provider else "",
+        "festival": festival.external_id if festival else None,
+        "age_min": offer.age_min,
+        "age_max": offer.age_max,
+        "price": offer.price_minor / 100,
+        "currency": offer.currency,
+        "accessibility": dict(offer.accessibility or {}),
+        "keywords": list(offer.keywords or []),
+    }
+
+
+async def save_offer(session: AsyncSession, data: dict[str, Any]) -> Offer:
+    """Create or update one offer from its record (all checks of an import apply)."""
+    record = validated_offer(data)
+    await import_document(session, CatalogueDocument(offers=[record]))
+    offer = await session.scalar(select(Offer).where(Offer.external_id == record.id))
+    assert offer is not None
+    return offer
+
+
+async def save_session(session: AsyncSession, data: dict[str, Any]) -> OfferSession:
+    record = validated_session(data)
+    await import_document(session, CatalogueDocument(sessions=[record]))
+    saved = await session.scalar(select(OfferSession).where(OfferSession.external_id == record.id))
+    assert saved is not None
+    return saved
+
+
+def preview_offer(
+    record: OfferRecord, provider: Provider, festival: Festival | None, offer_id: int | None
+) -> Offer:
+    """An unsaved Offer for showing the card as residents will see it."""
+    values = record.model_dump(exclude={"id", "provider", "festival", "price"})
+    return Offer(
+        id=offer_id,
+        external_id=record.id,
+        provider_id=provider.id,
+        festival_id=festival.id if festival else None,
+        price_minor=round(record.price * 100),
+        **values,
+    )
+
+
+# ---------------------------------------------------------------- looking things up
+
+
+async def find_offers(session: AsyncSession, text: str, locale: str) -> list[Choice]:
+    """Offers whose title (any language) or id contains `text`, for the organiser to pick."""
+    needle = text.strip().lower()
+    if not needle:
+        return []
+    if needle.isdigit() and (offer := await session.get(Offer, int(needle))) is not None:
+        return [Choice(offer.id, translated(offer.title, locale))]
+    exact = await session.scalar(select(Offer).where(Offer.external_id == needle))
+    if exact is not None:
+        return [Choice(exact.id, translated(exact.title, locale))]
+    # Titles are JSON maps (stored with escaped Cyrillic), so they are matched here rather than
+    # in SQL; a city's programme is a few thousand offers at most.
+    found: list[Choice] = []
+    rows = await session.execute(
+        select(Offer.id, Offer.title, Offer.external_id).order_by(Offer.id)
+    )
+    for offer_id, title, external_id in rows:
+        if needle in external_id or any(needle in value.lower() for value in title.values()):
+            found.append(Choice(offer_id, translated(title, locale)))
+            if len(found) == FOUND_LIMIT:
+                break
+    return found
+
+
+async def provider_choices(session: AsyncSession, locale: str, text: str = "") -> list[Choice]:
+    rows = await session.execute(select(Provider.id, Provider.name).order_by(Provider.id))
+    needle = text.strip().lower()
+    choices = [
+        Choice(provider_id, translated(name, locale))
+        for provider_id, name in rows
+        if not needle or any(needle in value.lower() for value in name.values())
+    ]
+    return sorted(choices, key=lambda choice: choice.label.lower())[:CHOICES_LIMIT]
+
+
+async def festival_choices(session: AsyncSession, locale: str, today: date) -> list[Choice]:
+    rows = await session.execute(
+        select(Festival.id, Festival.title)
+        .where(or_(Festival.ends_on.is_(None), Festival.ends_on >= today))
+        .order_by(Festival.starts_on, Festival.id)
+        .limit(CHOICES_LIMIT)
+    )
+    return [Choice(festival_id, translated(title, locale)) for festival_id, title in rows]
+
+
+async def venue_choices(session: AsyncSession, locale: str) -> list[Choice]:
+    rows = await session.execute(select(Venue.id, Venue.name).order_by(Venue.id))
+    choices = [Choice(venue_id, translated(name, locale)) for venue_id, name in rows]
+    return sorted(choices, key=lambda choice: choice.label.lower())[:CHOICES_LIMIT]
+
+
+async def external_id_of(session: AsyncSession, model: type, row_id: int | None) -> str | None:
+    if row_id is None:
+        return None
+    return await session.scalar(select(model.external_id).where(model.id == row_id))
+
+
+async def upcoming_sessions(
+    session: AsyncSession, offer_id: int, now: datetime, limit: int = 10
+) -> list[OfferSession]:
+    rows = await session.scalars(
+        select(OfferSession)
+        .where(OfferSession.offer_id == offer_id, OfferSession.ends_at > now)
+        .order_by(OfferSession.starts_at)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+def is_cancelled(offer_session: OfferSession) -> bool:
+    return offer_session.status == SessionStatus.CANCELLED
+
+
+async def usual_currency(session: AsyncSession) -> str:
+    """The currency most of the programme is priced in (a city has one), RUB when empty."""
+    currency = await session.scalar(
+        select(Offer.currency).group_by(Offer.currency).order_by(func.count().desc()).limit(1)
+    )
+    return currency or "RUB"
+
+
+async def programme_counts(session: AsyncSession, now: datetime) -> tuple[int, int]:
+    offers = await session.scalar(select(func.count()).select_from(Offer)) or 0
+    sessions = (
+        await session.scalar(
+            select(func.count())
+            .select_from(OfferSession)
+            .where(OfferSession.starts_at > now, OfferSession.status != SessionStatus.CANCELLED)
+        )
+        or 0
+    )
+    return offers, sessions
+
+
+async def track_choices(session: AsyncSession, locale: str) -> list[Choice]:
+    """Every track, named with its category ("Seniors · Digital skills")."""
+    rows = await session.execute(
+        select(Track.id, Track.title, Category.title)
+        .join(Category, Category.id == Track.category_id)
+        .order_by(Category.position, Category.id, Track.position, Track.id)
+        .limit(CHOICES_LIMIT * 2)
+    )
+    return [
+        Choice(track_id, f"{translated(category, locale)} · {translated(title, locale)}")
+        for track_id, title, category in rows
+    ]
+
+
+async def category_choices(session: AsyncSession, locale: str) -> list[Choice]:
+    rows = await session.execute(
+        select(Category.id, Category.title).order_by(Category.position, Category.id)
+    )
+    return [Choice(category_id, translated(title, locale)) for category_id, title in rows]

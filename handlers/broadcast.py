@@ -1,0 +1,405 @@
+"""/broadcast: compose → audience (with its count) → preview as residents see it → now or at a
+date and time → confirm; then Pause, Resume and Cancel under the progress message.
+
+Drawn in docs/broadcast.md. Sending itself is `scheduler.broadcast_runner` and the outbox.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import broadcast_screens as ui
+from bot import formatting, screens
+from bot.permissions import protect
+from bot.programme_screens import form_error
+from bot.replies import show
+from bot.screens import Viewer
+from bot.settings import SUPPORTED_LOCALES, Settings
+from bot.states import BroadcastForm
+from bot.team_callbacks import BroadcastAction, BroadcastControl, BroadcastPick
+from catalogue.models import Category, Festival, Offer, OfferSession, Track, translated, utc_now
+from catalogue.programme import (
+    Choice,
+    FormError,
+    category_choices,
+    festival_choices,
+    find_offers,
+    parse_start,
+    track_choices,
+    upcoming_sessions,
+)
+from catalogue.team import Permission
+from scheduler.broadcasts import (
+    Audience,
+    AudienceKind,
+    Broadcast,
+    BroadcastError,
+    BroadcastState,
+    cancel,
+    check_content,
+    count_recipients,
+    create_broadcast,
+    pause,
+    progress,
+    resume,
+)
+
+router = protect(Router(name=__name__), Permission.BROADCAST)
+
+TYPED = F.text & ~F.text.startswith("/")
+FORM = StateFilter(BroadcastForm)
+Event = Message | CallbackQuery
+
+
+def pick(value: str):
+    return BroadcastPick.filter(F.value == value)
+
+
+@router.message(Command("broadcast"))
+async def start_broadcast(message: Message, state: FSMContext) -> None:
+    await state.set_state(BroadcastForm.compose)
+    await state.set_data({})
+    await show(message, ui.ask_compose())
+
+
+# ---------------------------------------------------------------- compose
+
+
+@router.message(BroadcastForm.compose, F.text & ~F.text.startswith("/") | F.photo)
+async def composed(
+    message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer
+) -> None:
+    photo = message.photo[-1].file_id if message.photo else None
+    text = message.html_text if (message.text or message.caption) else ""
+    try:
+        check_content(text, photo)
+    except BroadcastError as error:
+        await message.answer(ui.compose_problem(str(error)))
+        return
+    await state.update_data(text=text, photo=photo)
+    data = await state.get_data()
+    if data.get("audience"):
+        await _summary(message, state, session, viewer)
+        return
+    await state.set_state(BroadcastForm.audience)
+    await show(message, ui.ask_audience())
+
+
+@router.callback_query(FORM, pick(ui.REWRITE))
+async def rewrite(callback: CallbackQuery, state: FSMContext) -> None:
+    await state.set_state(BroadcastForm.compose)
+    await show(callback, ui.ask_compose())
+
+
+# ---------------------------------------------------------------- audience
+
+
+@router.callback_query(FORM, pick(ui.AUDIENCE))
+async def change_audience(callback: CallbackQuery, state: FSMContext) -> None:
+    await state.set_state(BroadcastForm.audience)
+    await state.update_data(audience=None)
+    await show(callback, ui.ask_audience())
+
+
+@router.callback_query(
+    BroadcastForm.audience, BroadcastPick.filter(F.value.in_([kind.value for kind in AudienceKind]))
+)
+async def audience_kind(
+    callback: CallbackQuery,
+    callback_data: BroadcastPick,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    kind = AudienceKind(callback_data.value)
+    if kind is AudienceKind.EVERYONE:
+        await _chosen(callback, state, session, viewer, Audience(kind), _("everyone"))
+        return
+    await state.set_state(BroadcastForm.audience_value)
+    await state.update_data(kind=kind.value, offer_id=None)
+    await show(
+        callback, ui.ask_audience_value(kind, await _choices(session, settings, viewer, kind))
+    )
+
+
+async def _choices(
+    session: AsyncSession, settings: Settings, viewer: Viewer, kind: AudienceKind
+) -> list[Choice]:
+    if kind is AudienceKind.CATEGORY:
+        return await category_choices(session, viewer.locale)
+    if kind is AudienceKind.TRACK:
+        return await track_choices(session, viewer.locale)
+    if kind is AudienceKind.FESTIVAL:
+        today = datetime.now(settings.city_zone).date()
+        return await festival_choices(session, viewer.locale, today)
+    if kind is AudienceKind.LANGUAGE:
+        return [
+            Choice(index, formatting.language_name(code))
+            for index, code in enumerate(SUPPORTED_LOCALES)
+        ]
+    return []
+
+
+@router.message(BroadcastForm.audience_value, TYPED)
+async def find_offer_for_audience(
+    message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer
+) -> None:
+    data = await state.get_data()
+    kind = AudienceKind(data["kind"])
+    if kind not in (AudienceKind.OFFER, AudienceKind.SESSION):
+        await message.answer(_("Please choose with the buttons, or /cancel."))
+        return
+    await state.update_data(offer_id=None)
+    choices = await find_offers(session, (message.text or "")[:100], viewer.locale)
+    await show(message, ui.ask_audience_value(kind, choices))
+
+
+@router.callback_query(BroadcastForm.audience_value, BroadcastPick.filter(F.value.isdigit()))
+async def audience_value(
+    callback: CallbackQuery,
+    callback_data: BroadcastPick,
+    callback_answer: CallbackAnswer,
+    state: FSMContext,
+    session: AsyncSession,
+    viewer: Viewer,
+) -> None:
+    data = await state.get_data()
+    kind = AudienceKind(data["kind"])
+    chosen = int(callback_data.value)
+    locale = viewer.locale
+    audience: Audience | None = None
+    label = ""
+    if kind is AudienceKind.LANGUAGE and chosen < len(SUPPORTED_LOCALES):
+        code = SUPPORTED_LOCALES[chosen]
+        audience, label = Audience(kind, language=code), formatting.language_name(code)
+    elif kind is AudienceKind.CATEGORY and (category := await session.get(Category, chosen)):
+        audience, label = Audience(kind, chosen), translated(category.title, locale)
+    elif kind is AudienceKind.TRACK and (track := await session.get(Track, chosen)):
+        audience, label = Audience(kind, chosen), translated(track.title, locale)
+    elif kind is AudienceKind.FESTIVAL and (festival := await session.get(Festival, chosen)):
+        label = _("followers of {title}").format(title=translated(festival.title, locale))
+        audience = Audience(kind, chosen)
+    elif kind is AudienceKind.OFFER and (offer := await session.get(Offer, chosen)):
+        label = _("followers of {title}").format(title=translated(offer.title, locale))
+        audience = Audience(kind, chosen)
+    elif kind is AudienceKind.SESSION and data.get("offer_id") is None:
+        offer = await session.get(Offer, chosen)
+        if offer is not None:
+            await state.update_data(offer_id=offer.id)
+            sessions = await upcoming_sessions(session, offer.id, utc_now())
+            choices = [
+                Choice(item.id, formatting.short_when(item.starts_at, viewer.zone, locale))
+                for item in sessions
+            ]
+            await show(callback, ui.ask_audience_value(kind, choices))
+            return
+    elif kind is AudienceKind.SESSION and (
+        offer_session := await session.get(OfferSession, chosen)
+    ):
+        offer = await session.get(Offer, offer_session.offer_id)
+        when = formatting.short_when(offer_session.starts_at, viewer.zone, locale)
+        title = translated(offer.title, locale) if offer else ""
+        label = _("attendees of {title}, {when}").format(title=title, when=when)
+        audience = Audience(kind, chosen)
+    if audience is None:
+        callback_answer.text = _("This choice no longer exists.")
+        await state.set_state(BroadcastForm.audience)
+        await show(callback, ui.ask_audience())
+        return
+    await _chosen(callback, state, session, viewer, audience, label)
+
+
+async def _chosen(
+    event: Event,
+    state: FSMContext,
+    session: AsyncSession,
+    viewer: Viewer,
+    audience: Audience,
+    label: str,
+) -> None:
+    await state.update_data(audience=audience.as_json(), label=label)
+    await _summary(event, state, session, viewer)
+
+
+async def _summary(event: Event, state: FSMContext, session: AsyncSession, viewer: Viewer) -> None:
+    data = await state.get_data()
+    count = await count_recipients(session, Audience.from_json(data["audience"]))
+    await state.set_state(BroadcastForm.audience_value)
+    await show(event, ui.audience_summary(data["label"], count, viewer.locale))
+
+
+# ---------------------------------------------------------------- preview, when, confirm
+
+
+@router.callback_query(FORM, pick(ui.PREVIEW))
+async def preview(callback: CallbackQuery, bot: Bot, state: FSMContext) -> None:
+    data = await state.get_data()
+    if not data.get("audience") or not (data.get("text") or data.get("photo")):
+        await state.set_state(BroadcastForm.compose)
+        await show(callback, ui.ask_compose())
+        return
+    # Exactly what residents will get: same text, same photo, same parse mode, no buttons.
+    chat_id = callback.from_user.id
+    if data.get("photo"):
+        await bot.send_photo(chat_id, data["photo"], caption=data["text"] or None)
+    else:
+        await bot.send_message(chat_id, data["text"])
+    await state.set_state(BroadcastForm.when)
+    view = ui.after_preview()
+    await bot.send_message(chat_id, view.text, reply_markup=view.markup)
+
+
+@router.callback_query(BroadcastForm.when, pick(ui.NOW))
+async def send_now(
+    callback: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    await state.update_data(at=None)
+    await _confirm(callback, state, session, settings, viewer, None)
+
+
+@router.callback_query(BroadcastForm.when, pick(ui.SCHEDULE))
+async def ask_when(callback: CallbackQuery, state: FSMContext, viewer: Viewer) -> None:
+    await state.set_state(BroadcastForm.schedule_at)
+    await show(callback, ui.ask_schedule(viewer))
+
+
+@router.message(BroadcastForm.schedule_at, TYPED)
+async def got_time(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    try:
+        at = parse_start(message.text or "", viewer.zone, utc_now())
+    except FormError as error:
+        await message.answer(form_error("past" if str(error) == "past" else "start"))
+        return
+    await state.update_data(at=at.isoformat())
+    await _confirm(message, state, session, settings, viewer, at)
+
+
+async def _confirm(
+    event: Event,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+    at: datetime | None,
+) -> None:
+    data = await state.get_data()
+    count = await count_recipients(session, Audience.from_json(data["audience"]))
+    await state.set_state(BroadcastForm.confirm)
+    view = ui.confirm(viewer, data["label"], count, at, settings.allow_paid_broadcast)
+    await show(event, view)
+
+
+@router.callback_query(BroadcastForm.confirm, pick(ui.CONFIRM))
+async def confirmed(
+    callback: CallbackQuery,
+    callback_answer: CallbackAnswer,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    data = await state.get_data()
+    await state.clear()
+    at = datetime.fromisoformat(data["at"]) if data.get("at") else None
+    message_id = callback.message.message_id if isinstance(callback.message, Message) else None
+    broadcast = await create_broadcast(
+        session,
+        created_by=callback.from_user.id,
+        text=data.get("text") or "",
+        photo_file_id=data.get("photo"),
+        audience=Audience.from_json(data["audience"]),
+        due_at=at,
+        paid=settings.allow_paid_broadcast,
+        progress_chat_id=callback.from_user.id,
+    )
+    broadcast.progress_message_id = message_id
+    session.add(broadcast)
+    await session.flush()
+    if broadcast.state is BroadcastState.SCHEDULED:
+        count = await count_recipients(session, broadcast.audience)
+        callback_answer.text = _("Scheduled.")
+        await show(callback, ui.scheduled(viewer, broadcast, count))
+        return
+    callback_answer.text = _("Sending has started.")
+    figures = await progress(session, broadcast)
+    await show(callback, ui.progress(broadcast, figures, None, viewer.locale))
+
+
+# ---------------------------------------------------------------- pause, resume, cancel
+
+
+@router.callback_query(BroadcastControl.filter())
+async def control(
+    callback: CallbackQuery,
+    callback_data: BroadcastControl,
+    callback_answer: CallbackAnswer,
+    session: AsyncSession,
+    viewer: Viewer,
+) -> None:
+    action = callback_data.action
+    if action is BroadcastAction.PAUSE:
+        changed = await pause(session, callback_data.broadcast_id)
+        done = _("Paused: nothing more goes out until you press Resume.")
+    elif action is BroadcastAction.RESUME:
+        changed = await resume(session, callback_data.broadcast_id)
+        done = _("Sending again.")
+    else:
+        changed = await cancel(session, callback_data.broadcast_id)
+        done = _("Cancelled: nothing more goes out.")
+    broadcast = await session.get(Broadcast, callback_data.broadcast_id)
+    if broadcast is None:
+        callback_answer.text = _("This broadcast no longer exists.")
+        return
+    callback_answer.text = done if changed else _("This broadcast has already moved on.")
+    if broadcast.started_at is None:
+        await show(callback, screens.notice(_("The scheduled broadcast is cancelled.")))
+        return
+    figures = await progress(session, broadcast)
+    await show(callback, ui.progress(broadcast, figures, None, viewer.locale))
+
+
+# ---------------------------------------------------------------- leaving and the unexpected
+
+
+@router.callback_query(FORM, pick(ui.DISCARD))
+async def discard(callback: CallbackQuery, state: FSMContext) -> None:
+    await state.clear()
+    await show(callback, screens.notice(_("The announcement was not sent.")))
+
+
+@router.callback_query(BroadcastPick.filter())
+async def stale_pick(callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:
+    callback_answer.text = _(
+        "This button belongs to an earlier step. Please answer the last question."
+    )
+
+
+@router.message(FORM)
+async def unexpected(message: Message, state: FSMContext) -> None:
+    step = await state.get_state()
+    hints: dict[str | None, str] = {
+        BroadcastForm.compose.state: _("Please send text or a photo, or /cancel."),
+        BroadcastForm.schedule_at.state: _(
+            "Send the date and time, like 2026-06-01 09:00, or /cancel."
+        ),
+    }
+    await message.answer(hints.get(step, _("Please use the buttons, or /cancel.")))

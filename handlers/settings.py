@@ -1,0 +1,171 @@
+"""/settings: reminder times, reminders on/off, quiet hours, time zone, news, weekly digest.
+
+Every change re-plans the resident's queued reminders and digest (scheduler/preferences.py).
+The quiet-hours and time-zone screens also accept typed text; anything unreadable gets a
+clear answer and the question again.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import subscription_screens as views
+from bot.callbacks import ChangeSetting, OpenSettings, SettingsScreen
+from bot.replies import show
+from bot.screens import View, Viewer
+from bot.settings import Settings
+from bot.states import SettingsForm
+from catalogue.models import Resident, utc_now
+from scheduler.preferences import (
+    find_zone,
+    set_announcements,
+    set_digest,
+    set_quiet_hours,
+    set_reminders_on,
+    set_time_zone,
+    toggle_offset,
+)
+from scheduler.timing import parse_quiet_hours
+
+router = Router(name=__name__)
+
+
+def screen(which: SettingsScreen, viewer: Viewer, resident: Resident, settings: Settings) -> View:
+    if which == SettingsScreen.OFFSETS:
+        return views.settings_offsets(viewer, resident)
+    if which == SettingsScreen.QUIET:
+        return views.settings_quiet(viewer, resident)
+    if which == SettingsScreen.ZONE:
+        return views.settings_zone(viewer, resident, settings.city_zone, utc_now())
+    if which == SettingsScreen.DIGEST:
+        return views.settings_digest(viewer, resident)
+    return views.settings_main(viewer, resident, settings.city_zone)
+
+
+# Screens that also read typed text, and what they read.
+TYPED = {SettingsScreen.QUIET: SettingsForm.quiet, SettingsScreen.ZONE: SettingsForm.zone}
+
+
+@router.message(Command("settings"))
+@router.callback_query(OpenSettings.filter())
+async def open_settings(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    resident: Resident,
+    viewer: Viewer,
+    settings: Settings,
+    callback_data: OpenSettings | None = None,
+) -> None:
+    which = callback_data.screen if callback_data else SettingsScreen.MAIN
+    typed = TYPED.get(which)
+    if typed is not None:
+        await state.set_state(typed)
+    else:
+        await state.clear()
+    await show(event, screen(which, viewer, resident, settings))
+
+
+@router.callback_query(ChangeSetting.filter())
+async def change_setting(
+    callback: CallbackQuery,
+    callback_data: ChangeSetting,
+    callback_answer: CallbackAnswer,
+    state: FSMContext,
+    session: AsyncSession,
+    resident: Resident,
+    viewer: Viewer,
+    settings: Settings,
+) -> None:
+    now, city_zone, value = utc_now(), settings.city_zone, callback_data.value
+    back_to = SettingsScreen.MAIN
+    match callback_data.field:
+        case "off":
+            back_to = SettingsScreen.OFFSETS
+            if not await toggle_offset(session, resident, value, now, city_zone):
+                callback_answer.text = _("Choose up to four reminder times.")
+        case "rem":
+            await set_reminders_on(session, resident, bool(value), now, city_zone)
+            callback_answer.text = _("Reminders on.") if value else _("Reminders off.")
+        case "quiet" if 0 <= value <= len(views.QUIET_CHOICES):
+            start, end = views.QUIET_CHOICES[value - 1] if value else (None, None)
+            await set_quiet_hours(session, resident, start, end, now, city_zone)
+            await state.clear()
+        case "zone" if 0 <= value <= len(views.ZONE_CHOICES):
+            zone_name = views.ZONE_CHOICES[value - 1] if value else None
+            await set_time_zone(session, resident, zone_name, now, city_zone)
+            viewer = Viewer.of(resident, city_zone)
+            await state.clear()
+        case "ann":
+            await set_announcements(session, resident, bool(value))
+        case "dday" if -1 <= value <= 6:
+            back_to = SettingsScreen.DIGEST
+            weekday = None if value < 0 else value
+            await set_digest(session, resident, weekday, resident.digest_minute, now, city_zone)
+        case "dtime" if value in views.DIGEST_TIMES:
+            back_to = SettingsScreen.DIGEST
+            weekday = resident.digest_weekday if resident.digest_weekday is not None else 0
+            await set_digest(session, resident, weekday, value, now, city_zone)
+        case _:
+            callback_answer.text = _("This button is out of date.")
+    await show(callback, screen(back_to, viewer, resident, settings))
+
+
+@router.message(SettingsForm.zone, F.text, ~F.text.startswith("/"))
+async def typed_zone(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    resident: Resident,
+    settings: Settings,
+) -> None:
+    zone_name = find_zone(message.text or "")
+    if zone_name is None:
+        await message.answer(
+            _(
+                "I don't know the time zone “{text}”. Try a name like Europe/Dublin, or a city."
+            ).format(text=escape(views.shorten(message.text or "", 40)))
+            + "\n"
+            + _("/cancel to stop.")
+        )
+        return
+    await set_time_zone(session, resident, zone_name, utc_now(), settings.city_zone)
+    await state.clear()
+    viewer = Viewer.of(resident, settings.city_zone)
+    await message.answer(_("Time zone set: {zone}.").format(zone=zone_name))
+    await show(message, views.settings_main(viewer, resident, settings.city_zone))
+
+
+@router.message(SettingsForm.quiet, F.text, ~F.text.startswith("/"))
+async def typed_quiet_hours(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    resident: Resident,
+    viewer: Viewer,
+    settings: Settings,
+) -> None:
+    hours = parse_quiet_hours(message.text or "")
+    if hours is None:
+        await message.answer(
+            _("Please write quiet hours as two times, e.g. 22:30-07:00.")
+            + "\n"
+            + _("/cancel to stop.")
+        )
+        return
+    await set_quiet_hours(session, resident, *hours, utc_now(), settings.city_zone)
+    await state.clear()
+    await show(message, views.settings_main(viewer, resident, settings.city_zone))
+
+
+@router.message(SettingsForm.zone, ~F.text)
+@router.message(SettingsForm.quiet, ~F.text)
+async def not_text(message: Message) -> None:
+    await message.answer(_("Please type it as text, or /cancel to stop."))

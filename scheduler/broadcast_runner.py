@@ -1,0 +1,240 @@
+"""Runs organisers' broadcasts in the bot process, beside the outbox worker.
+
+Every tick (a second) it starts scheduled broadcasts whose time has come, writes the next page
+of delivery rows for each running broadcast when fewer than a page are waiting (the outbox
+worker sends them through the shared limiter), and keeps the organiser's progress message
+current: edited in place every few seconds (sent / total, failed, blocked, time left), turned
+into the final figures at the end, followed by a report message.
+
+Everything it knows is in the database (`scheduler.broadcasts`), so a restarted process picks
+up where the previous one stopped; the only state kept in memory is how fast sending went
+since the last progress update, for the estimate of the time left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.utils.i18n import I18n
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import broadcast_screens
+from bot.settings import Settings
+from catalogue.models import Resident, utc_now
+from scheduler.broadcasts import (
+    Broadcast,
+    BroadcastState,
+    Progress,
+    eta,
+    finish_if_done,
+    needing_attention,
+    plan_page,
+    progress,
+    start_due,
+    waiting_rows,
+)
+from scheduler.delivery import OutboundLimiter
+
+logger = logging.getLogger(__name__)
+
+TICK_SECONDS = 1.0
+PROGRESS_SECONDS = 3.0
+MIN_PAGE = 500
+PAGES_PER_TICK = 4
+
+
+class BroadcastRunner:
+    def __init__(
+        self,
+        session_maker: async_sessionmaker[AsyncSession],
+        bot: Bot,
+        settings: Settings,
+        i18n: I18n,
+        limiter: OutboundLimiter | None = None,
+        wake: Callable[[], None] | None = None,
+        *,
+        tick_seconds: float = TICK_SECONDS,
+        progress_seconds: float = PROGRESS_SECONDS,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.session_maker = session_maker
+        self.bot = bot
+        self.settings = settings
+        self.i18n = i18n
+        self.limiter = limiter
+        self.wake = wake or (lambda: None)
+        self.tick_seconds = tick_seconds
+        self.progress_seconds = progress_seconds
+        self.clock = clock
+        rate = settings.paid_broadcast_rate if settings.allow_paid_broadcast else 0
+        self.rate = max(settings.outbound_rate, rate)
+        # About half a minute of sending waits in the outbox at any time.
+        self.page = max(MIN_PAGE, int(self.rate * 30))
+        self._shown: dict[int, tuple[float, int]] = {}  # id → (monotonic time, sent) shown last
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._stopping.clear()
+            self._task = asyncio.create_task(self._loop(), name="broadcast-runner")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.run_once()
+            except Exception:
+                logger.exception("Broadcasts: a tick failed; trying again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.tick_seconds)
+
+    async def run_once(self) -> int:
+        """One tick; returns how many broadcasts still need looking after."""
+        now = self.clock()
+        async with self.session_maker.begin() as session:
+            started = await start_due(session, now)
+        for broadcast_id in started:
+            logger.info("Broadcast %s: its time has come, sending", broadcast_id)
+        async with self.session_maker() as session:
+            broadcasts = await needing_attention(session)
+        active = 0
+        for broadcast in broadcasts:
+            if broadcast.state is BroadcastState.SENDING:
+                await self.feed(broadcast.id)
+            active += not await self.show_progress(broadcast.id)
+        return active
+
+    async def feed(self, broadcast_id: int) -> int:
+        """Keep about a page of rows waiting; returns how many were written."""
+        written = 0
+        for _ in range(PAGES_PER_TICK):
+            async with self.session_maker.begin() as session:
+                if await waiting_rows(session, broadcast_id) >= self.page // 2:
+                    break
+                added = await plan_page(session, broadcast_id, self.page, self.clock())
+            if not added:
+                break
+            written += added
+            self.wake()
+        return written
+
+    async def show_progress(self, broadcast_id: int, force: bool = False) -> bool:
+        """Edit the progress message (at most every few seconds); True once reported at the end."""
+        now = self.clock()
+        async with self.session_maker.begin() as session:
+            broadcast = await session.get(Broadcast, broadcast_id)
+            if broadcast is None:
+                return True
+            await finish_if_done(session, broadcast, now)
+            figures = await progress(session, broadcast)
+            final = broadcast.state in (BroadcastState.DONE, BroadcastState.CANCELLED)
+            last = self._shown.get(broadcast_id)
+            due = (
+                force
+                or final
+                or last is None
+                or (time.monotonic() - last[0] >= self.progress_seconds)
+            )
+            if not due:
+                return False
+            locale = await self._locale(session, broadcast.created_by)
+            if final:
+                broadcast.reported_at = now
+                session.add(broadcast)
+        remaining = self._eta(broadcast_id, figures)
+        with self.i18n.context(), self.i18n.use_locale(locale):
+            view = broadcast_screens.progress(broadcast, figures, remaining, locale)
+            report = broadcast_screens.report(broadcast, figures, locale) if final else None
+        await self._edit(broadcast, view)
+        if report is not None:
+            self._shown.pop(broadcast_id, None)
+            await self._send(broadcast.progress_chat_id or broadcast.created_by, report)
+            logger.info(
+                "Broadcast %s %s: %d sent, %d blocked, %d failed",
+                broadcast_id,
+                broadcast.state,
+                figures.sent,
+                figures.blocked,
+                figures.failed,
+            )
+        return final
+
+    def _eta(self, broadcast_id: int, figures: Progress) -> timedelta:
+        now = time.monotonic()
+        last = self._shown.get(broadcast_id)
+        rate = self.rate
+        if last is not None and now > last[0] and figures.sent > last[1]:
+            rate = (figures.sent - last[1]) / (now - last[0])
+        self._shown[broadcast_id] = (now, figures.sent)
+        return eta(figures, rate)
+
+    async def _locale(self, session: AsyncSession, telegram_id: int) -> str:
+        language = await session.scalar(
+            select(Resident.language).where(Resident.telegram_id == telegram_id)
+        )
+        return language or self.settings.default_locale
+
+    async def _edit(self, broadcast: Broadcast, view: broadcast_screens.View) -> None:
+        chat_id = broadcast.progress_chat_id or broadcast.created_by
+        if broadcast.progress_message_id is None:
+            await self._send_progress(broadcast, view)
+            return
+        if self.limiter is not None:
+            await self.limiter.acquire(chat_id)
+        try:
+            await self.bot.edit_message_text(
+                text=view.text,
+                chat_id=chat_id,
+                message_id=broadcast.progress_message_id,
+                reply_markup=view.markup,
+            )
+        except TelegramBadRequest as error:
+            if "not modified" in error.message:
+                return
+            # Deleted by the organiser, or too old to edit: a new progress message.
+            await self._send_progress(broadcast, view)
+        except TelegramForbiddenError:
+            logger.info("Broadcast %s: the organiser's chat is closed", broadcast.id)
+        except TelegramRetryAfter as error:
+            if self.limiter is not None:
+                self.limiter.pause(error.retry_after)
+
+    async def _send_progress(self, broadcast: Broadcast, view: broadcast_screens.View) -> None:
+        chat_id = broadcast.progress_chat_id or broadcast.created_by
+        message_id = await self._send(chat_id, view.text, view)
+        if message_id is not None:
+            async with self.session_maker.begin() as session:
+                stored = await session.get(Broadcast, broadcast.id)
+                if stored is not None:
+                    stored.progress_message_id = message_id
+                    session.add(stored)
+
+    async def _send(
+        self, chat_id: int, text: str, view: broadcast_screens.View | None = None
+    ) -> int | None:
+        if self.limiter is not None:
+            await self.limiter.acquire(chat_id)
+        try:
+            sent = await self.bot.send_message(
+                chat_id, text, reply_markup=view.markup if view else None
+            )
+        except (TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter) as error:
+            if isinstance(error, TelegramRetryAfter) and self.limiter is not None:
+                self.limiter.pause(error.retry_after)
+            logger.info("Broadcasts: could not write to %s: %s", chat_id, error.message)
+            return None
+        return sent.message_id

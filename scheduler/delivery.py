@@ -1,0 +1,304 @@
+"""The one way bulk messages leave the bot: a shared outbound limiter and error handling.
+
+Everything sent in bulk (reminders, change notices, digests, organisers' broadcasts) goes
+through one `OutboundLimiter` per process and one `Delivery`, so together they never exceed
+Telegram's limits, and a failure of one message never stops the others.
+
+What the limiter guarantees, per bot process:
+
+* at most `OUTBOUND_RATE` messages per second in all (setting, default 25; Telegram allows
+  about 30), spaced evenly;
+* at most one message per second to the same chat;
+* a 429 "Too Many Requests" pauses *all* sending for the `retry_after` Telegram asks for.
+
+What `Delivery.send` does with each error (it never raises):
+
+* 429: waits `retry_after` (every sender waits with it) and tries again;
+* 403 (blocked by the user, user deactivated) and 400 "chat not found": the resident is marked
+  inactive (`Resident.is_active = False`, so their reminders stop until they write to the bot
+  again) and the result is `BLOCKED`;
+* other 400s (message too long, bad markup): `FAILED`, no retry: it would fail again;
+* network errors, timeouts, 5xx: retried with exponential back-off a few times, then `RETRY`
+  so a durable caller (the outbox) can try again later.
+
+Using it directly, e.g. for a one-off send::
+
+    limiter = OutboundLimiter(settings.outbound_rate)
+    delivery = Delivery(bot, session_maker, limiter)
+    result = await delivery.send(chat_id, Outgoing("<b>Hello</b>", markup))
+    if result.status is DeliveryStatus.SENT:
+        ...
+
+For bulk sends that must survive a restart, do not loop over `send` yourself: write rows to
+the outbox (`scheduler.outbox.enqueue_many`, kind `"text"` for text you rendered already,
+or a kind with its own renderer) and the outbox worker sends them through this same limiter,
+exactly once, even with several bot processes. The running process's `Delivery` is available
+as `Dispatcher["delivery"]` once the bot has started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, LinkPreviewOptions
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from catalogue.models import Resident
+
+logger = logging.getLogger(__name__)
+
+PER_CHAT_INTERVAL = 1.0  # seconds between two messages to the same chat
+NETWORK_RETRIES = 3  # quick retries of a transient error before handing back RETRY
+BACKOFF_BASE = 0.5  # seconds; doubled on every retry, with jitter
+BACKOFF_CAP = 30.0
+RATE_LIMIT_WAITS = 5  # 429s survived for one message before handing back RETRY
+SEND_TIMEOUT = 10.0  # seconds for one Bot API request
+# 400 descriptions that mean "this chat cannot get messages from us".
+UNREACHABLE = ("chat not found", "user is deactivated", "bot was blocked", "peer_id_invalid")
+
+
+class DeliveryStatus(StrEnum):
+    SENT = "sent"
+    BLOCKED = "blocked"  # the resident blocked the bot or is gone: marked inactive
+    FAILED = "failed"  # Telegram refused this message for good
+    RETRY = "retry"  # a transient problem: try again later
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message as it will be sent: HTML text, inline keyboard, optionally a file."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+    # Sent as a document with `text` as its caption.
+    document: BufferedInputFile | None = None
+    # A photo (Telegram file_id) with `text` as its caption: organisers' broadcasts.
+    photo: str | None = None
+    # Telegram's paid broadcast (`allow_paid_broadcast`, Stars): the limiter's paid lane.
+    paid: bool = False
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    status: DeliveryStatus
+    message_id: int | None = None
+    error: str | None = None
+    # Set when the message was never handed to Telegram (e.g. the caller's deadline passed).
+    attempted: bool = True
+
+
+@dataclass
+class DeliveryStats:
+    sent: int = 0
+    blocked: int = 0
+    failed: int = 0
+    retry: int = 0
+    rate_limited: int = 0
+
+
+class OutboundLimiter:
+    """Global rate, one message a second per chat, and a shared pause after a 429.
+
+    `acquire(chat_id)` returns when a message to that chat may go. Safe to share between any
+    number of tasks of one event loop.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        per_chat_interval: float = PER_CHAT_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+        paid_rate: float | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if rate <= 0 or (paid_rate is not None and paid_rate <= 0):
+            raise ValueError("rate must be positive")
+        self.interval = 1.0 / rate
+        # Paid broadcasts (`ALLOW_PAID_BROADCAST`) have their own, faster lane: Telegram counts
+        # them apart (up to 1000 a second). Per-chat spacing and 429 pauses apply to both.
+        self.paid_interval = 1.0 / paid_rate if paid_rate else self.interval
+        self.per_chat_interval = per_chat_interval
+        self.clock = clock
+        self.sleep = sleep  # tests pass a virtual clock's sleep
+        self.paused_until = 0.0
+        self._next_slot = 0.0
+        self._next_paid_slot = 0.0
+        self._chat_free_at: dict[int, float] = {}
+
+    def pause(self, seconds: float) -> None:
+        """Stop every sender for `seconds` (Telegram's retry_after)."""
+        self.paused_until = max(self.paused_until, self.clock() + seconds)
+
+    async def acquire(self, chat_id: int, paid: bool = False) -> None:
+        while True:
+            now = self.clock()
+            wait = max(self.paused_until, self._chat_free_at.get(chat_id, 0.0)) - now
+            if wait > 0:
+                await self.sleep(wait)
+                continue
+            if paid:
+                slot = max(now, self._next_paid_slot)
+                self._next_paid_slot = slot + self.paid_interval
+            else:
+                slot = max(now, self._next_slot)
+                self._next_slot = slot + self.interval
+            self._chat_free_at[chat_id] = slot + self.per_chat_interval
+            if len(self._chat_free_at) > 10_000:
+                self._forget_idle_chats(now)
+            if slot > now:
+                await self.sleep(slot - now)
+            if self.paused_until <= self.clock():
+                return
+            # A 429 arrived while this sender waited for its slot: wait out the pause too.
+
+    def _forget_idle_chats(self, now: float) -> None:
+        self._chat_free_at = {
+            chat: free_at for chat, free_at in self._chat_free_at.items() if free_at > now
+        }
+
+
+@dataclass
+class Delivery:
+    """Sends one message through the limiter and turns every Bot API error into a result."""
+
+    bot: Bot
+    session_maker: async_sessionmaker[AsyncSession] | None
+    limiter: OutboundLimiter
+    network_retries: int = NETWORK_RETRIES
+    backoff_base: float = BACKOFF_BASE
+    send_timeout: float = SEND_TIMEOUT
+    stats: DeliveryStats = field(default_factory=DeliveryStats)
+
+    async def send(
+        self,
+        chat_id: int,
+        outgoing: Outgoing,
+        *,
+        deadline: float | None = None,
+        still_wanted: Callable[[], bool] | None = None,
+    ) -> DeliveryResult:
+        """Deliver `outgoing` to `chat_id`; `deadline` (limiter clock) bounds retries and waits.
+
+        A message is never handed to Telegram after the deadline (a durable caller's claim on
+        it may have expired by then and another process may be sending it), nor once
+        `still_wanted()` says no (the process is stopping).
+        """
+        transient_failures = 0
+        rate_limited = 0
+        attempted = False
+        while True:
+            await self.limiter.acquire(chat_id, paid=outgoing.paid)
+            if deadline is not None and self.limiter.clock() > deadline:
+                return self._count(
+                    DeliveryResult(DeliveryStatus.RETRY, error="deadline", attempted=attempted)
+                )
+            if still_wanted is not None and not still_wanted():
+                return self._count(
+                    DeliveryResult(DeliveryStatus.RETRY, error="stopping", attempted=attempted)
+                )
+            attempted = True
+            try:
+                message_id = await self._call(chat_id, outgoing)
+            except TelegramRetryAfter as error:
+                self.stats.rate_limited += 1
+                self.limiter.pause(error.retry_after)
+                rate_limited += 1
+                logger.warning("Telegram asked to slow down: pausing %ss", error.retry_after)
+                if rate_limited > RATE_LIMIT_WAITS:
+                    return self._count(DeliveryResult(DeliveryStatus.RETRY, error="429"))
+                continue
+            except TelegramForbiddenError as error:
+                await self._deactivate(chat_id)
+                return self._count(DeliveryResult(DeliveryStatus.BLOCKED, error=error.message))
+            except TelegramBadRequest as error:
+                if any(marker in error.message.lower() for marker in UNREACHABLE):
+                    await self._deactivate(chat_id)
+                    return self._count(DeliveryResult(DeliveryStatus.BLOCKED, error=error.message))
+                logger.warning("Telegram refused a message to %s: %s", chat_id, error.message)
+                return self._count(DeliveryResult(DeliveryStatus.FAILED, error=error.message))
+            except (TelegramNetworkError, TelegramServerError, TimeoutError) as error:
+                reason = f"{type(error).__name__}: {error}"
+            except Exception as error:  # an unknown failure must not stop the other sends
+                logger.exception("Unexpected error sending to %s", chat_id)
+                reason = f"{type(error).__name__}: {error}"
+            else:
+                return self._count(DeliveryResult(DeliveryStatus.SENT, message_id=message_id))
+            transient_failures += 1
+            if transient_failures > self.network_retries:
+                return self._count(DeliveryResult(DeliveryStatus.RETRY, error=reason[:300]))
+            delay = backoff(transient_failures, self.backoff_base)
+            if deadline is not None and self.limiter.clock() + delay > deadline:
+                return self._count(DeliveryResult(DeliveryStatus.RETRY, error=reason[:300]))
+            await asyncio.sleep(delay)
+
+    async def _call(self, chat_id: int, outgoing: Outgoing) -> int:
+        paid = True if outgoing.paid else None
+        if outgoing.document is not None:
+            sent = await self.bot.send_document(
+                chat_id,
+                outgoing.document,
+                caption=outgoing.text or None,
+                reply_markup=outgoing.markup,
+                allow_paid_broadcast=paid,
+                request_timeout=int(self.send_timeout),
+            )
+        elif outgoing.photo is not None:
+            sent = await self.bot.send_photo(
+                chat_id,
+                outgoing.photo,
+                caption=outgoing.text or None,
+                reply_markup=outgoing.markup,
+                allow_paid_broadcast=paid,
+                request_timeout=int(self.send_timeout),
+            )
+        else:
+            sent = await self.bot.send_message(
+                chat_id,
+                outgoing.text,
+                reply_markup=outgoing.markup,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                allow_paid_broadcast=paid,
+                request_timeout=int(self.send_timeout),
+            )
+        return sent.message_id
+
+    async def _deactivate(self, chat_id: int) -> None:
+        if self.session_maker is None:
+            return
+        try:
+            async with self.session_maker.begin() as session:
+                await mark_chat_inactive(session, chat_id)
+        except Exception:  # the database being away must not take sending down with it
+            logger.exception("Could not mark chat %s inactive", chat_id)
+
+    def _count(self, result: DeliveryResult) -> DeliveryResult:
+        setattr(self.stats, result.status.value, getattr(self.stats, result.status.value) + 1)
+        return result
+
+
+def backoff(failures: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
+    """Seconds to wait after the `failures`-th failure in a row: doubling, with ±25 % jitter."""
+    delay = min(cap, base * 2 ** (failures - 1))
+    return delay * random.uniform(0.75, 1.25)  # jitter spreads retries apart
+
+
+async def mark_chat_inactive(session: AsyncSession, chat_id: int) -> None:
+    """The resident behind `chat_id` blocked the bot: stop sending until they return."""
+    await session.execute(
+        update(Resident).where(Resident.telegram_id == chat_id).values(is_active=False)
+    )

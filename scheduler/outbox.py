@@ -1,0 +1,620 @@
+"""Durable outgoing messages: queued as rows, claimed atomically, sent once, marked sent.
+
+Every reminder, change notice, waitlist promotion, announcement, digest and broadcast is an
+`OutboxMessage` row (scheduler/models.py): kind, chat, due time, state, attempts, a lease and a
+unique `dedupe_key`, so the same message can never be queued twice. The row holds what to say
+about (`payload`, `session_id`), not the words: a *renderer* for its kind turns it into text in
+the resident's language and time zone at send time, so a moved session shows its new time.
+
+Life of a row (drawn in docs/reminders.md)::
+
+    pending ──due──▶ claimed ──Telegram OK──▶ sent
+       ▲               │ ├──403 / chat gone──▶ failed (resident marked inactive)
+       │               │ ├──bad request / attempts used up──▶ failed
+       │               │ └──renderer says no (session begun, unsubscribed…)──▶ skipped
+       └── retry later, released at shutdown, lease expired, session moved ──┘
+
+Claiming is one statement: PostgreSQL `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP
+LOCKED) AND state = 'pending'`, so any number of bot processes share the queue and each row
+goes to one of them; SQLite runs the same conditional UPDATE under its single-writer lock.
+A claim is a lease (`OUTBOX_LEASE_SECONDS`): a process never starts sending a row whose lease
+is about to run out, and rows of a process that died are taken over when their lease expires.
+
+Writing rows: `enqueue_many(session, [NewMessage(...)], conflict)` inside the caller's
+transaction. `kind="text"` sends `payload["text"]` (HTML) with an optional
+`payload["markup"]` (an InlineKeyboardMarkup as a dict) as is; other kinds register a
+renderer with `@renderer("kind")`.
+
+Sending: one `OutboxWorker` per bot process (started in `bot.app.run_polling`) sleeps until
+the next due row, claims what is due, renders, sends through the shared
+`scheduler.delivery.Delivery` (rate limits, 429, 403, retries) and records the outcome.
+
+Delivery is exactly once through restarts, redeploys and several processes: a row is marked
+sent in the moment after Telegram accepts it, and a stopping process (SIGTERM) finishes or
+releases what it holds. Only a hard crash (SIGKILL, power loss) between Telegram's answer and
+that write can repeat those few in-flight messages, once, after the lease: nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.settings import Settings
+from catalogue.models import Resident, utc_now
+from scheduler.delivery import Delivery, DeliveryResult, DeliveryStatus, Outgoing, backoff
+from scheduler.models import OutboxMessage, OutboxState
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8  # sends tried (network errors, 5xx) before a row is given up as failed
+RETRY_BACKOFF_BASE = 5.0  # seconds before the first retry of a row; doubles each time
+RETRY_BACKOFF_CAP = 3600.0
+INSERT_CHUNK = 500  # rows per INSERT statement (PostgreSQL allows 32767 parameters)
+KEEP_FINISHED_DAYS = 30  # sent, failed and skipped rows are deleted after this
+
+
+class Conflict(StrEnum):
+    """What `enqueue_many` does when a row with the same dedupe key is already there."""
+
+    KEEP = "keep"  # leave it: the message is queued or went out already
+    REFRESH = "refresh"  # a pending or skipped one takes the new due time and payload
+    # …and a sent or failed one is queued again if its anchor moved (a reminder for a
+    # session's new time is a new reminder); used for reminders.
+    MOVE = "move"
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    kind: str
+    chat_id: int
+    dedupe_key: str
+    due_at: datetime
+    payload: dict[str, Any] = field(default_factory=dict)
+    resident_id: int | None = None
+    session_id: int | None = None
+    anchor_at: datetime | None = None
+
+
+async def enqueue_many(
+    session: AsyncSession, messages: Iterable[NewMessage], conflict: Conflict = Conflict.KEEP
+) -> None:
+    """Queue messages in the caller's transaction; the dedupe key decides about duplicates."""
+    rows = [
+        {
+            "kind": message.kind,
+            "chat_id": message.chat_id,
+            "dedupe_key": message.dedupe_key,
+            "due_at": message.due_at,
+            "payload": message.payload,
+            "resident_id": message.resident_id,
+            "session_id": message.session_id,
+            "anchor_at": message.anchor_at,
+            "state": OutboxState.PENDING,
+            "attempts": 0,
+            "created_at": utc_now(),
+        }
+        for message in messages
+    ]
+    if not rows:
+        return
+    table = OutboxMessage.__table__
+    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for start in range(0, len(rows), INSERT_CHUNK):
+        statement = insert(table).values(rows[start : start + INSERT_CHUNK])
+        if conflict is Conflict.KEEP:
+            statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
+        else:
+            new = statement.excluded
+            requeue = table.c.state.in_([OutboxState.PENDING, OutboxState.SKIPPED])
+            if conflict is Conflict.MOVE:
+                moved = table.c.anchor_at.is_distinct_from(new.anchor_at) & table.c.state.in_(
+                    [OutboxState.SENT, OutboxState.FAILED, OutboxState.CLAIMED]
+                )
+                requeue = requeue | moved
+            statement = statement.on_conflict_do_update(
+                index_elements=["dedupe_key"],
+                set_={
+                    "due_at": new.due_at,
+                    "anchor_at": new.anchor_at,
+                    "payload": new.payload,
+                    "state": OutboxState.PENDING,
+                    "attempts": 0,
+                    "claimed_by": None,
+                    "claimed_until": None,
+                    "last_error": None,
+                },
+                where=requeue,
+            )
+        await session.execute(statement)
+
+
+async def skip_pending(session: AsyncSession, reason: str, *conditions: Any) -> int:
+    """Mark pending rows matching `conditions` skipped (unsubscribed, reminders off, …)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.state == OutboxState.PENDING, *conditions)
+        .values(state=OutboxState.SKIPPED, last_error=reason[:300])
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+async def claim_due(
+    session: AsyncSession, worker_id: str, now: datetime, lease_until: datetime, limit: int
+) -> list[OutboxMessage]:
+    """Take up to `limit` due rows for `worker_id`; no other process can take the same."""
+    due = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.due_at <= now)
+        .order_by(OutboxMessage.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer at a time
+    )
+    claimed = await session.scalars(
+        update(OutboxMessage)
+        # The state is checked again on the row itself: a conditional UPDATE.
+        .where(OutboxMessage.id.in_(due.scalar_subquery()))
+        .where(OutboxMessage.state == OutboxState.PENDING)
+        .values(state=OutboxState.CLAIMED, claimed_by=worker_id, claimed_until=lease_until)
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(claimed, key=lambda row: (row.due_at, row.id))
+
+
+async def release_expired(session: AsyncSession, now: datetime) -> int:
+    """Rows whose claiming process went away (lease over) are due again."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.state == OutboxState.CLAIMED, OutboxMessage.claimed_until < now)
+        .values(state=OutboxState.PENDING, claimed_by=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    return await session.scalar(
+        select(func.min(OutboxMessage.due_at)).where(OutboxMessage.state == OutboxState.PENDING)
+    )
+
+
+async def queue_depth(session: AsyncSession, now: datetime) -> int:
+    """Messages due and not yet sent: pending with `due_at` passed, plus claimed (in flight).
+
+    Read by /metrics (`learncity_outbox_queue_depth`) and /healthz in webhook mode.
+    """
+    return (
+        await session.scalar(
+            select(func.count()).where(
+                (OutboxMessage.state == OutboxState.CLAIMED)
+                | ((OutboxMessage.state == OutboxState.PENDING) & (OutboxMessage.due_at <= now))
+            )
+        )
+        or 0
+    )
+
+
+async def forget_finished(session: AsyncSession, now: datetime) -> int:
+    """Delete sent, failed and skipped rows older than KEEP_FINISHED_DAYS."""
+    result = await session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.state.in_([OutboxState.SENT, OutboxState.FAILED, OutboxState.SKIPPED]),
+            OutboxMessage.due_at < now - timedelta(days=KEEP_FINISHED_DAYS),
+        )
+    )
+    return result.rowcount or 0
+
+
+# ---------------------------------------------------------------- rendering
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Do not send: the reason is kept in `last_error`."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Reschedule:
+    """Not yet: what it is about moved; due again at `due_at`."""
+
+    due_at: datetime
+    anchor_at: datetime | None = None
+    reason: str = "moved"
+
+
+Rendered = Outgoing | Skip | Reschedule
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    settings: Settings
+    i18n: I18n
+    now: datetime
+
+
+Renderer = Callable[
+    [AsyncSession, RenderContext, list[OutboxMessage]], Awaitable[dict[int, Rendered]]
+]
+RENDERERS: dict[str, Renderer] = {}
+
+
+def renderer(kind: str) -> Callable[[Renderer], Renderer]:
+    """Register the function that renders rows of `kind` (a batch at a time, by row id)."""
+
+    def register(function: Renderer) -> Renderer:
+        RENDERERS[kind] = function
+        return function
+
+    return register
+
+
+@renderer("text")
+async def render_text(
+    session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
+) -> dict[int, Rendered]:
+    """Pre-rendered messages (e.g. a broadcast): `payload = {"text": ..., "markup": {...}}`."""
+    rendered: dict[int, Rendered] = {}
+    for row in rows:
+        text = row.payload.get("text")
+        if not text:
+            rendered[row.id] = Skip("empty text")
+            continue
+        markup = row.payload.get("markup")
+        rendered[row.id] = Outgoing(
+            text, InlineKeyboardMarkup.model_validate(markup) if markup else None
+        )
+    return rendered
+
+
+# ---------------------------------------------------------------- outcomes
+
+
+@dataclass(frozen=True)
+class Outcome:
+    row_id: int
+    state: OutboxState
+    error: str | None = None
+    due_at: datetime | None = None
+    anchor_at: datetime | None = None
+    attempted: bool = False
+
+
+def outcome_of(row: OutboxMessage, result: DeliveryResult, now: datetime) -> Outcome:
+    if result.status is DeliveryStatus.SENT:
+        return Outcome(row.id, OutboxState.SENT, attempted=True)
+    if result.status in (DeliveryStatus.BLOCKED, DeliveryStatus.FAILED):
+        return Outcome(row.id, OutboxState.FAILED, result.error or result.status, attempted=True)
+    if not result.attempted:  # never reached Telegram (deadline, stopping): just let it go
+        return Outcome(row.id, OutboxState.PENDING, result.error, due_at=row.due_at)
+    if row.attempts + 1 >= MAX_ATTEMPTS:
+        return Outcome(row.id, OutboxState.FAILED, result.error, attempted=True)
+    delay = backoff(row.attempts + 1, RETRY_BACKOFF_BASE, RETRY_BACKOFF_CAP)
+    return Outcome(
+        row.id,
+        OutboxState.PENDING,
+        result.error,
+        due_at=now + timedelta(seconds=delay),
+        attempted=True,
+    )
+
+
+async def record_outcomes(
+    session: AsyncSession, worker_id: str, outcomes: Sequence[Outcome], now: datetime
+) -> None:
+    """Write what happened, only to rows this worker still holds (a reschedule that put a row
+    back to pending meanwhile wins: the reminder goes out again at the session's new time)."""
+    mine = (OutboxMessage.state == OutboxState.CLAIMED) & (OutboxMessage.claimed_by == worker_id)
+    sent = [outcome.row_id for outcome in outcomes if outcome.state is OutboxState.SENT]
+    if sent:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(sent), mine)
+            .values(
+                state=OutboxState.SENT,
+                sent_at=now,
+                attempts=OutboxMessage.attempts + 1,
+                claimed_until=None,
+                last_error=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    for outcome in outcomes:
+        if outcome.state is OutboxState.SENT:
+            continue
+        values: dict[str, Any] = {"state": outcome.state, "claimed_until": None}
+        if outcome.error is not None:
+            values["last_error"] = outcome.error[:300]
+        if outcome.attempted:
+            values["attempts"] = OutboxMessage.attempts + 1
+        if outcome.state is OutboxState.PENDING:
+            values["claimed_by"] = None
+            values["due_at"] = outcome.due_at or now
+            if outcome.anchor_at is not None:
+                values["anchor_at"] = outcome.anchor_at
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == outcome.row_id, mine)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+# ---------------------------------------------------------------- the worker
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class WorkerStats:
+    claimed: int = 0
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    retried: int = 0
+    released: int = 0
+
+
+class OutboxWorker:
+    """Drains due rows through the shared Delivery; one per bot process."""
+
+    def __init__(
+        self,
+        session_maker: async_sessionmaker[AsyncSession],
+        delivery: Delivery,
+        settings: Settings,
+        i18n: I18n,
+        *,
+        worker_id: str | None = None,
+        batch_size: int = 200,
+        max_in_flight: int = 100,
+        poll_seconds: float = 1.0,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.session_maker = session_maker
+        self.delivery = delivery
+        self.settings = settings
+        self.i18n = i18n
+        self.worker_id = worker_id or new_worker_id()
+        self.lease = timedelta(seconds=settings.outbox_lease_seconds)
+        # A row is not handed to Telegram unless this much of its lease is left: more than one
+        # request can take, so the claim cannot expire while Telegram is being asked.
+        self.margin = min(settings.outbox_lease_seconds / 3, 2 * delivery.send_timeout)
+        delivery.send_timeout = min(delivery.send_timeout, self.margin / 2)
+        # Claim no more than can go out well within a lease at the outbound rate.
+        sendable = settings.outbound_rate * (settings.outbox_lease_seconds - self.margin) / 2
+        self.batch_size = max(1, min(batch_size, int(sendable)))
+        self.max_in_flight = max_in_flight
+        self.poll_seconds = poll_seconds
+        self.clock = clock
+        self.stats = WorkerStats()
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._recorder_task: asyncio.Task[None] | None = None
+        self._last_release = 0.0
+
+    # -- lifecycle
+
+    async def start(self) -> None:
+        if self._loop_task is not None:
+            return
+        self._stopping.clear()
+        self._start_recorder()
+        self._loop_task = asyncio.create_task(self._run(), name="outbox-worker")
+
+    def _start_recorder(self) -> None:
+        if self._recorder_task is None:
+            self._recorder_task = asyncio.create_task(self._record_loop(), name="outbox-recorder")
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop claiming; let in-flight sends finish (or release them); record everything."""
+        self._stopping.set()
+        self._wake.set()
+        if self._loop_task is not None:
+            await self._loop_task
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=grace)
+            for task in pending:  # their rows stay claimed until the lease ends: never doubled
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+        if self._recorder_task is not None:
+            await self._outcomes.put(None)
+            await self._recorder_task
+        self._loop_task = self._recorder_task = None
+
+    def wake(self) -> None:
+        """Look for due rows now (e.g. right after queueing something due immediately)."""
+        self._wake.set()
+
+    @property
+    def running(self) -> bool:
+        """The claiming loop is alive (read by /healthz)."""
+        return self._loop_task is not None and not self._loop_task.done()
+
+    async def drain(self) -> None:
+        """Send everything due now and wait until it is recorded (tests, benchmarks)."""
+        self._start_recorder()
+        while await self._claim_and_dispatch():
+            pass
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+        await self._outcomes.join()
+
+    # -- the loop
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                more = await self._claim_and_dispatch()
+            except Exception:
+                logger.exception("Outbox: claiming failed; trying again shortly")
+                more = False
+            if not more:
+                await self._sleep_until_due()
+
+    async def _claim_and_dispatch(self) -> bool:
+        """Claim one batch and start sending it; True when more may be due right now."""
+        free = self.max_in_flight - len(self._tasks)
+        if free <= 0:
+            await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+            return True
+        now = self.clock()
+        limit = min(self.batch_size, free)
+        async with self.session_maker.begin() as session:
+            if time.monotonic() - self._last_release > self.lease.total_seconds() / 4:
+                self._last_release = time.monotonic()
+                released = await release_expired(session, now)
+                if released:
+                    logger.warning("Outbox: took over %d rows of a process that stopped", released)
+        async with self.session_maker.begin() as session:
+            rows = await claim_due(session, self.worker_id, now, now + self.lease, limit)
+        if not rows:
+            return False
+        self.stats.claimed += len(rows)
+        rendered = await self._render(rows, now)
+        monotonic_now = time.monotonic()
+        for row in rows:
+            result = rendered.get(row.id, Skip("no renderer"))
+            if isinstance(result, Outgoing):
+                lease_left = (row.claimed_until - now).total_seconds()
+                deadline = monotonic_now + lease_left - self.margin
+                task = asyncio.create_task(self._send(row, result, deadline))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            elif isinstance(result, Reschedule):
+                self._outcomes.put_nowait(
+                    Outcome(
+                        row.id, OutboxState.PENDING, result.reason, result.due_at, result.anchor_at
+                    )
+                )
+            else:
+                self.stats.skipped += 1
+                self._outcomes.put_nowait(Outcome(row.id, OutboxState.SKIPPED, result.reason))
+        return len(rows) == limit
+
+    async def _render(self, rows: list[OutboxMessage], now: datetime) -> dict[int, Rendered]:
+        rendered: dict[int, Rendered] = {}
+        context = RenderContext(self.settings, self.i18n, now)
+        try:
+            async with self.session_maker() as session:
+                inactive = await _inactive_residents(session, rows)
+                by_kind: dict[str, list[OutboxMessage]] = {}
+                for row in rows:
+                    if row.resident_id in inactive:
+                        rendered[row.id] = Skip("resident inactive")
+                    else:
+                        by_kind.setdefault(row.kind, []).append(row)
+                for kind, batch in by_kind.items():
+                    render = RENDERERS.get(kind)
+                    if render is None:
+                        rendered.update({row.id: Skip(f"no renderer for {kind}") for row in batch})
+                        continue
+                    with self.i18n.context():
+                        rendered.update(await render(session, context, batch))
+        except Exception:
+            logger.exception("Outbox: rendering failed; the rows will be tried again")
+            retry_at = now + timedelta(seconds=RETRY_BACKOFF_BASE)
+            return {row.id: Reschedule(retry_at, row.anchor_at, "render error") for row in rows}
+        return rendered
+
+    async def _send(self, row: OutboxMessage, outgoing: Outgoing, deadline: float) -> None:
+        try:
+            result = await self.delivery.send(
+                row.chat_id,
+                outgoing,
+                deadline=deadline,
+                still_wanted=lambda: not self._stopping.is_set(),
+            )
+        except Exception:  # Delivery never raises; this is belt and braces
+            logger.exception("Outbox: sending row %s failed", row.id)
+            result = DeliveryResult(DeliveryStatus.RETRY, error="crash", attempted=True)
+        outcome = outcome_of(row, result, self.clock())
+        if outcome.state is OutboxState.SENT:
+            self.stats.sent += 1
+        elif outcome.state is OutboxState.FAILED:
+            self.stats.failed += 1
+        elif outcome.attempted:
+            self.stats.retried += 1
+        else:
+            self.stats.released += 1
+        self._outcomes.put_nowait(outcome)
+
+    async def _sleep_until_due(self) -> None:
+        timeout = self.poll_seconds
+        try:
+            async with self.session_maker() as session:
+                due = await next_due_at(session)
+            if due is not None:
+                timeout = min(timeout, max(0.0, (due - self.clock()).total_seconds()))
+        except Exception:
+            logger.exception("Outbox: could not read the next due time")
+        if timeout <= 0:
+            return
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    # -- recording outcomes
+
+    async def _record_loop(self) -> None:
+        stopping = False
+        while not stopping:
+            items = [await self._outcomes.get()]
+            while not self._outcomes.empty():
+                items.append(self._outcomes.get_nowait())
+            stopping = None in items
+            batch = [item for item in items if item is not None]
+            if batch:
+                await self._write(batch, final=stopping)
+            for _ in items:
+                self._outcomes.task_done()
+
+    async def _write(self, batch: list[Outcome], final: bool) -> None:
+        failures = 0
+        while True:
+            try:
+                async with self.session_maker.begin() as session:
+                    await record_outcomes(session, self.worker_id, batch, self.clock())
+                return
+            except Exception:
+                failures += 1
+                logger.exception("Outbox: could not record %d outcomes", len(batch))
+                if final and failures >= 3:
+                    return  # rows stay claimed; their lease ends and they are retried
+                await asyncio.sleep(backoff(failures, 0.5, 10.0))
+
+
+async def _inactive_residents(session: AsyncSession, rows: list[OutboxMessage]) -> set[int]:
+    ids = {row.resident_id for row in rows if row.resident_id is not None}
+    if not ids:
+        return set()
+    found = await session.scalars(
+        select(Resident.id).where(Resident.id.in_(ids), Resident.is_active.is_(False))
+    )
+    return set(found)

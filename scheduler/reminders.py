@@ -1,0 +1,351 @@
+"""Planning what residents are told and when: reminders, notices, announcements, digests.
+
+Everything here writes outbox rows (scheduler/outbox.py) in the caller's transaction; the
+outbox worker sends them when due. Planning is idempotent: every row has a dedupe key, so
+running a job twice, or in two processes at once, queues nothing twice.
+
+* Reminders: one row per (resident, session, offset), due at `timing.reminder_due`, anchored
+  to the session's start. When the session moves, the rows move (`plan_reminders` again).
+* Notices (a session changed, a waitlist seat came free): due now, or when the resident's
+  quiet hours end unless the session would begin before that.
+* Announcements: an offer new in a followed track or festival (`announce_new_offers`).
+* Digests: one a week at the resident's chosen day and time (`plan_digests`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogue.models import (
+    Offer,
+    OfferSession,
+    Resident,
+    SessionStatus,
+    TrackStep,
+)
+from scheduler.models import (
+    Attendance,
+    AttendanceStatus,
+    OutboxMessage,
+    OutboxState,
+    Subscription,
+    SubscriptionKind,
+)
+from scheduler.outbox import Conflict, NewMessage, enqueue_many, skip_pending
+from scheduler.timing import QuietHours, next_weekly, reminder_due, week_key
+
+logger = logging.getLogger(__name__)
+
+REMINDER = "reminder"
+CHANGE = "change"
+PROMOTED = "promoted"
+ANNOUNCE = "announce"
+DIGEST = "digest"
+# A notice deferred past quiet hours must still arrive this long before its session.
+NOTICE_LEAD = timedelta(hours=1)
+ANNOUNCE_WINDOW = timedelta(days=14)  # offers newer than this are announced
+
+
+def resident_zone(resident: Resident, city_zone: ZoneInfo) -> ZoneInfo:
+    if resident.timezone:
+        try:
+            return ZoneInfo(resident.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            logger.warning("Resident %s has an unknown time zone", resident.id)
+    return city_zone
+
+
+def quiet_hours(resident: Resident) -> QuietHours | None:
+    return QuietHours.of(resident.quiet_from, resident.quiet_until)
+
+
+# ---------------------------------------------------------------- reminders
+
+
+def reminder_messages(
+    resident: Resident, offer_session: OfferSession, now: datetime, city_zone: ZoneInfo
+) -> list[NewMessage]:
+    """The reminder rows a resident going to `offer_session` should have, from now on."""
+    if (
+        not resident.reminders_on
+        or offer_session.status == SessionStatus.CANCELLED
+        or offer_session.starts_at <= now
+    ):
+        return []
+    zone, quiet = resident_zone(resident, city_zone), quiet_hours(resident)
+    messages = []
+    for offset in sorted(set(resident.reminder_offsets or [])):
+        due = reminder_due(offer_session.starts_at, offset, zone, quiet)
+        if due <= now:
+            continue  # too late for this one: subscribing an hour before needs no day-before
+        messages.append(
+            NewMessage(
+                kind=REMINDER,
+                chat_id=resident.telegram_id,
+                dedupe_key=f"{REMINDER}:{resident.id}:{offer_session.id}:{offset}",
+                due_at=due,
+                payload={"offset": offset},
+                resident_id=resident.id,
+                session_id=offer_session.id,
+                anchor_at=offer_session.starts_at,
+            )
+        )
+    return messages
+
+
+async def plan_reminders(
+    session: AsyncSession,
+    offer_session: OfferSession,
+    residents: Sequence[Resident],
+    now: datetime,
+    city_zone: ZoneInfo,
+) -> None:
+    """(Re)plan the reminders of these residents for this session, e.g. after it moved.
+
+    Pending reminders are replaced; one already sent for the session's current time stays
+    sent (never twice); one sent for an earlier time is queued again for the new time.
+    """
+    if not residents:
+        return
+    await skip_pending(
+        session,
+        "replanned",
+        OutboxMessage.kind == REMINDER,
+        OutboxMessage.session_id == offer_session.id,
+        OutboxMessage.resident_id.in_([resident.id for resident in residents]),
+    )
+    messages = [
+        message
+        for resident in residents
+        for message in reminder_messages(resident, offer_session, now, city_zone)
+    ]
+    await enqueue_many(session, messages, Conflict.MOVE)
+
+
+async def drop_reminders(
+    session: AsyncSession,
+    reason: str,
+    *,
+    resident_id: int | None = None,
+    session_id: int | None = None,
+) -> int:
+    conditions = [OutboxMessage.kind.in_([REMINDER, PROMOTED])]
+    if resident_id is not None:
+        conditions.append(OutboxMessage.resident_id == resident_id)
+    if session_id is not None:
+        conditions.append(OutboxMessage.session_id == session_id)
+    return await skip_pending(session, reason, *conditions)
+
+
+async def replan_resident(
+    session: AsyncSession, resident: Resident, now: datetime, city_zone: ZoneInfo
+) -> None:
+    """After the resident changed offsets, quiet hours, zone or turned reminders on/off."""
+    await skip_pending(
+        session,
+        "settings changed",
+        OutboxMessage.kind == REMINDER,
+        OutboxMessage.resident_id == resident.id,
+    )
+    upcoming = await session.scalars(
+        select(OfferSession)
+        .join(Attendance, Attendance.session_id == OfferSession.id)
+        .where(
+            Attendance.resident_id == resident.id,
+            Attendance.status == AttendanceStatus.GOING,
+            OfferSession.starts_at > now,
+            OfferSession.status != SessionStatus.CANCELLED,
+        )
+    )
+    messages = [
+        message
+        for offer_session in upcoming
+        for message in reminder_messages(resident, offer_session, now, city_zone)
+    ]
+    await enqueue_many(session, messages, Conflict.MOVE)
+
+
+async def resync_reminders(session: AsyncSession, now: datetime, city_zone: ZoneInfo) -> int:
+    """Sessions moved behind our back (a catalogue import): move their reminders too.
+
+    Finds residents going to an upcoming session whose reminder rows are anchored to another
+    start time, and plans their reminders again. Returns how many (resident, session) pairs.
+    """
+    rows = (
+        await session.execute(
+            select(Resident, OfferSession)
+            .join(Attendance, Attendance.resident_id == Resident.id)
+            .join(OfferSession, OfferSession.id == Attendance.session_id)
+            .join(
+                OutboxMessage,
+                and_(
+                    OutboxMessage.session_id == OfferSession.id,
+                    OutboxMessage.resident_id == Resident.id,
+                    OutboxMessage.kind == REMINDER,
+                ),
+            )
+            .where(
+                Attendance.status == AttendanceStatus.GOING,
+                OfferSession.starts_at > now,
+                OfferSession.status != SessionStatus.CANCELLED,
+                OutboxMessage.anchor_at != OfferSession.starts_at,
+                OutboxMessage.state.in_([OutboxState.PENDING, OutboxState.SENT]),
+            )
+            .distinct()
+        )
+    ).all()
+    by_session: dict[int, tuple[OfferSession, list[Resident]]] = {}
+    for resident, offer_session in rows:
+        by_session.setdefault(offer_session.id, (offer_session, []))[1].append(resident)
+    for offer_session, residents in by_session.values():
+        await plan_reminders(session, offer_session, residents, now, city_zone)
+    return len(rows)
+
+
+# ---------------------------------------------------------------- notices
+
+
+def notice_due(
+    resident: Resident, now: datetime, city_zone: ZoneInfo, session_starts: datetime | None
+) -> datetime:
+    """Now, or after the resident's quiet hours unless that would be too close to the session."""
+    quiet = quiet_hours(resident)
+    if quiet is None:
+        return now
+    after_quiet = quiet.after(now, resident_zone(resident, city_zone))
+    if session_starts is not None and after_quiet > session_starts - NOTICE_LEAD:
+        return now
+    return after_quiet
+
+
+def notice(
+    kind: str,
+    resident: Resident,
+    key: str,
+    now: datetime,
+    city_zone: ZoneInfo,
+    *,
+    payload: dict | None = None,
+    session_id: int | None = None,
+    session_starts: datetime | None = None,
+) -> NewMessage:
+    return NewMessage(
+        kind=kind,
+        chat_id=resident.telegram_id,
+        dedupe_key=key,
+        due_at=notice_due(resident, now, city_zone, session_starts),
+        payload=payload or {},
+        resident_id=resident.id,
+        session_id=session_id,
+    )
+
+
+# ---------------------------------------------------------------- announcements
+
+
+async def announce_new_offers(session: AsyncSession, now: datetime, city_zone: ZoneInfo) -> int:
+    """Tell followers of a track or festival about offers that appeared after they followed.
+
+    Idempotent (one row per resident and offer); only offers with a session still ahead.
+    Returns how many announcements were queued (or were already).
+    """
+    upcoming_offers = (
+        select(OfferSession.offer_id)
+        .where(OfferSession.starts_at > now, OfferSession.status != SessionStatus.CANCELLED)
+        .distinct()
+    )
+    in_followed = or_(
+        and_(
+            Subscription.kind == SubscriptionKind.TRACK,
+            Offer.id.in_(
+                select(TrackStep.offer_id).where(TrackStep.track_id == Subscription.target_id)
+            ),
+        ),
+        and_(
+            Subscription.kind == SubscriptionKind.FESTIVAL,
+            Offer.festival_id == Subscription.target_id,
+        ),
+    )
+    rows = (
+        await session.execute(
+            select(Resident, Offer, Subscription)
+            .join(Subscription, Subscription.resident_id == Resident.id)
+            .join(Offer, in_followed)
+            .where(
+                Resident.announcements_on.is_(True),
+                Resident.is_active.is_(True),
+                Offer.created_at > Subscription.created_at,
+                Offer.created_at > now - ANNOUNCE_WINDOW,
+                Offer.id.in_(upcoming_offers),
+            )
+        )
+    ).all()
+    seen: set[tuple[int, int]] = set()
+    messages = []
+    for resident, offer, subscription in rows:
+        if (resident.id, offer.id) in seen:
+            continue  # in a followed track and a followed festival: told once
+        seen.add((resident.id, offer.id))
+        payload = {"offer_id": offer.id, "via": subscription.kind, "target": subscription.target_id}
+        key = f"{ANNOUNCE}:{resident.id}:{offer.id}"
+        messages.append(notice(ANNOUNCE, resident, key, now, city_zone, payload=payload))
+    await enqueue_many(session, messages, Conflict.KEEP)
+    return len(messages)
+
+
+# ---------------------------------------------------------------- digests
+
+
+def digest_message(resident: Resident, now: datetime, city_zone: ZoneInfo) -> NewMessage | None:
+    if resident.digest_weekday is None or resident.digest_minute is None:
+        return None
+    zone = resident_zone(resident, city_zone)
+    due = next_weekly(now, resident.digest_weekday, resident.digest_minute, zone)
+    return NewMessage(
+        kind=DIGEST,
+        chat_id=resident.telegram_id,
+        dedupe_key=f"{DIGEST}:{resident.id}:{week_key(due, zone)}",
+        due_at=due,
+        resident_id=resident.id,
+        anchor_at=due,
+    )
+
+
+async def plan_digest(
+    session: AsyncSession, resident: Resident, now: datetime, city_zone: ZoneInfo
+) -> None:
+    """The resident's next weekly digest, after they changed its day or time (or turned it off)."""
+    await skip_pending(
+        session,
+        "digest settings changed",
+        OutboxMessage.kind == DIGEST,
+        OutboxMessage.resident_id == resident.id,
+    )
+    message = digest_message(resident, now, city_zone)
+    if message is not None:
+        # A week whose digest went out already keeps it: at most one digest a week.
+        await enqueue_many(session, [message], Conflict.REFRESH)
+
+
+async def plan_digests(session: AsyncSession, now: datetime, city_zone: ZoneInfo) -> int:
+    """Every opted-in resident has their next digest queued (run hourly; idempotent)."""
+    residents = await session.scalars(
+        select(Resident).where(
+            Resident.digest_weekday.is_not(None),
+            Resident.digest_minute.is_not(None),
+            Resident.is_active.is_(True),
+        )
+    )
+    messages = [
+        message
+        for resident in residents
+        if (message := digest_message(resident, now, city_zone)) is not None
+    ]
+    await enqueue_many(session, messages, Conflict.KEEP)
+    return len(messages)

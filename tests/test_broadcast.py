@@ -1,0 +1,357 @@
+"""Broadcasts: the organiser's dialogue, who receives them, progress, Pause/Resume/Cancel.
+
+Telegram is faked at the HTTP boundary only: the organiser's chat, the outbox worker and the
+broadcast runner all talk to one `OfflineTelegram`, which is what residents' phones would show.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.dispatcher import create_bot
+from bot.offline import OfflineSession
+from bot.settings import load_settings
+from catalogue.models import Category, Festival, Offer, OfferSession, Resident, Track, utc_now
+from catalogue.team import Role, TeamMember
+from scheduler.broadcast_runner import BroadcastRunner
+from scheduler.broadcasts import (
+    Audience,
+    AudienceKind,
+    Broadcast,
+    BroadcastState,
+    count_recipients,
+    create_broadcast,
+    plan_page,
+    progress,
+)
+from scheduler.jobs import create_outbox_worker
+from scheduler.models import (
+    Attendance,
+    AttendanceStatus,
+    OutboxMessage,
+    OutboxState,
+    Subscription,
+    SubscriptionKind,
+)
+from tests.resident_chat import ResidentChat
+
+ORGANISER = 920_001
+FIRST_RESIDENT = 600_000
+CITY = ZoneInfo("Asia/Yekaterinburg")
+
+
+@pytest.fixture
+def settings(database_url: str):
+    return load_settings(
+        database_url=database_url,
+        bot_token=None,
+        default_locale="en",
+        outbound_rate=500,
+        flood_limit=0,  # a test presses faster than any person
+        _env_file=None,
+    )
+
+
+@pytest.fixture
+async def organiser(app, session_maker):
+    async with session_maker.begin() as session:
+        session.add(TeamMember(telegram_id=ORGANISER, role=Role.ORGANISER, display_name="Olga"))
+    chat = ResidentChat(app, user_id=ORGANISER, language_code="en")
+    await chat.send("/start")
+    await chat.press("English")
+    yield chat
+    await chat.close()
+
+
+class Sending:
+    """The bot process's sending side, on the organiser's Telegram: worker and runner."""
+
+    def __init__(self, app, telegram, clock=utc_now) -> None:
+        self.bot = create_bot(app.settings, OfflineSession(telegram))
+        self.worker = create_outbox_worker(
+            app.settings, app.session_maker, app.i18n, self.bot, clock=clock
+        )
+        self.runner = BroadcastRunner(
+            app.session_maker, self.bot, app.settings, app.i18n, None, self.worker.wake,
+            progress_seconds=0, clock=clock,
+        )  # fmt: skip
+
+    async def until_quiet(self, rounds: int = 30) -> None:
+        for _ in range(rounds):
+            active = await self.runner.run_once()
+            await self.worker.drain()
+            if not active:
+                return
+        raise AssertionError("the broadcast did not finish")
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+
+
+async def add_residents(session_maker, count: int, **fields) -> list[int]:
+    async with session_maker.begin() as session:
+        first = FIRST_RESIDENT + (await session.scalar(select(func.count(Resident.id))) or 0)
+        residents = [
+            Resident(telegram_id=first + n, language="en", language_chosen=True, **fields)
+            for n in range(count)
+        ]
+        session.add_all(residents)
+        await session.flush()
+        return [resident.telegram_id for resident in residents]
+
+
+def received(telegram, chat_id: int) -> list[str]:
+    return [
+        str(call.params.get("text") or call.params.get("caption") or "")
+        for call in telegram.calls
+        if call.method in {"sendMessage", "sendPhoto"}
+        and call.ok
+        and int(call.params["chat_id"]) == chat_id
+    ]
+
+
+async def seniors(session_maker) -> Category:
+    async with session_maker() as session:
+        return await session.scalar(select(Category).where(Category.external_id == "seniors"))
+
+
+async def test_organiser_announces_to_a_category(organiser: ResidentChat, app, session_maker):
+    category = await seniors(session_maker)
+    listeners = await add_residents(session_maker, 3, category_id=category.id)
+    quiet = await add_residents(
+        session_maker, 1, category_id=category.id, announcements_on=False
+    )
+    others = await add_residents(session_maker, 2)
+    telegram = organiser.telegram
+    telegram.blocked_chats.add(listeners[2])
+    sending = Sending(app, telegram)
+
+    screen = await organiser.send("/broadcast")
+    assert "New announcement" in screen.text
+    text = "Festival opens on Saturday! See the programme"
+    screen = await organiser.send_formatted(
+        text, [{"type": "bold", "offset": 18, "length": 8}]
+    )
+    assert "Who should receive it?" in screen.text
+    await organiser.press("A category of residents")
+    screen = await organiser.press(category.title["en"])
+    assert "It will reach 3 residents" in screen.text  # announcements off are not counted
+
+    await organiser.press("Preview")
+    preview = received(telegram, ORGANISER)[-2]
+    assert preview == "Festival opens on <b>Saturday</b>! See the programme"
+    assert "exactly what residents will see" in organiser.screen.text
+    screen = await organiser.press("Send now")
+    assert "Send the announcement to 3 residents" in screen.text
+    screen = await organiser.press("Confirm")
+    assert "Broadcast #" in screen.text and "sending" in screen.text
+    assert "Pause" in " ".join(organiser.labels())
+
+    await sending.until_quiet()
+    for chat_id in listeners[:2]:
+        assert received(telegram, chat_id) == [preview], chat_id
+    for chat_id in [*quiet, *others, listeners[2]]:
+        assert received(telegram, chat_id) == [], chat_id
+
+    # The progress message became the report; a report message followed.
+    progress_message = telegram.messages[(ORGANISER, screen.message_id)]
+    assert "done" in progress_message.text
+    assert "Sent: 2 / 3" in progress_message.text
+    assert progress_message.buttons() == []
+    report = received(telegram, ORGANISER)[-1]
+    assert "Delivered: 2" in report
+    assert "Blocked the bot: 1" in report
+    async with session_maker() as session:
+        blocked = await session.scalar(
+            select(Resident).where(Resident.telegram_id == listeners[2])
+        )
+        assert blocked.is_active is False
+        broadcast = await session.scalar(select(Broadcast))
+        assert broadcast.state is BroadcastState.DONE
+        assert broadcast.reported_at is not None
+    await sending.close()
+
+
+async def test_a_photo_announcement_is_scheduled_then_sent(
+    organiser: ResidentChat, app, session_maker
+) -> None:
+    everyone = await add_residents(session_maker, 2)
+    clock_now = [utc_now()]
+    sending = Sending(app, organiser.telegram, clock=lambda: clock_now[0])
+
+    await organiser.send("/broadcast")
+    await organiser.send_photo("Lanterns parade tonight")
+    await organiser.press("Everyone")
+    await organiser.press("Preview")
+    assert organiser.calls("sendPhoto")[-1].params["caption"] == "Lanterns parade tonight"
+    screen = await organiser.press("Schedule")
+    assert "When should it go?" in screen.text
+    screen = await organiser.send("tomorrow")
+    assert "could not read that date" in screen.text
+    at = (utc_now() + timedelta(days=2)).astimezone(CITY).replace(second=0, microsecond=0)
+    screen = await organiser.send(at.strftime("%Y-%m-%d %H:%M"))
+    assert "Send the announcement to" in screen.text and "on" in screen.text
+    screen = await organiser.press("Confirm")
+    assert "Scheduled for" in screen.text
+
+    await sending.until_quiet()
+    assert all(received(organiser.telegram, chat_id) == [] for chat_id in everyone)
+
+    clock_now[0] = at + timedelta(minutes=1)
+    await sending.until_quiet()
+    for chat_id in everyone:
+        photos = [
+            call
+            for call in organiser.telegram.calls
+            if call.method == "sendPhoto" and int(call.params["chat_id"]) == chat_id
+        ]
+        assert [call.params["caption"] for call in photos] == ["Lanterns parade tonight"]
+    await sending.close()
+
+
+async def test_pause_holds_resume_continues_cancel_stops(
+    organiser: ResidentChat, app, session_maker
+) -> None:
+    chats = await add_residents(session_maker, 6)
+    sending = Sending(app, organiser.telegram)
+    await organiser.send("/broadcast")
+    await organiser.send("Choir rehearsal moved to the library")
+    await organiser.press("Everyone")
+    await organiser.press("Preview")
+    await organiser.press("Send now")
+    await organiser.press("Confirm")
+
+    await sending.runner.run_once()  # rows are written…
+    screen = await organiser.press("Pause")  # …and held before any is sent
+    assert "paused" in screen.text
+    assert "Resume" in " ".join(organiser.labels())
+    await sending.worker.drain()
+    assert all(received(organiser.telegram, chat_id) == [] for chat_id in chats)
+
+    screen = await organiser.press("Resume")
+    assert "sending" in screen.text
+    await sending.until_quiet()
+    assert all(len(received(organiser.telegram, chat_id)) == 1 for chat_id in chats)
+
+    # A second broadcast, cancelled before anything goes out.
+    await organiser.send("/broadcast")
+    await organiser.send("Second announcement")
+    await organiser.press("Everyone")
+    await organiser.press("Preview")
+    await organiser.press("Send now")
+    await organiser.press("Confirm")
+    await sending.runner.run_once()
+    screen = await organiser.press("Cancel")
+    assert "cancelled" in screen.text
+    await sending.until_quiet()
+    assert all(len(received(organiser.telegram, chat_id)) == 1 for chat_id in chats)
+    assert "was cancelled" in received(organiser.telegram, ORGANISER)[-1]
+
+
+async def test_the_form_refuses_what_cannot_be_sent(organiser: ResidentChat) -> None:
+    await organiser.send("/broadcast")
+    screen = await organiser.send_document("poster.pdf", b"%PDF")
+    assert "Please send text or a photo" in screen.text
+    screen = await organiser.send("x" * 4097)
+    assert "up to 4096 characters" in screen.text
+    await organiser.send("Short and sweet")
+    await organiser.press("A learning track")
+    screen = await organiser.press_data("bcp:999999")
+    assert "Who should receive it?" in screen.text
+    assert "no longer exists" in organiser.calls("answerCallbackQuery")[-1].params["text"]
+    screen = await organiser.press("Cancel")
+    assert "was not sent" in screen.text
+
+
+async def test_each_audience_reaches_the_right_residents(app, session_maker) -> None:
+    async with session_maker() as session:
+        category = await session.scalar(select(Category).order_by(Category.id).limit(1))
+        track = await session.scalar(select(Track).where(Track.category_id == category.id))
+        festival = await session.scalar(select(Festival).order_by(Festival.id).limit(1))
+        offer = await session.scalar(select(Offer).order_by(Offer.id).limit(1))
+        first, second = list(
+            await session.scalars(
+                select(OfferSession).where(OfferSession.offer_id == offer.id).limit(2)
+            )
+        )
+    async with session_maker.begin() as session:
+
+        def resident(n: int, **fields) -> Resident:
+            return Resident(telegram_id=FIRST_RESIDENT + n, language_chosen=True, **fields)
+
+        people = {
+            "ru_in_track": resident(1, language="ru", category_id=category.id, track_id=track.id),
+            "en_in_category": resident(2, language="en", category_id=category.id),
+            "festival_fan": resident(3, language="en"),
+            "offer_fan": resident(4, language="en"),
+            "going": resident(5, language="en"),
+            "waitlisted": resident(6, language="en"),
+            "declined": resident(7, language="en"),
+            "quiet_fan": resident(8, language="en", announcements_on=False),
+            "blocked_fan": resident(9, language="en", is_active=False),
+        }
+        session.add_all(people.values())
+        await session.flush()
+        ids = {name: person.id for name, person in people.items()}
+        for name in ("festival_fan", "quiet_fan", "blocked_fan"):
+            session.add(
+                Subscription(
+                    resident_id=ids[name], kind=SubscriptionKind.FESTIVAL, target_id=festival.id
+                )
+            )
+        session.add(
+            Subscription(
+                resident_id=ids["offer_fan"], kind=SubscriptionKind.OFFER, target_id=offer.id
+            )
+        )
+        for name, session_id, status in [
+            ("going", first.id, AttendanceStatus.GOING),
+            ("waitlisted", first.id, AttendanceStatus.WAITLISTED),
+            ("declined", first.id, AttendanceStatus.DECLINED),
+            ("offer_fan", second.id, AttendanceStatus.GOING),
+        ]:
+            session.add(Attendance(resident_id=ids[name], session_id=session_id, status=status))
+
+    expected = {
+        Audience(AudienceKind.EVERYONE): 7,
+        Audience(AudienceKind.CATEGORY, category.id): 2,
+        Audience(AudienceKind.TRACK, track.id): 1,
+        Audience(AudienceKind.LANGUAGE, language="ru"): 1,
+        Audience(AudienceKind.FESTIVAL, festival.id): 1,
+        Audience(AudienceKind.OFFER, offer.id): 3,  # follows it, or signed up for a session
+        Audience(AudienceKind.SESSION, first.id): 1,  # with a seat
+    }
+    async with session_maker() as session:
+        counted = {audience: await count_recipients(session, audience) for audience in expected}
+    assert counted == expected
+
+
+async def test_rows_are_written_page_by_page_and_never_twice(app, session_maker) -> None:
+    await add_residents(session_maker, 25)
+    async with session_maker.begin() as session:
+        broadcast = await create_broadcast(
+            session, created_by=ORGANISER, text="Hello", audience=Audience(AudienceKind.EVERYONE)
+        )
+    late_joiner = await add_residents(session_maker, 1)  # after the start: not included
+    written = []
+    for _ in range(5):
+        async with session_maker.begin() as session:
+            written.append(await plan_page(session, broadcast.id, page=10))
+    assert written == [10, 10, 5, 0, 0]
+    async with session_maker() as session:
+        rows = list(
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.broadcast_id == broadcast.id)
+            )
+        )
+        stored = await session.get(Broadcast, broadcast.id)
+        figures = await progress(session, stored)
+    assert len({row.chat_id for row in rows}) == len(rows) == 25
+    assert late_joiner[0] not in {row.chat_id for row in rows}
+    assert all(row.state is OutboxState.PENDING and row.kind == "broadcast" for row in rows)
+    assert stored.planned_all and stored.planned == 25
+    assert (figures.total, figures.waiting, figures.sent) == (25, 25, 0)
