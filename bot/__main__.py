@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from bot.logs import configure_logging
@@ -38,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     exporting = actions.add_parser("export", help="write the whole catalogue as JSON")
     exporting.add_argument("file", type=Path)
     actions.add_parser("schema", help="print the JSON Schema of the import format")
+    searching = actions.add_parser("search", help="fuzzy-search the catalogue as residents do")
+    searching.add_argument("query")
+    searching.add_argument("--limit", type=int, default=10)
+    searching.add_argument("--json", action="store_true", help="print one JSON array")
     return parser
 
 
@@ -98,6 +103,8 @@ async def catalogue_command(arguments: argparse.Namespace, settings: Settings) -
     from catalogue.database import apply_migrations, create_engine, create_session_maker
     from catalogue.importer import CatalogueImportError, export_document, import_file
     from catalogue.schema import json_schema
+    from catalogue.search import search_command
+    from catalogue.seeding import load_demo_if_empty
 
     if arguments.action == "schema":
         print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
@@ -106,6 +113,16 @@ async def catalogue_command(arguments: argparse.Namespace, settings: Settings) -
     try:
         await apply_migrations(engine)
         session_maker = create_session_maker(engine)
+        if arguments.action == "search":
+            if settings.load_demo:  # the same catalogue `learncity run` would show
+                async with session_maker.begin() as session:
+                    today = datetime.now(settings.city_zone).date()
+                    await load_demo_if_empty(session, today, settings.city_zone)
+            async with session_maker() as session:
+                print(
+                    await search_command(session, arguments.query, arguments.limit, arguments.json)
+                )
+            return 0
         if arguments.action == "export":
             async with session_maker() as session:
                 document = await export_document(session)

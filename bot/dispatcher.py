@@ -24,6 +24,7 @@ from bot.metrics import Metrics, UpdateMetrics
 from bot.middlewares import DatabaseSessionMiddleware, ResidentI18nMiddleware, ResidentMiddleware
 from bot.settings import Settings
 from bot.shared_state import create_storage
+from catalogue.search import CatalogueSearch
 from handlers import feature_routers
 
 OFFLINE_TOKEN = "100000:offline-local-chat"
@@ -36,6 +37,7 @@ class Services(TypedDict):
     session_maker: async_sessionmaker[AsyncSession]
     i18n: I18n
     metrics: Metrics
+    catalogue_search: CatalogueSearch
 
 
 def create_dispatcher(
@@ -47,12 +49,19 @@ def create_dispatcher(
     redis: Redis | None = None,
     metrics: Metrics | None = None,
     in_flight: InFlightUpdates | None = None,
+    catalogue_search: CatalogueSearch | None = None,
 ) -> Dispatcher:
     """With `redis`, FSM state, flood control and the update ledger are shared by every process."""
     metrics = metrics or Metrics()
     in_flight = in_flight or InFlightUpdates()
     metrics.track_in_flight(in_flight)
-    services = Services(settings=settings, session_maker=session_maker, i18n=i18n, metrics=metrics)
+    services = Services(
+        settings=settings,
+        session_maker=session_maker,
+        i18n=i18n,
+        metrics=metrics,
+        catalogue_search=catalogue_search or CatalogueSearch(),
+    )
     dispatcher = Dispatcher(storage=storage or create_storage(settings, redis), **services)
     # At the door, before any database work (bot/guards.py says why in this order).
     dispatcher.update.outer_middleware(in_flight)

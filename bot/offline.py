@@ -19,6 +19,7 @@ from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
+from aiogram.types import BufferedInputFile
 
 BOT_USER = {
     "id": 100000,
@@ -98,8 +99,13 @@ class OfflineTelegram:
     sends_per_second: int | None = None
     retry_after: int = 1
     _recent_sends: list[float] = field(default_factory=list)
+    # Telegram's other limit: about one message a second to the same chat (429 when faster).
+    per_chat_interval: float | None = None
+    _last_send_to: dict[int, float] = field(default_factory=dict)
     # Files people sent to the bot, by file_id: what getFile and downloads serve.
     files: dict[str, bytes] = field(default_factory=dict)
+    # Files the bot sent (OfflineSession only), by file name.
+    sent_files: dict[str, bytes] = field(default_factory=dict)
 
     def answer(self, method: str, params: dict[str, Any]) -> Any:
         params = {key: _decoded(key, value) for key, value in params.items()}
@@ -202,6 +208,14 @@ class OfflineTelegram:
             raise BotApiError(400, "Bad Request: chat not found")
         if self.next_errors:
             raise self.next_errors.pop(0)
+        if self.per_chat_interval is not None:
+            last = self._last_send_to.get(chat_id)
+            if last is not None and time.monotonic() - last < self.per_chat_interval:
+                raise BotApiError(
+                    429,
+                    f"Too Many Requests: retry after {self.retry_after}",
+                    retry_after=self.retry_after,
+                )
         if self.sends_per_second is not None:
             now = time.monotonic()
             self._recent_sends = [at for at in self._recent_sends if at > now - 1.0]
@@ -212,6 +226,8 @@ class OfflineTelegram:
                     retry_after=self.retry_after,
                 )
             self._recent_sends.append(now)
+        if self.per_chat_interval is not None:
+            self._last_send_to[chat_id] = time.monotonic()
 
     def accepted(self, method: str = "sendMessage") -> list[ApiCall]:
         """The calls of `method` Telegram accepted (refused ones are in `calls` too)."""
@@ -245,7 +261,8 @@ class OfflineTelegram:
             "from": BOT_USER,
             "text": message.text,
         }
-        if message.reply_markup:
+        # Telegram echoes only inline keyboards; a reply keyboard lives on the person's phone.
+        if message.reply_markup and "inline_keyboard" in message.reply_markup:
             result["reply_markup"] = message.reply_markup
         return result
 
@@ -276,7 +293,10 @@ class OfflineSession(BaseSession):
             if prepared:
                 params[key] = prepared
         for key, input_file in files.items():
-            # Files are named, not uploaded: the person sees which file the bot sent.
+            # Files are named, not uploaded: the person sees which file the bot sent; what an
+            # in-memory file held is kept by name, for tests that open it.
+            if isinstance(input_file, BufferedInputFile) and input_file.filename:
+                self.telegram.sent_files[input_file.filename] = input_file.data
             params = {
                 k: (input_file.filename or key) if v == f"attach://{key}" else v
                 for k, v in params.items()

@@ -63,9 +63,12 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _button(text: str, callback: CallbackData | str) -> InlineKeyboardButton:
+def button(text: str, callback: CallbackData | str) -> InlineKeyboardButton:
     data = callback if isinstance(callback, str) else callback.pack()
     return InlineKeyboardButton(text=shorten(text, BUTTON_TEXT_LIMIT), callback_data=data)
+
+
+_button = button
 
 
 def _back(callback: CallbackData) -> InlineKeyboardButton:
@@ -265,6 +268,7 @@ def help_screen() -> View:
             "/settings — " + _("reminder times, quiet hours, time zone, digest"),
             "/language — " + _("change language"),
             "/cancel — " + _("stop what you are doing"),
+            "/privacy — " + _("what I keep about you; export or delete it"),
             "/help — " + _("this help"),
         ]
     )

@@ -9,7 +9,9 @@ from handlers import (
     fallback,
     invites,
     menu,
+    privacy,
     programme,
+    search,
     settings,
     start,
     subscriptions,
@@ -20,6 +22,7 @@ FEATURE_ROUTERS: tuple[Router, ...] = (
     errors.router,
     invites.router,  # /start inv_…, before the plain /start
     start.router,
+    privacy.router,  # any time, also in the middle of a form
     menu.router,
     browse.router,
     subscriptions.router,
@@ -27,6 +30,7 @@ FEATURE_ROUTERS: tuple[Router, ...] = (
     team.router,
     programme.router,
     broadcast.router,
+    search.router,  # plain text outside a form, after every form
     fallback.router,
 )
 

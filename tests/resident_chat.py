@@ -7,17 +7,23 @@ aiogram session boundary, so the dispatcher, middlewares, filters and handlers r
 
 from __future__ import annotations
 
+import itertools
+
 from aiogram.types import User
 
 from bot.app import App
 from bot.local_chat import LocalChat
 from bot.offline import ApiCall, ChatMessage, media_update
 
+UPDATE_IDS = itertools.count(1)
+
 
 class ResidentChat(LocalChat):
     def __init__(self, app: App, user_id: int, language_code: str = "en") -> None:
         user = User(id=user_id, is_bot=False, first_name="Resident", language_code=language_code)
         super().__init__(app, user=user, write=lambda _text: None)
+        # One numbering for every chat of a test run: the dispatcher drops an update_id it saw.
+        self.update_ids = UPDATE_IDS
 
     @property
     def screen(self) -> ChatMessage:
@@ -80,6 +86,25 @@ class ResidentChat(LocalChat):
         """Text with formatting (bold, links…), as Telegram's `entities` describe it."""
         await self._send_content(text, text=text, entities=entities)
         return self.screen
+
+    async def send_location(self, latitude: float, longitude: float) -> ChatMessage:
+        await self._send_content("📍", location={"latitude": latitude, "longitude": longitude})
+        return self.screen
+
+    async def inline_query(self, query: str) -> list[dict]:
+        """Type `@bot query` in any chat; returns the results the bot offered."""
+        update = {
+            "update_id": next(self.update_ids),
+            "inline_query": {
+                "id": str(next(self.update_ids)),
+                "from": {"id": self.user.id, "is_bot": False, "first_name": "Resident",
+                         "language_code": self.user.language_code},
+                "query": query,
+                "offset": "",
+            },
+        }  # fmt: skip
+        await self._feed(update)
+        return self.calls("answerInlineQuery")[-1].params["results"]
 
     async def _send_content(self, shown: str, **content) -> None:
         incoming = self.telegram.record_incoming(self.user.id, shown)

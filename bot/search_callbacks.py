@@ -1,0 +1,35 @@
+"""Buttons of search results. The query itself lives in the resident's FSM data, not in the
+button (Telegram allows 64 bytes of callback data): a button from an old search explains itself."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class SearchToggle(StrEnum):
+    FREE = "free"
+    STEP_FREE = "step"
+    THIS_WEEK = "week"
+    MY_TRACK = "track"
+    NEAR_ME = "near"
+
+
+class SearchPage(CallbackData, prefix="sp"):
+    page: int
+
+
+class SearchResult(CallbackData, prefix="sr"):
+    offer_id: int
+    page: int = 0
+
+
+class ToggleSearchFilter(CallbackData, prefix="sf"):
+    name: SearchToggle
+
+
+class SearchFor(CallbackData, prefix="sq"):
+    """A "did you mean" spelling: searching for it is one press."""
+
+    text: str
