@@ -6,13 +6,14 @@ processes serve the bot), so buttons carry only a page number or a filter name.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import BaseMiddleware, Bot, F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineQuery, Message
+from aiogram.types import CallbackQuery, InlineQuery, Message, TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
@@ -40,91 +41,110 @@ QUERY_LIMIT = 200  # the index reads only the beginning of longer text anyway
 INLINE_RESULTS = 10
 
 
-def search_filters(saved: dict[str, Any], resident: Resident) -> SearchFilters:
-    toggles = set(saved.get("toggles", []))
-    near = saved.get("near")
-    return SearchFilters(
-        free_only=SearchToggle.FREE in toggles,
-        step_free_only=SearchToggle.STEP_FREE in toggles,
-        when=When.THIS_WEEK if SearchToggle.THIS_WEEK in toggles else None,
-        track_id=resident.track_id if SearchToggle.MY_TRACK in toggles else None,
-        near=GeoPoint(*near) if near else None,
-    )
+@dataclass
+class ResidentSearch:
+    """One resident's search: what they asked for, kept in FSM data, and its results screen."""
 
+    state: FSMContext
+    session: AsyncSession
+    resident: Resident
+    viewer: Viewer
+    catalogue_search: CatalogueSearch
 
-async def show_results(
-    event: Message | CallbackQuery,
-    saved: dict[str, Any],
-    page: int,
-    session: AsyncSession,
-    resident: Resident,
-    viewer: Viewer,
-    catalogue_search: CatalogueSearch,
-) -> None:
-    index = await catalogue_search.refresh_if_stale(session)
-    per_page = search_screens.RESULTS_PER_PAGE
-    page = max(page, 0)
-    found = index.search(
-        saved["query"],
-        search_filters(saved, resident),
-        now=utc_now(),
-        zone=viewer.zone,
-        limit=(page + 1) * per_page,
-    )
-    if found.total and page * per_page >= found.total:
-        page = (found.total - 1) // per_page
+    async def saved(self) -> dict[str, Any] | None:
+        saved = (await self.state.get_data()).get(SEARCH_KEY)
+        return saved if isinstance(saved, dict) and "query" in saved else None
+
+    async def show(
+        self, event: Message | CallbackQuery, saved: dict[str, Any], page: int = 0
+    ) -> None:
+        await self.state.update_data({SEARCH_KEY: saved})
+        index = await self.catalogue_search.refresh_if_stale(self.session)
+        per_page = search_screens.RESULTS_PER_PAGE
+        filters = self.filters(saved)
         found = index.search(
-            saved["query"], search_filters(saved, resident), now=utc_now(), zone=viewer.zone,
-            limit=(page + 1) * per_page,
-        )  # fmt: skip
-    hits = found.hits[page * per_page :]
-    rows = await session.scalars(select(Offer).where(Offer.id.in_([hit.offer_id for hit in hits])))
-    offers = {offer.id: offer for offer in rows}
-    toggles = {SearchToggle(name) for name in saved.get("toggles", [])}
-    if saved.get("near"):
-        toggles.add(SearchToggle.NEAR_ME)
-    page_results = replace(found, hits=hits)
-    view = search_screens.results(
-        viewer, saved["query"], page_results, offers, page, toggles, resident.track_id is not None
-    )
-    await show(event, view)
+            saved["query"],
+            filters,
+            now=utc_now(),
+            zone=self.viewer.zone,
+            limit=(max(page, 0) + 1) * per_page,
+        )
+        # A page past the end (results shrank since the button was drawn) shows the last one.
+        page = min(max(page, 0), max(found.total - 1, 0) // per_page)
+        hits = found.hits[page * per_page :]
+        rows = await self.session.scalars(
+            select(Offer).where(Offer.id.in_([hit.offer_id for hit in hits]))
+        )
+        offers = {offer.id: offer for offer in rows}
+        toggles = {SearchToggle(name) for name in saved.get("toggles", [])}
+        if saved.get("near"):
+            toggles.add(SearchToggle.NEAR_ME)
+        view = search_screens.results(
+            self.viewer,
+            saved["query"],
+            replace(found, hits=hits),
+            offers,
+            page,
+            toggles,
+            has_track=self.resident.track_id is not None,
+        )
+        await show(event, view)
+
+    def filters(self, saved: dict[str, Any]) -> SearchFilters:
+        toggles = set(saved.get("toggles", []))
+        near = saved.get("near")
+        return SearchFilters(
+            free_only=SearchToggle.FREE in toggles,
+            step_free_only=SearchToggle.STEP_FREE in toggles,
+            when=When.THIS_WEEK if SearchToggle.THIS_WEEK in toggles else None,
+            track_id=self.resident.track_id if SearchToggle.MY_TRACK in toggles else None,
+            near=GeoPoint(*near) if near else None,
+        )
+
+    @staticmethod
+    async def expired(callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:
+        callback_answer.text = _("This search has expired.")
+        await show(callback, search_screens.stale_search())
 
 
-async def saved_search(state: FSMContext) -> dict[str, Any] | None:
-    saved = (await state.get_data()).get(SEARCH_KEY)
-    return saved if isinstance(saved, dict) and "query" in saved else None
+class ResidentSearchMiddleware(BaseMiddleware):
+    """Hands this router's handlers a `ResidentSearch` instead of five separate services."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if "resident" in data and "state" in data:
+            data["search"] = ResidentSearch(
+                data["state"],
+                data["session"],
+                data["resident"],
+                data["viewer"],
+                data["catalogue_search"],
+            )
+        return await handler(event, data)
+
+
+router.message.middleware(ResidentSearchMiddleware())
+router.callback_query.middleware(ResidentSearchMiddleware())
 
 
 @router.message(StateFilter(None), F.text, ~F.text.startswith("/"))
-async def search_typed_text(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    resident: Resident,
-    viewer: Viewer,
-    catalogue_search: CatalogueSearch,
-) -> None:
-    previous = await saved_search(state) or {}
+async def search_typed_text(message: Message, search: ResidentSearch) -> None:
+    previous = await search.saved() or {}
     # A new query keeps the filters the resident chose; near-me needs a fresh location.
-    saved = {"query": (message.text or "")[:QUERY_LIMIT], "toggles": previous.get("toggles", [])}
-    await state.update_data({SEARCH_KEY: saved})
-    await show_results(message, saved, 0, session, resident, viewer, catalogue_search)
+    query = (message.text or "")[:QUERY_LIMIT]
+    await search.show(message, {"query": query, "toggles": previous.get("toggles", [])})
 
 
 @router.callback_query(SearchFor.filter())
 async def search_suggestion(
-    callback: CallbackQuery,
-    callback_data: SearchFor,
-    state: FSMContext,
-    session: AsyncSession,
-    resident: Resident,
-    viewer: Viewer,
-    catalogue_search: CatalogueSearch,
+    callback: CallbackQuery, callback_data: SearchFor, search: ResidentSearch
 ) -> None:
-    saved = (await saved_search(state)) or {"toggles": []}
-    saved["query"] = callback_data.text
-    await state.update_data({SEARCH_KEY: saved})
-    await show_results(callback, saved, 0, session, resident, viewer, catalogue_search)
+    saved = await search.saved() or {"toggles": []}
+    await search.show(callback, saved | {"query": callback_data.text})
 
 
 @router.callback_query(SearchPage.filter())
@@ -132,20 +152,13 @@ async def turn_page(
     callback: CallbackQuery,
     callback_data: SearchPage,
     callback_answer: CallbackAnswer,
-    state: FSMContext,
-    session: AsyncSession,
-    resident: Resident,
-    viewer: Viewer,
-    catalogue_search: CatalogueSearch,
+    search: ResidentSearch,
 ) -> None:
-    saved = await saved_search(state)
+    saved = await search.saved()
     if saved is None:
-        callback_answer.text = _("This search has expired.")
-        await show(callback, search_screens.stale_search())
+        await search.expired(callback, callback_answer)
         return
-    await show_results(
-        callback, saved, callback_data.page, session, resident, viewer, catalogue_search
-    )
+    await search.show(callback, saved, callback_data.page)
 
 
 @router.callback_query(ToggleSearchFilter.filter())
@@ -153,52 +166,34 @@ async def toggle_filter(
     callback: CallbackQuery,
     callback_data: ToggleSearchFilter,
     callback_answer: CallbackAnswer,
-    state: FSMContext,
-    session: AsyncSession,
-    resident: Resident,
-    viewer: Viewer,
-    catalogue_search: CatalogueSearch,
+    search: ResidentSearch,
 ) -> None:
-    saved = await saved_search(state)
+    saved = await search.saved()
     if saved is None:
-        callback_answer.text = _("This search has expired.")
-        await show(callback, search_screens.stale_search())
+        await search.expired(callback, callback_answer)
         return
     toggle = callback_data.name
+    if toggle == SearchToggle.NEAR_ME and not saved.get("near"):
+        # Telegram asks for a location only through a reply keyboard, in a new message.
+        if isinstance(callback.message, Message):
+            await show(callback.message, search_screens.ask_location())
+        return
     if toggle == SearchToggle.NEAR_ME:
-        if saved.get("near"):
-            saved["near"] = None
-        else:
-            # Telegram asks for a location only through a reply keyboard, in a new message.
-            if isinstance(callback.message, Message):
-                await show(callback.message, search_screens.ask_location())
-            return
-    elif toggle == SearchToggle.MY_TRACK and resident.track_id is None:
+        saved["near"] = None
+    elif toggle == SearchToggle.MY_TRACK and search.resident.track_id is None:
         callback_answer.text = _("Choose a learning track first: /tracks")
         return
     else:
-        toggles = set(saved.get("toggles", []))
-        toggles.symmetric_difference_update({toggle.value})
-        saved["toggles"] = sorted(toggles)
-    await state.update_data({SEARCH_KEY: saved})
-    await show_results(callback, saved, 0, session, resident, viewer, catalogue_search)
+        saved["toggles"] = sorted(set(saved.get("toggles", [])) ^ {toggle.value})
+    await search.show(callback, saved)
 
 
 @router.message(F.location)
-async def search_near_location(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    resident: Resident,
-    viewer: Viewer,
-    catalogue_search: CatalogueSearch,
-) -> None:
+async def search_near_location(message: Message, search: ResidentSearch) -> None:
     location = message.location
     assert location is not None  # the filter guarantees it
-    saved = await saved_search(state) or {"query": "", "toggles": []}
-    saved["near"] = [location.latitude, location.longitude]
-    await state.update_data({SEARCH_KEY: saved})
-    await show_results(message, saved, 0, session, resident, viewer, catalogue_search)
+    saved = await search.saved() or {"query": "", "toggles": []}
+    await search.show(message, saved | {"near": [location.latitude, location.longitude]})
 
 
 @router.callback_query(SearchResult.filter())
