@@ -27,6 +27,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("chat", help="talk to the bot in this terminal: no token, no network")
     commands.add_parser("migrate", help="bring the database schema up to date")
+    reporting = commands.add_parser(
+        "report",
+        help="attendance report: summary, chart (PNG) and CSVs, the files /report sends",
+        description="Scopes: today | week | month | session N | offer ID | festival ID | "
+        "track ID | YYYY-MM-DD [YYYY-MM-DD]",
+    )
+    reporting.add_argument("scope", nargs="+", help="e.g. festival 3, or 2025-06-01 2025-06-30")
+    reporting.add_argument("--out", type=Path, default=Path(), help="folder for the files")
+    reporting.add_argument(
+        "--locale", help="language of the summary and chart (default: DEFAULT_LOCALE)"
+    )
 
     catalogue = commands.add_parser("catalogue", help="import, export and inspect the catalogue")
     actions = catalogue.add_subparsers(dest="action", required=True)
@@ -76,6 +87,10 @@ async def dispatch(arguments: argparse.Namespace, settings: Settings) -> int:
 
     if arguments.command == "catalogue":
         return await catalogue_command(arguments, settings)
+    if arguments.command == "report":
+        from bot.report_cli import report_command
+
+        return await report_command(arguments, settings)
     if arguments.command == "migrate":
         from catalogue.database import apply_migrations, create_engine
 

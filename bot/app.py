@@ -54,6 +54,7 @@ class App:
 
 async def create_app(settings: Settings) -> App:
     """Migrated database, demo catalogue when empty, compiled translations, the dispatcher."""
+    redis = await connect_redis(settings)  # first: an unreachable Redis stops start-up at once
     engine = create_engine(settings.database_url)
     await apply_migrations(engine)
     session_maker = create_session_maker(engine)
@@ -64,11 +65,6 @@ async def create_app(settings: Settings) -> App:
         if report is not None:
             logger.info("Loaded the demo catalogue: %d records", report.total)
     i18n = create_i18n(settings.default_locale)
-    try:
-        redis = await connect_redis(settings)
-    except Exception:
-        await engine.dispose()
-        raise
     metrics, in_flight = Metrics(), InFlightUpdates()
     dispatcher = create_dispatcher(
         settings, session_maker, i18n, redis=redis, metrics=metrics, in_flight=in_flight

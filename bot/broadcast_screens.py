@@ -1,7 +1,7 @@
 """Screens of /broadcast: compose, audience with its count, schedule, confirm, progress, report.
 
 The preview is not drawn here: it is the announcement itself, sent to the organiser exactly as
-residents will get it (bot/replies.py sends it with the same text, photo and parse mode).
+residents will get it (handlers/broadcast.py sends it with the same text, photo and parse mode).
 """
 
 from __future__ import annotations

@@ -6,8 +6,15 @@ Nothing here is trusted: handlers re-check that what an id points at still exist
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+# A number in callback data (an id, a page) outside what a PostgreSQL integer column can hold
+# makes the button match no handler, so it meets the "out of date" reply rather than an error
+# from the database. (Found by tests/test_fuzz.py.)
+Id = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 
 
 class Screen(StrEnum):
@@ -28,19 +35,19 @@ class ChooseLanguage(CallbackData, prefix="lang"):
 
 
 class ChooseCategory(CallbackData, prefix="cat"):
-    category_id: int
+    category_id: Id
 
 
 class ChooseTrack(CallbackData, prefix="trk"):
-    track_id: int
-    page: int = 0
+    track_id: Id
+    page: Id = 0
 
 
 class ShowOffer(CallbackData, prefix="off"):
-    offer_id: int
+    offer_id: Id
     # Where Back leads: the track's list page the resident came from (0 = the main menu).
-    track_id: int = 0
-    page: int = 0
+    track_id: Id = 0
+    page: Id = 0
 
 
 class PageCounter(CallbackData, prefix="nop"):
@@ -54,28 +61,28 @@ class Subscribe(CallbackData, prefix="sub"):
     """Toggle a subscription on the offer card; the card is shown again with the same Back."""
 
     what: str  # "s" a session, "o" the offer, "t" the track, "f" the festival
-    target: int
-    offer_id: int
-    track_id: int = 0
-    page: int = 0
+    target: Id
+    offer_id: Id
+    track_id: Id = 0
+    page: Id = 0
 
 
 class Unsubscribe(CallbackData, prefix="uns"):
     """A ✖ button on /my."""
 
     what: str
-    target: int
+    target: Id
 
 
 class Rsvp(CallbackData, prefix="rsvp"):
-    """"I'm going" (going=1) or "Can't come" (going=0) under a reminder."""
+    """ "I'm going" (going=1) or "Can't come" (going=0) under a reminder."""
 
-    session_id: int
-    going: int
+    session_id: Id
+    going: Id
 
 
 class CalendarFile(CallbackData, prefix="ics"):
-    session_id: int
+    session_id: Id
 
 
 class SettingsScreen(StrEnum):
@@ -94,4 +101,4 @@ class ChangeSetting(CallbackData, prefix="setc"):
     """One change in /settings; `value` is an offset, a preset's number or a day or minute."""
 
     field: str
-    value: int = 0
+    value: Id = 0

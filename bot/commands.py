@@ -14,8 +14,10 @@ RESIDENT_COMMANDS = (
     ("menu", __("main menu")),
     ("tracks", __("change category or track")),
     ("my", __("my subscriptions and reminders")),
+    ("pass", __("my pass for check-in at the door")),
     ("settings", __("reminder times, quiet hours, time zone, digest")),
     ("language", __("change language")),
+    ("privacy", __("what I keep about you; export or delete it")),
     ("help", __("what I can do")),
     ("cancel", __("stop what you are doing")),
 )

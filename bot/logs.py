@@ -47,6 +47,8 @@ def configure_logging(log_format: str, level: int) -> None:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
+    # Alembic announces each of its plugins on import: noise on every start.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 class UpdateLogContext(BaseMiddleware):

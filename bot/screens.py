@@ -265,6 +265,7 @@ def help_screen() -> View:
             "/menu — " + _("main menu"),
             "/tracks — " + _("change category or track"),
             "/my — " + _("my subscriptions and reminders"),
+            "/pass — " + _("my pass for check-in at the door"),
             "/settings — " + _("reminder times, quiet hours, time zone, digest"),
             "/language — " + _("change language"),
             "/cancel — " + _("stop what you are doing"),

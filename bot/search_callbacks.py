@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from bot.callbacks import Id
+
 
 class SearchToggle(StrEnum):
     FREE = "free"
@@ -17,12 +19,12 @@ class SearchToggle(StrEnum):
 
 
 class SearchPage(CallbackData, prefix="sp"):
-    page: int
+    page: Id
 
 
 class SearchResult(CallbackData, prefix="sr"):
-    offer_id: int
-    page: int = 0
+    offer_id: Id
+    page: Id = 0
 
 
 class ToggleSearchFilter(CallbackData, prefix="sf"):

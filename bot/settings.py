@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     # Bulk sends (reminders, digests, broadcasts) per second, per bot process; Telegram allows ~30.
     outbound_rate: float = Field(default=25.0, gt=0)
     # How long a process may hold a claimed outgoing message before others may take it over.
-    outbox_lease_seconds: float = Field(default=60.0, ge=2)
+    outbox_lease_seconds: float = Field(default=60.0, ge=3)
     # Telegram's paid broadcasts (up to 1000 messages a second, paid in Stars): off unless a
     # big city turns it on; organisers' broadcasts then go out at `paid_broadcast_rate`.
     allow_paid_broadcast: bool = False

@@ -63,3 +63,15 @@ class SettingsForm(StatesGroup):
 
     zone = State()
     quiet = State()
+
+
+class CheckInStates(StatesGroup):
+    """A volunteer chose a session (/checkin): what they type are pass codes."""
+
+    codes = State()
+
+
+class FeedbackStates(StatesGroup):
+    """The resident rated a session: what they type next is their comment."""
+
+    comment = State()

@@ -12,6 +12,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_timedelta, get_day_names
 
 from bot import formatting
+from bot.attendance_screens import track_progress_section
 from bot.callbacks import (
     ChangeSetting,
     ChooseTrack,
@@ -23,6 +24,7 @@ from bot.callbacks import (
     Unsubscribe,
 )
 from bot.screens import BUTTON_TEXT_LIMIT, LANGUAGE_BUTTONS, View, Viewer, offer_card, shorten
+from catalogue.attendance import TrackProgress
 from catalogue.models import Resident, translated
 from catalogue.queries import OfferCard
 from scheduler.models import AttendanceStatus, SubscriptionKind
@@ -140,7 +142,13 @@ def offset_label(minutes: int, locale: str) -> str:
     return format_timedelta(timedelta(minutes=minutes), threshold=1, locale=locale)
 
 
-def my_subscriptions(viewer: Viewer, resident: Resident, mine: MySubscriptions) -> View:
+def my_subscriptions(
+    viewer: Viewer,
+    resident: Resident,
+    mine: MySubscriptions,
+    progress: TrackProgress | None = None,
+) -> View:
+    """/my; with `progress`, the resident's track step by step and the suggested next step."""
     lines = ["🔔 <b>" + _("My subscriptions") + "</b>", ""]
     builder = InlineKeyboardBuilder()
     if mine.empty:
@@ -175,6 +183,11 @@ def my_subscriptions(viewer: Viewer, resident: Resident, mine: MySubscriptions) 
                 f"✖ {icon} {title}", Unsubscribe(what=codes[follow.kind], target=follow.target_id)
             )
         )
+    if progress is not None:
+        section, rows = track_progress_section(viewer, progress)
+        lines += ["", *section]
+        for row in rows:
+            builder.row(*row)
     lines += ["", reminders_summary(viewer, resident)]
     builder.row(_button("⚙️ " + _("Settings"), OpenSettings()), _menu())
     return View(shorten("\n".join(lines), 4096), builder.as_markup())

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from bot.callbacks import Id
 from catalogue.team import Role
 
 # -- team (handlers/team.py)
@@ -24,7 +25,7 @@ class NewInvite(CallbackData, prefix="tmi"):
 
 
 class RevokeInvite(CallbackData, prefix="tmr"):
-    invite_id: int
+    invite_id: Id
 
 
 class RemoveMember(CallbackData, prefix="tmd"):
@@ -56,13 +57,13 @@ class NewOffer(CallbackData, prefix="pgn"):
 
 
 class OpenOffer(CallbackData, prefix="pgo"):
-    offer_id: int
+    offer_id: Id
 
 
 class EditOffer(CallbackData, prefix="pge"):
     """No field: choose what to change; a field: change it."""
 
-    offer_id: int
+    offer_id: Id
     field: OfferField | None = None
 
 
@@ -73,26 +74,26 @@ class FormPick(CallbackData, prefix="pgp"):
 
 
 class AddSession(CallbackData, prefix="pga"):
-    offer_id: int
+    offer_id: Id
 
 
 class OpenSession(CallbackData, prefix="pgs"):
-    session_id: int
+    session_id: Id
 
 
 class RescheduleSession(CallbackData, prefix="pgr"):
-    session_id: int
+    session_id: Id
 
 
 class CancelSession(CallbackData, prefix="pgx"):
-    session_id: int
+    session_id: Id
     confirmed: bool = False
 
 
 class ImportFile(CallbackData, prefix="pgi"):
     """Wait for a file; with an offer, an .ics file's events become its sessions."""
 
-    offer_id: int = 0
+    offer_id: Id = 0
 
 
 # -- broadcasts (handlers/broadcast.py)
@@ -113,5 +114,5 @@ class BroadcastAction(StrEnum):
 class BroadcastControl(CallbackData, prefix="bcc"):
     """Pause, Resume or Cancel under a broadcast's progress message."""
 
-    broadcast_id: int
+    broadcast_id: Id
     action: BroadcastAction

@@ -30,6 +30,11 @@ TEAM_COMMANDS = (
     ("import", __("import a CSV, JSON or ICS file"), Permission.MANAGE_PROGRAMME),
     ("broadcast", __("announce to residents"), Permission.BROADCAST),
     ("team", __("the team and invitations"), Permission.MANAGE_TEAM),
+    ("checkin", __("check people in at the door"), Permission.CHECK_IN),
+    ("attend", __("check codes in to a session in one line"), Permission.CHECK_IN),
+    ("count", __("record a headcount of drop-in visitors"), Permission.CHECK_IN),
+    ("undo", __("take back my last check-in entry"), Permission.CHECK_IN),
+    ("report", __("attendance reports and exports"), Permission.VIEW_REPORTS),
 )
 
 

@@ -195,7 +195,10 @@ def _csv_rows(text: str, table: str) -> list[_Row]:
         raise CatalogueImportError(
             [RowError(table, None, None, "", f"name the file after its table: {', '.join(TABLES)}")]
         )
-    reader = csv.DictReader(io.StringIO(text))
+    # Spreadsheets in many locales (Excel in Russian, say) save CSV with ';' between cells.
+    header = text.split("\n", 1)[0]
+    delimiter = ";" if header.count(";") > header.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     if not reader.fieldnames or "id" not in reader.fieldnames:
         raise CatalogueImportError(
             [RowError(table, 1, None, "id", "the header needs an id column")]
@@ -473,6 +476,7 @@ async def export_document(session: AsyncSession) -> CatalogueDocument:
             data["festival"] = external["festivals"][festival_id] if festival_id else None
             data["price"] = data.pop("price_minor") / 100
             data.pop("updated_at")
+            data.pop("created_at")  # when it first appeared here, not part of the format
         elif table == "tracks":
             data["category"] = external["categories"][data.pop("category_id")]
             data["offers"] = track_offers.get(row.id, [])

@@ -291,6 +291,13 @@ async def venue_choices(session: AsyncSession, locale: str) -> list[Choice]:
     return sorted(choices, key=lambda choice: choice.label.lower())[:CHOICES_LIMIT]
 
 
+async def by_external_id(session: AsyncSession, model: type, external_id: str | None) -> Any:
+    """A catalogue row by the city's stable id (None for None or unknown)."""
+    if external_id is None:
+        return None
+    return await session.scalar(select(model).where(model.external_id == external_id))
+
+
 async def external_id_of(session: AsyncSession, model: type, row_id: int | None) -> str | None:
     if row_id is None:
         return None

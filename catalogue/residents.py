@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.models import Category, Resident, Track
@@ -11,11 +12,19 @@ from catalogue.models import Category, Resident, Track
 async def get_or_create_resident(
     session: AsyncSession, telegram_id: int, language: str
 ) -> Resident:
-    resident = await session.scalar(select(Resident).where(Resident.telegram_id == telegram_id))
+    mine = select(Resident).where(Resident.telegram_id == telegram_id)
+    resident = await session.scalar(mine)
     if resident is None:
-        resident = Resident(telegram_id=telegram_id, language=language)
-        session.add(resident)
-        await session.flush()
+        # Two updates of a new resident may be handled at once (in two processes, or two
+        # tasks of one): the second insert yields to the first instead of failing.
+        row = Resident(telegram_id=telegram_id, language=language).model_dump(exclude={"id"})
+        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        await session.execute(
+            insert(Resident).values(**row).on_conflict_do_nothing(index_elements=["telegram_id"])
+        )
+        resident = await session.scalar(mine)
+        assert resident is not None
     elif not resident.is_active:
         # Marked inactive when Telegram refused a message (blocked bot); writing again undoes it.
         resident.is_active = True
@@ -58,4 +67,6 @@ async def choose_track(session: AsyncSession, resident: Resident, track_id: int)
 
 async def resident_language(session: AsyncSession, telegram_id: int) -> str | None:
     """The language the bot speaks with this person, without registering anyone."""
-    return await session.scalar(select(Resident.language).where(Resident.telegram_id == telegram_id))
+    return await session.scalar(
+        select(Resident.language).where(Resident.telegram_id == telegram_id)
+    )

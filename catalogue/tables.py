@@ -1,5 +1,6 @@
 """Every module that defines tables, imported in one place so migrations see them all."""
 
+import catalogue.attendance
 import catalogue.models
 import catalogue.team  # noqa: F401
 import scheduler.broadcasts

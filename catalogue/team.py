@@ -41,13 +41,19 @@ class Permission(StrEnum):
     MANAGE_PROGRAMME = "manage_programme"
     BROADCAST = "broadcast"
     CHECK_IN = "check_in"  # volunteers at the door; used by the attendance feature
+    VIEW_REPORTS = "view_reports"  # attendance reports and exports for the city's monitoring
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.RESIDENT: frozenset(),
     Role.VOLUNTEER: frozenset({Permission.CHECK_IN}),
     Role.ORGANISER: frozenset(
-        {Permission.MANAGE_PROGRAMME, Permission.BROADCAST, Permission.CHECK_IN}
+        {
+            Permission.MANAGE_PROGRAMME,
+            Permission.BROADCAST,
+            Permission.CHECK_IN,
+            Permission.VIEW_REPORTS,
+        }
     ),
     Role.ADMIN: frozenset(Permission),
 }

@@ -3,14 +3,17 @@
 from aiogram import Router
 
 from handlers import (
+    attendance,
     broadcast,
     browse,
+    checkin,
     errors,
     fallback,
     invites,
     menu,
     privacy,
     programme,
+    reports,
     search,
     settings,
     start,
@@ -21,6 +24,7 @@ from handlers import (
 FEATURE_ROUTERS: tuple[Router, ...] = (
     errors.router,
     invites.router,  # /start inv_…, before the plain /start
+    attendance.router,  # /pass, /start pass_… and ci_…, the feedback comment form
     start.router,
     privacy.router,  # any time, also in the middle of a form
     menu.router,
@@ -30,6 +34,8 @@ FEATURE_ROUTERS: tuple[Router, ...] = (
     team.router,
     programme.router,
     broadcast.router,
+    checkin.router,  # volunteers at the door: pass codes typed in a form
+    reports.router,
     search.router,  # plain text outside a form, after every form
     fallback.router,
 )

@@ -6,6 +6,7 @@ Drawn in docs/broadcast.md. Sending itself is `scheduler.broadcast_runner` and t
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from aiogram import Bot, F, Router
@@ -66,7 +67,8 @@ def pick(value: str):
 @router.message(Command("broadcast"))
 async def start_broadcast(message: Message, state: FSMContext) -> None:
     await state.set_state(BroadcastForm.compose)
-    await state.set_data({})
+    # One key per form: a double press of Confirm cannot make two broadcasts.
+    await state.set_data({"request_key": uuid.uuid4().hex})
     await show(message, ui.ask_compose())
 
 
@@ -330,6 +332,7 @@ async def confirmed(
         due_at=at,
         paid=settings.allow_paid_broadcast,
         progress_chat_id=callback.from_user.id,
+        request_key=data.get("request_key"),
     )
     broadcast.progress_message_id = message_id
     session.add(broadcast)

@@ -18,7 +18,6 @@ from aiogram.fsm.state import State
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import programme_screens as ui
@@ -54,6 +53,7 @@ from catalogue.models import (
 )
 from catalogue.programme import (
     FormError,
+    by_external_id,
     external_id_of,
     festival_choices,
     find_offers,
@@ -864,8 +864,3 @@ async def unexpected(
     if step in {s.state for s in OFFER_STEPS}:
         await _ask(message, step, state, session, settings, viewer)
 
-
-async def by_external_id(session: AsyncSession, model: type, external_id: str | None) -> Any:
-    if external_id is None:
-        return None
-    return await session.scalar(select(model).where(model.external_id == external_id))

@@ -31,6 +31,7 @@ from bot.callbacks import (
 from bot.replies import show
 from bot.screens import View, Viewer
 from bot.settings import Settings
+from catalogue.attendance import track_progress
 from catalogue.models import Resident, utc_now
 from catalogue.queries import offer_card
 from scheduler.models import SubscriptionKind
@@ -128,8 +129,10 @@ async def toggle_from_card(
 async def show_my_subscriptions(
     event: Message | CallbackQuery, session: AsyncSession, resident: Resident, viewer: Viewer
 ) -> None:
-    mine = await my_subscriptions(session, resident, utc_now())
-    await show(event, subscription_screens.my_subscriptions(viewer, resident, mine))
+    now = utc_now()
+    mine = await my_subscriptions(session, resident, now)
+    progress = await track_progress(session, resident, now)
+    await show(event, subscription_screens.my_subscriptions(viewer, resident, mine, progress))
 
 
 @router.callback_query(Unsubscribe.filter(F.what.in_(KINDS)))
@@ -149,7 +152,8 @@ async def unsubscribe_from_my(
     )
     callback_answer.text = result_text(kind, result, resident, viewer.locale)
     mine = await my_subscriptions(session, resident, now)
-    await show(callback, subscription_screens.my_subscriptions(viewer, resident, mine))
+    progress = await track_progress(session, resident, now)
+    await show(callback, subscription_screens.my_subscriptions(viewer, resident, mine, progress))
 
 
 @router.callback_query(Rsvp.filter(F.going == 1))

@@ -42,8 +42,16 @@ logger = logging.getLogger(__name__)
 @router.message(Command("team"))
 @router.callback_query(ShowTeam.filter())
 async def show_team(
-    event: Message | CallbackQuery, session: AsyncSession, settings: Settings, viewer: Viewer
+    event: Message | CallbackQuery,
+    bot: Bot,
+    i18n: I18n,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
 ) -> None:
+    if isinstance(event, Message):
+        # An administrator who first wrote to the bot after it started gets their menu now.
+        await publish_member_commands(bot, i18n, event.from_user.id, Role.ADMIN, viewer.locale)
     people = await list_team(session, settings.admin_ids)
     await show(event, team_screens.team(viewer, people))
 

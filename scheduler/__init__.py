@@ -39,8 +39,13 @@ def create_scheduler(
 async def refresh_demo_job(
     settings: Settings, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:
+    from scheduler.jobs import leader
+
     today = datetime.now(settings.city_zone).date()
     async with session_maker.begin() as session:
+        # Several bot processes on one PostgreSQL: one of them moves the demo programme.
+        if not await leader(session, DEMO_REFRESH_JOB):
+            return
         report = await refresh_demo(session, today, settings.city_zone)
     if report is not None:
         logger.info("Demo programme moved to %s (%d records)", today, report.total)

@@ -6,6 +6,9 @@ worker sends them through the shared limiter), and keeps the organiser's progres
 current: edited in place every few seconds (sent / total, failed, blocked, time left), turned
 into the final figures at the end, followed by a report message.
 
+`render_broadcast` (the outbox renderer of kind "broadcast") lives here too: whatever process
+sends broadcasts has imported this module.
+
 Everything it knows is in the database (`scheduler.broadcasts`), so a restarted process picks
 up where the previous one stopped; the only state kept in memory is how fast sending went
 since the last progress update, for the estimate of the time left.
@@ -30,6 +33,9 @@ from bot import broadcast_screens
 from bot.settings import Settings
 from catalogue.models import Resident, utc_now
 from scheduler.broadcasts import (
+    CANCELLED,
+    KIND,
+    PAUSED,
     Broadcast,
     BroadcastState,
     Progress,
@@ -41,7 +47,9 @@ from scheduler.broadcasts import (
     start_due,
     waiting_rows,
 )
-from scheduler.delivery import OutboundLimiter
+from scheduler.delivery import OutboundLimiter, Outgoing
+from scheduler.models import OutboxMessage
+from scheduler.outbox import RenderContext, Rendered, Skip, renderer
 
 logger = logging.getLogger(__name__)
 
@@ -238,3 +246,31 @@ class BroadcastRunner:
             logger.info("Broadcasts: could not write to %s: %s", chat_id, error.message)
             return None
         return sent.message_id
+
+
+@renderer(KIND)
+async def render_broadcast(
+    session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
+) -> dict[int, Rendered]:
+    """Every recipient sees exactly what the organiser previewed; held or cancelled rows wait."""
+    ids = {row.broadcast_id for row in rows}
+    found = {
+        broadcast.id: broadcast
+        for broadcast in await session.scalars(select(Broadcast).where(Broadcast.id.in_(ids)))
+    }
+    rendered: dict[int, Rendered] = {}
+    for row in rows:
+        broadcast = found.get(row.broadcast_id)
+        if broadcast is None:
+            rendered[row.id] = Skip(CANCELLED)
+        elif broadcast.state is BroadcastState.PAUSED:
+            rendered[row.id] = Skip(PAUSED)
+        elif broadcast.state is not BroadcastState.SENDING:
+            rendered[row.id] = Skip(CANCELLED)
+        else:
+            rendered[row.id] = Outgoing(
+                broadcast.text,
+                photo=broadcast.photo_file_id,
+                paid=broadcast.paid and context.settings.allow_paid_broadcast,
+            )
+    return rendered

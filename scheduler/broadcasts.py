@@ -13,9 +13,9 @@ starts: residents who join later (a higher id than `last_resident_id`) are not a
 Residents who turned announcements off, or who blocked the bot, are left out.
 
 Pausing moves the broadcast's waiting rows aside (state `skipped`, `last_error` "paused";
-rows a sender has claimed meanwhile are skipped the same way by the renderer) and resuming
-puts them back; cancelling skips them for good. A message already handed to Telegram cannot
-be called back.
+rows a sender claims afterwards are skipped the same way by the renderer) and resuming puts
+them back; cancelling skips them for good. What the sender had already taken in hand, a few
+seconds' worth, still goes out: a message handed to Telegram cannot be called back.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from catalogue.models import (
     _utc_column,
     utc_now,
 )
-from scheduler.delivery import UNREACHABLE, Outgoing
 from scheduler.models import (
     Attendance,
     AttendanceStatus,
@@ -46,7 +45,6 @@ from scheduler.models import (
     Subscription,
     SubscriptionKind,
 )
-from scheduler.outbox import RenderContext, Rendered, Skip, renderer
 
 KIND = "broadcast"
 PLAN_PAGE = 5_000
@@ -122,6 +120,11 @@ class Broadcast(SQLModel, table=True):
         default=None, sa_column=Column(sa.BigInteger, nullable=True)
     )
     progress_message_id: int | None = None
+    # The organiser's form that made it: a second press of Confirm finds it instead of sending
+    # the announcement twice.
+    request_key: str | None = Field(
+        default=None, sa_column=_string_column(40, nullable=True, unique=True)
+    )
     # When the final report went to the organiser (a finished broadcast is reported once).
     reported_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
 
@@ -225,9 +228,18 @@ async def create_broadcast(
     due_at: datetime | None = None,
     paid: bool = False,
     progress_chat_id: int | None = None,
+    request_key: str | None = None,
     now: datetime | None = None,
 ) -> Broadcast:
-    """A confirmed broadcast: sending now (`due_at` None or past) or scheduled."""
+    """A confirmed broadcast: sending now (`due_at` None or past) or scheduled.
+
+    With a `request_key` already used, the broadcast made then is returned and nothing new is
+    made (the organiser pressed Confirm twice).
+    """
+    if request_key is not None:
+        made = await session.scalar(select(Broadcast).where(Broadcast.request_key == request_key))
+        if made is not None:
+            return made
     check_content(text, photo_file_id)
     now = now or utc_now()
     scheduled = due_at is not None and due_at > now
@@ -243,6 +255,7 @@ async def create_broadcast(
         created_at=now,
         paid=paid,
         progress_chat_id=progress_chat_id if progress_chat_id is not None else created_by,
+        request_key=request_key,
     )
     session.add(broadcast)
     await session.flush()
@@ -455,6 +468,10 @@ async def waiting_rows(session: AsyncSession, broadcast_id: int) -> int:
 
 
 def is_unreachable(error: str) -> bool:
+    """The error Telegram gave for a resident who blocked the bot or whose chat is gone."""
+    # Imported here: planning (this module) runs without aiogram, e.g. in bench/broadcast.py.
+    from scheduler.delivery import UNREACHABLE
+
     lowered = error.lower()
     return lowered.startswith("forbidden") or any(marker in lowered for marker in UNREACHABLE)
 
@@ -503,31 +520,3 @@ async def needing_attention(session: AsyncSession) -> list[Broadcast]:
             .order_by(Broadcast.id)
         )
     )
-
-
-@renderer(KIND)
-async def render_broadcast(
-    session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
-) -> dict[int, Rendered]:
-    """Every recipient sees exactly what the organiser previewed; held or cancelled rows wait."""
-    ids = {row.broadcast_id for row in rows}
-    found = {
-        broadcast.id: broadcast
-        for broadcast in await session.scalars(select(Broadcast).where(Broadcast.id.in_(ids)))
-    }
-    rendered: dict[int, Rendered] = {}
-    for row in rows:
-        broadcast = found.get(row.broadcast_id)
-        if broadcast is None:
-            rendered[row.id] = Skip(CANCELLED)
-        elif broadcast.state is BroadcastState.PAUSED:
-            rendered[row.id] = Skip(PAUSED)
-        elif broadcast.state is not BroadcastState.SENDING:
-            rendered[row.id] = Skip(CANCELLED)
-        else:
-            rendered[row.id] = Outgoing(
-                broadcast.text,
-                photo=broadcast.photo_file_id,
-                paid=broadcast.paid and context.settings.allow_paid_broadcast,
-            )
-    return rendered

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -138,6 +139,7 @@ class OutboundLimiter:
         self.paused_until = 0.0
         self._next_slot = 0.0
         self._next_paid_slot = 0.0
+        self._last_go = {False: -1e9, True: -1e9}  # per lane: when a sender last went
         self._chat_free_at: dict[int, float] = {}
 
     def pause(self, seconds: float) -> None:
@@ -163,8 +165,22 @@ class OutboundLimiter:
             if slot > now:
                 await self.sleep(slot - now)
             if self.paused_until <= self.clock():
+                await self._keep_apart(paid)
+            if self.paused_until <= self.clock():
                 return
             # A 429 arrived while this sender waited for its slot: wait out the pause too.
+
+    async def _keep_apart(self, paid: bool) -> None:
+        """Consecutive senders go at least an interval apart, even when one woke late.
+
+        On a busy event loop a sender can wake well after its slot, right before the next
+        one's: without this, the two (or five) would reach Telegram in one burst and a strict
+        per-second count would answer 429, which pauses everything for a second.
+        """
+        interval = self.paid_interval if paid else self.interval
+        while (gap := self._last_go[paid] + interval - self.clock()) > 1e-6:
+            await self.sleep(gap)
+        self._last_go[paid] = self.clock()
 
     def _forget_idle_chats(self, now: float) -> None:
         self._chat_free_at = {
@@ -255,7 +271,7 @@ class Delivery:
                 caption=outgoing.text or None,
                 reply_markup=outgoing.markup,
                 allow_paid_broadcast=paid,
-                request_timeout=int(self.send_timeout),
+                request_timeout=math.ceil(self.send_timeout),
             )
         elif outgoing.photo is not None:
             sent = await self.bot.send_photo(
@@ -264,7 +280,7 @@ class Delivery:
                 caption=outgoing.text or None,
                 reply_markup=outgoing.markup,
                 allow_paid_broadcast=paid,
-                request_timeout=int(self.send_timeout),
+                request_timeout=math.ceil(self.send_timeout),
             )
         else:
             sent = await self.bot.send_message(
@@ -273,7 +289,7 @@ class Delivery:
                 reply_markup=outgoing.markup,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 allow_paid_broadcast=paid,
-                request_timeout=int(self.send_timeout),
+                request_timeout=math.ceil(self.send_timeout),
             )
         return sent.message_id
 

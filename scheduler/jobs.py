@@ -20,6 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import scheduler.feedback  # (registers the feedback prompt after an attended session)
 import scheduler.renderers  # noqa: F401  (registers the renderers of every kind)
 from bot.settings import Settings
 from catalogue.models import utc_now

@@ -32,7 +32,9 @@ the next due row, claims what is due, renders, sends through the shared
 Delivery is exactly once through restarts, redeploys and several processes: a row is marked
 sent in the moment after Telegram accepts it, and a stopping process (SIGTERM) finishes or
 releases what it holds. Only a hard crash (SIGKILL, power loss) between Telegram's answer and
-that write can repeat those few in-flight messages, once, after the lease: nothing is lost.
+that write can repeat a message, once, after the lease; a worker never has more than
+UNRECORDED_LIMIT such messages at a time, so that is the most a crash can repeat. Nothing is
+lost.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -68,6 +70,8 @@ RETRY_BACKOFF_BASE = 5.0  # seconds before the first retry of a row; doubles eac
 RETRY_BACKOFF_CAP = 3600.0
 INSERT_CHUNK = 500  # rows per INSERT statement (PostgreSQL allows 32767 parameters)
 KEEP_FINISHED_DAYS = 30  # sent, failed and skipped rows are deleted after this
+# Sends that Telegram may have accepted and the database not yet recorded, at most.
+UNRECORDED_LIMIT = 8
 
 
 class Conflict(StrEnum):
@@ -161,17 +165,21 @@ async def claim_due(
     session: AsyncSession, worker_id: str, now: datetime, lease_until: datetime, limit: int
 ) -> list[OutboxMessage]:
     """Take up to `limit` due rows for `worker_id`; no other process can take the same."""
+    # Materialised, so PostgreSQL picks the rows once: as a plain IN (subquery) it may run the
+    # subquery again for each row it updates and so claim far more than `limit`.
     due = (
         select(OutboxMessage.id)
         .where(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.due_at <= now)
         .order_by(OutboxMessage.due_at)
         .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer at a time
+        .cte("due")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     claimed = await session.scalars(
         update(OutboxMessage)
         # The state is checked again on the row itself: a conditional UPDATE.
-        .where(OutboxMessage.id.in_(due.scalar_subquery()))
+        .where(OutboxMessage.id.in_(select(due.c.id)))
         .where(OutboxMessage.state == OutboxState.PENDING)
         .values(state=OutboxState.CLAIMED, claimed_by=worker_id, claimed_until=lease_until)
         .returning(OutboxMessage)
@@ -298,6 +306,9 @@ class Outcome:
     due_at: datetime | None = None
     anchor_at: datetime | None = None
     attempted: bool = False
+    # Telegram may have the message and the database not yet know: counts against
+    # UNRECORDED_LIMIT until written.
+    holds_slot: bool = False
 
 
 def outcome_of(row: OutboxMessage, result: DeliveryResult, now: datetime) -> Outcome:
@@ -399,14 +410,16 @@ class OutboxWorker:
         self.i18n = i18n
         self.worker_id = worker_id or new_worker_id()
         self.lease = timedelta(seconds=settings.outbox_lease_seconds)
-        # A row is not handed to Telegram unless this much of its lease is left: more than one
-        # request can take, so the claim cannot expire while Telegram is being asked.
-        self.margin = min(settings.outbox_lease_seconds / 3, 2 * delivery.send_timeout)
-        delivery.send_timeout = min(delivery.send_timeout, self.margin / 2)
-        # Claim no more than can go out well within a lease at the outbound rate.
-        sendable = settings.outbound_rate * (settings.outbox_lease_seconds - self.margin) / 2
+        # A row is not handed to Telegram unless this much of its lease is left: twice what one
+        # request may take, so the claim cannot expire while Telegram is being asked.
+        lease_seconds = settings.outbox_lease_seconds
+        delivery.send_timeout = max(1.0, min(delivery.send_timeout, lease_seconds / 6))
+        self.margin = 2 * delivery.send_timeout
+        # Hold no more than about two seconds of sending: a stopping process finishes or
+        # releases that quickly, and it always goes out well within a lease.
+        sendable = settings.outbound_rate * min(2.0, (lease_seconds - self.margin) / 2)
         self.batch_size = max(1, min(batch_size, int(sendable)))
-        self.max_in_flight = max_in_flight
+        self.max_in_flight = max(1, min(max_in_flight, self.batch_size))
         self.poll_seconds = poll_seconds
         self.clock = clock
         self.stats = WorkerStats()
@@ -417,6 +430,7 @@ class OutboxWorker:
         self._loop_task: asyncio.Task[None] | None = None
         self._recorder_task: asyncio.Task[None] | None = None
         self._last_release = 0.0
+        self._unrecorded = asyncio.Semaphore(UNRECORDED_LIMIT)
 
     # -- lifecycle
 
@@ -544,6 +558,9 @@ class OutboxWorker:
         return rendered
 
     async def _send(self, row: OutboxMessage, outgoing: Outgoing, deadline: float) -> None:
+        # Few messages may be sent and not yet marked sent at any moment: that is all a hard
+        # crash (SIGKILL) could repeat once its lease ends.
+        await self._unrecorded.acquire()
         try:
             result = await self.delivery.send(
                 row.chat_id,
@@ -551,10 +568,13 @@ class OutboxWorker:
                 deadline=deadline,
                 still_wanted=lambda: not self._stopping.is_set(),
             )
+        except asyncio.CancelledError:
+            self._unrecorded.release()
+            raise
         except Exception:  # Delivery never raises; this is belt and braces
             logger.exception("Outbox: sending row %s failed", row.id)
             result = DeliveryResult(DeliveryStatus.RETRY, error="crash", attempted=True)
-        outcome = outcome_of(row, result, self.clock())
+        outcome = replace(outcome_of(row, result, self.clock()), holds_slot=True)
         if outcome.state is OutboxState.SENT:
             self.stats.sent += 1
         elif outcome.state is OutboxState.FAILED:
@@ -592,6 +612,9 @@ class OutboxWorker:
             batch = [item for item in items if item is not None]
             if batch:
                 await self._write(batch, final=stopping)
+            for item in batch:
+                if item.holds_slot:
+                    self._unrecorded.release()
             for _ in items:
                 self._outcomes.task_done()
 

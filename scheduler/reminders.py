@@ -177,16 +177,15 @@ async def resync_reminders(session: AsyncSession, now: datetime, city_zone: Zone
     Finds residents going to an upcoming session whose reminder rows are anchored to another
     start time, and plans their reminders again. Returns how many (resident, session) pairs.
     """
-    rows = (
+    pairs = (
         await session.execute(
-            select(Resident, OfferSession)
-            .join(Attendance, Attendance.resident_id == Resident.id)
+            select(Attendance.resident_id, Attendance.session_id)
             .join(OfferSession, OfferSession.id == Attendance.session_id)
             .join(
                 OutboxMessage,
                 and_(
-                    OutboxMessage.session_id == OfferSession.id,
-                    OutboxMessage.resident_id == Resident.id,
+                    OutboxMessage.session_id == Attendance.session_id,
+                    OutboxMessage.resident_id == Attendance.resident_id,
                     OutboxMessage.kind == REMINDER,
                 ),
             )
@@ -200,12 +199,17 @@ async def resync_reminders(session: AsyncSession, now: datetime, city_zone: Zone
             .distinct()
         )
     ).all()
-    by_session: dict[int, tuple[OfferSession, list[Resident]]] = {}
-    for resident, offer_session in rows:
-        by_session.setdefault(offer_session.id, (offer_session, []))[1].append(resident)
-    for offer_session, residents in by_session.values():
-        await plan_reminders(session, offer_session, residents, now, city_zone)
-    return len(rows)
+    by_session: dict[int, list[int]] = {}
+    for resident_id, session_id in pairs:
+        by_session.setdefault(session_id, []).append(resident_id)
+    for session_id, resident_ids in by_session.items():
+        offer_session = await session.get(OfferSession, session_id)
+        residents = list(
+            await session.scalars(select(Resident).where(Resident.id.in_(resident_ids)))
+        )
+        if offer_session is not None:
+            await plan_reminders(session, offer_session, residents, now, city_zone)
+    return len(pairs)
 
 
 # ---------------------------------------------------------------- notices

@@ -355,3 +355,30 @@ async def test_rows_are_written_page_by_page_and_never_twice(app, session_maker)
     assert all(row.state is OutboxState.PENDING and row.kind == "broadcast" for row in rows)
     assert stored.planned_all and stored.planned == 25
     assert (figures.total, figures.waiting, figures.sent) == (25, 25, 0)
+
+
+async def test_confirm_pressed_twice_sends_once(organiser: ResidentChat, app, session_maker):
+    await add_residents(session_maker, 2)
+    await organiser.send("/broadcast")
+    await organiser.send("Doors open at ten")
+    await organiser.press("Everyone")
+    await organiser.press("Preview")
+    await organiser.press("Send now")
+    confirm = organiser._last_keyboard()
+    await organiser.press("Confirm")
+    await organiser._press(confirm, "bcp:confirm")  # the same button again, a moment later
+    async with session_maker() as session:
+        assert await session.scalar(select(func.count()).select_from(Broadcast)) == 1
+        # Two presses racing past the form state still make one broadcast.
+        key = (await session.scalar(select(Broadcast))).request_key
+    async with session_maker.begin() as session:
+        again = await create_broadcast(
+            session,
+            created_by=ORGANISER,
+            text="Doors open at ten",
+            audience=Audience(AudienceKind.EVERYONE),
+            request_key=key,
+        )
+    async with session_maker() as session:
+        assert await session.scalar(select(func.count()).select_from(Broadcast)) == 1
+    assert again.request_key == key

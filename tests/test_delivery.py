@@ -7,6 +7,7 @@ the way Telegram does: 429 with retry_after, 403 for a blocked chat, a dropped c
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from bot.dispatcher import create_bot
 from bot.offline import BotApiError
+from bot.settings import load_settings
 from catalogue.models import Resident
 from scheduler.delivery import Delivery, DeliveryStatus, OutboundLimiter, Outgoing
 from tests.fake_bot_api import FakeBotApi
@@ -47,7 +49,7 @@ async def test_limiter_spaces_messages_at_the_global_rate() -> None:
     times = await acquire_times(limiter, time, list(range(1, 51)))
     assert times[0] == 0.0
     assert times[-1] == pytest.approx(49 / 25)
-    assert all(b - a == pytest.approx(0.04) for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a == pytest.approx(0.04) for a, b in itertools.pairwise(times))
 
 
 async def test_limiter_sends_one_message_a_second_to_the_same_chat() -> None:
@@ -70,6 +72,12 @@ async def test_a_429_pauses_every_sender() -> None:
 
 
 @pytest.fixture
+def settings(settings):
+    """No demo catalogue: these tests need residents only."""
+    return settings.model_copy(update={"load_demo": False})
+
+
+@pytest.fixture
 async def bot_api() -> AsyncIterator[FakeBotApi]:
     server = FakeBotApi()
     await server.start()
@@ -77,12 +85,27 @@ async def bot_api() -> AsyncIterator[FakeBotApi]:
     await server.stop()
 
 
+def make_delivery(bot_api: FakeBotApi, session_maker=None) -> Delivery:
+    bot = create_bot(load_settings(bot_token="123:test", bot_api_url=bot_api.url, _env_file=None))
+    # Retries to one chat are spaced by a twentieth of Telegram's second, to keep tests short.
+    limiter = OutboundLimiter(200, per_chat_interval=0.05)
+    return Delivery(bot, session_maker, limiter, backoff_base=0.01)
+
+
 @pytest.fixture
-async def delivery(app, bot_api: FakeBotApi) -> AsyncIterator[Delivery]:
-    settings = app.settings.model_copy(update={"bot_api_url": bot_api.url})
-    bot = create_bot(settings)
-    yield Delivery(bot, app.session_maker, OutboundLimiter(200), backoff_base=0.01)
-    await bot.session.close()
+async def delivery(bot_api: FakeBotApi) -> AsyncIterator[Delivery]:
+    """Delivery alone: what it does with Telegram's answers needs no database."""
+    delivery = make_delivery(bot_api)
+    yield delivery
+    await delivery.bot.session.close()
+
+
+@pytest.fixture
+async def delivery_with_db(bot_api: FakeBotApi, app) -> AsyncIterator[Delivery]:
+    """Delivery that marks residents inactive, on SQLite and PostgreSQL."""
+    delivery = make_delivery(bot_api, app.session_maker)
+    yield delivery
+    await delivery.bot.session.close()
 
 
 async def test_delivery_sends_and_reports_the_message_id(delivery, bot_api) -> None:
@@ -92,9 +115,7 @@ async def test_delivery_sends_and_reports_the_message_id(delivery, bot_api) -> N
     assert bot_api.telegram.last_bot_message(501).text == "<b>Hello</b>"
 
 
-async def test_too_many_requests_waits_retry_after_then_sends_everything(
-    delivery, bot_api
-) -> None:
+async def test_too_many_requests_waits_retry_after_then_sends_everything(delivery, bot_api) -> None:
     bot_api.telegram.sends_per_second = 3
     bot_api.telegram.retry_after = 1
     results = await asyncio.gather(
@@ -112,8 +133,9 @@ async def test_too_many_requests_waits_retry_after_then_sends_everything(
 
 
 async def test_a_resident_who_blocked_the_bot_is_marked_inactive(
-    delivery, bot_api, session_maker
+    delivery_with_db, bot_api, session_maker
 ) -> None:
+    delivery = delivery_with_db
     async with session_maker.begin() as session:
         session.add(Resident(telegram_id=700, language="en"))
     bot_api.telegram.blocked_chats.add(700)
@@ -125,7 +147,8 @@ async def test_a_resident_who_blocked_the_bot_is_marked_inactive(
     assert resident.is_active is False
 
 
-async def test_chat_not_found_counts_as_gone(delivery, bot_api, session_maker) -> None:
+async def test_chat_not_found_counts_as_gone(delivery_with_db, bot_api, session_maker) -> None:
+    delivery = delivery_with_db
     async with session_maker.begin() as session:
         session.add(Resident(telegram_id=701, language="en"))
     bot_api.telegram.missing_chats.add(701)

@@ -1,9 +1,15 @@
-"""The real `learncity run` process, long polling a local Bot API server over HTTP."""
+"""The real `learncity run` process against a local Bot API server over HTTP.
+
+Every test runs twice: long polling (`learncity run`) and webhook mode (`learncity run
+--webhook`, the server posting each update to the bot with the secret header).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import socket
 import sys
 from collections.abc import AsyncIterator
 
@@ -23,9 +29,30 @@ async def bot_api() -> AsyncIterator[FakeBotApi]:
     await server.stop()
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def webhook_environment(port: int) -> dict[str, str]:
+    return {
+        "WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram",
+        "WEBHOOK_SECRET": "e2e-secret",
+        "WEBHOOK_HOST": "127.0.0.1",
+        "WEBHOOK_PORT": str(port),
+        "LOG_FORMAT": "json",
+    }
+
+
+@pytest.fixture(params=["polling", "webhook"])
+def mode(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @pytest.fixture
 async def running_bot(
-    bot_api: FakeBotApi, database_url: str
+    bot_api: FakeBotApi, database_url: str, mode: str
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     environment = os.environ | {
         "BOT_TOKEN": "123456:e2e-test-token",
@@ -33,24 +60,38 @@ async def running_bot(
         "DATABASE_URL": database_url,
         "CITY_TIMEZONE": "Asia/Yekaterinburg",
         "DEFAULT_LOCALE": "en",
+        "FLOOD_LIMIT": "30",
     }
+    arguments = ["run"]
+    if mode == "webhook":
+        environment |= webhook_environment(free_port())
+        arguments.append("--webhook")
     if database_url.startswith("postgresql"):
         from tests.conftest import _empty_postgres
 
         await _empty_postgres(database_url)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=environment, stderr=asyncio.subprocess.PIPE
+        sys.executable, "-m", "bot", *arguments, env=environment, stderr=asyncio.subprocess.PIPE
     )
+    if mode == "webhook":
+        await bot_api.wait_until(lambda: bot_api.webhook_url is not None, timeout=30)
+    else:
+        await bot_api.wait_until(lambda: bot_api.polls > 0, timeout=30)
     yield process
     if process.returncode is None:
         process.terminate()
         await asyncio.wait_for(process.wait(), 15)
+    assert process.returncode == 0, "a stopping bot exits cleanly"
     stderr = (await process.stderr.read()).decode() if process.stderr else ""
     assert "Traceback" not in stderr, stderr
+    if mode == "webhook":
+        lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+        assert all({"event", "level", "timestamp", "logger"} <= line.keys() for line in lines)
+        assert not [line for line in lines if line["level"] in ("error", "critical")], stderr
+        assert all(status == 200 for status in bot_api.webhook_answers)
 
 
 async def test_resident_walks_to_an_offer_card(bot_api: FakeBotApi, running_bot) -> None:
-    await bot_api.wait_until(lambda: bot_api.polls > 0, timeout=30)
     assert bot_api.calls("setMyCommands"), "the command menu is published on start"
     languages = {call.params.get("language_code") for call in bot_api.calls("setMyCommands")}
     assert {"en", "ru"} <= languages

@@ -150,3 +150,13 @@ async def test_a_calendar_that_cannot_be_imported_says_why(
     assert expected in str(raised.value.errors[0])
     async with session_maker() as session:
         assert await session.scalar(select(func.count()).select_from(OfferSession)) == 2
+
+
+async def test_a_spreadsheets_semicolon_csv_is_read_too(session_maker, catalogue) -> None:
+    content = "id;title_ru;kind;language;provider\nchess;Шахматы;workshop;ru;library\n"
+    async with session_maker.begin() as session:
+        report = await import_bytes(session, "offers.csv", content.encode("utf-8-sig"))
+    assert report.created["offers"] == 1
+    async with session_maker() as session:
+        chess = await session.scalar(select(Offer).where(Offer.external_id == "chess"))
+    assert chess.title == {"ru": "Шахматы"}

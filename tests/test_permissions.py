@@ -198,3 +198,11 @@ async def test_the_whole_permission_matrix(app, session_maker) -> None:
     assert outcomes[(Role.ORGANISER, "/team")]
     assert not outcomes[(Role.ORGANISER, "/programme")]
     assert not outcomes[(Role.ADMIN, "/team")]
+    # Check-in at the door: volunteers and up; reports: organisers and administrators.
+    for command in ("/checkin", "/attend", "/count", "/undo"):
+        assert outcomes[(Role.RESIDENT, command)]
+        assert not outcomes[(Role.VOLUNTEER, command)]
+        assert not outcomes[(Role.ORGANISER, command)]
+    assert outcomes[(Role.VOLUNTEER, "/report")]
+    assert not outcomes[(Role.ORGANISER, "/report")]
+    assert not outcomes[(Role.ADMIN, "/report")]

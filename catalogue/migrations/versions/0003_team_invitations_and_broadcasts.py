@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-22 17:53:25.803124
+Create Date: 2026-11-22 18:28:14.904844
 
 """
 
@@ -73,8 +73,10 @@ def upgrade() -> None:
         sa.Column("paid", sa.Boolean(), nullable=False),
         sa.Column("progress_chat_id", sa.BigInteger(), nullable=True),
         sa.Column("progress_message_id", sa.Integer(), nullable=True),
+        sa.Column("request_key", sa.String(length=40), nullable=True),
         sa.Column("reported_at", catalogue.models.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_broadcast")),
+        sa.UniqueConstraint("request_key", name=op.f("uq_broadcast_request_key")),
     )
     with op.batch_alter_table("broadcast", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_broadcast_due_at"), ["due_at"], unique=False)

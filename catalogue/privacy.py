@@ -1,0 +1,164 @@
+"""What the bot keeps about one person, all of it as JSON, and forgetting it.
+
+The person's data is found, not listed: the `resident` row, every row of every table with a
+foreign key to `resident` (discovered from `SQLModel.metadata`, so a table added later by any
+feature is exported and forgotten without a change here), and their team membership, which
+names them by Telegram id.
+
+Forgetting deletes all of that, with one exception kept anonymous: messages of organisers'
+broadcasts already sent, failed or skipped stay as rows without resident, chat or content, so
+a broadcast's counts ("sent to 1,204 residents") do not change. Broadcasts and invitations a
+team member made stay too, as the city's records.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
+
+from catalogue.models import Resident, utc_now
+
+RESIDENT_TABLE = "resident"
+EXPORT_FORMAT = 1
+
+
+def personal_links() -> list[tuple[sa.Table, sa.Column[Any]]]:
+    """(table, column) for every foreign key to `resident.id`, children before parents."""
+    import catalogue.tables  # noqa: F401  (every table module, so all tables are known)
+
+    links = []
+    for table in reversed(SQLModel.metadata.sorted_tables):
+        for key in table.foreign_keys:
+            if key.column.table.name == RESIDENT_TABLE and table.name != RESIDENT_TABLE:
+                links.append((table, key.parent))
+    return links
+
+
+def _team_member_table() -> sa.Table:
+    import catalogue.tables  # noqa: F401
+
+    return SQLModel.metadata.tables["team_member"]
+
+
+# -- export
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _rows(result: sa.CursorResult[Any] | sa.Result[Any]) -> list[dict[str, Any]]:
+    return [{key: _plain(value) for key, value in row.items()} for row in result.mappings()]
+
+
+async def export_resident(session: AsyncSession, resident: Resident) -> dict[str, Any]:
+    """Everything kept about the resident, table by table, as plain JSON values."""
+    resident_table = SQLModel.metadata.tables[RESIDENT_TABLE]
+    me = _rows(
+        await session.execute(select(resident_table).where(resident_table.c.id == resident.id))
+    )
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for table, column in personal_links():
+        rows = _rows(await session.execute(select(table).where(column == resident.id)))
+        if rows:
+            tables.setdefault(table.name, []).extend(rows)
+    team = _team_member_table()
+    membership = _rows(
+        await session.execute(select(team).where(team.c.telegram_id == resident.telegram_id))
+    )
+    if membership:
+        tables[team.name] = membership
+    return {
+        "format": EXPORT_FORMAT,
+        "exported_at": utc_now().isoformat(),
+        "resident": me[0] if me else {},
+        "tables": dict(sorted(tables.items())),
+    }
+
+
+def export_json(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True).encode()
+
+
+# -- forgetting
+
+
+@dataclass
+class Forgotten:
+    """What `forget_resident` did: rows deleted per table, and rows kept anonymous."""
+
+    deleted: dict[str, int] = field(default_factory=dict)
+    anonymised: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.deleted.values())
+
+
+async def _anonymise_broadcast_history(session: AsyncSession, resident: Resident) -> int:
+    """Broadcast messages already finished stay, nameless, so the broadcast's counts hold."""
+    from scheduler.models import OutboxMessage, OutboxState
+
+    finished = [OutboxState.SENT, OutboxState.FAILED, OutboxState.SKIPPED]
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            (OutboxMessage.resident_id == resident.id)
+            | (OutboxMessage.chat_id == resident.telegram_id),
+            OutboxMessage.broadcast_id.is_not(None),
+            OutboxMessage.state.in_(finished),
+        )
+        .values(
+            resident_id=None,
+            chat_id=0,
+            payload={},
+            last_error=None,
+            # The dedupe key names the resident ("broadcast:<id>:<resident id>").
+            dedupe_key=sa.literal("forgotten:", sa.String) + sa.cast(OutboxMessage.id, sa.String),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+async def forget_resident(session: AsyncSession, resident: Resident) -> Forgotten:
+    """Delete everything kept about the resident (see the module's docstring), in the caller's
+    transaction. If they write to the bot again, they start afresh as a new resident."""
+    from scheduler.models import OutboxMessage
+
+    report = Forgotten()
+    report.anonymised = await _anonymise_broadcast_history(session, resident)
+    # Messages to their chat that are not tied to the resident row (e.g. a team notice).
+    result = await session.execute(
+        delete(OutboxMessage).where(OutboxMessage.chat_id == resident.telegram_id)
+    )
+    if result.rowcount:
+        report.deleted[OutboxMessage.__tablename__] = result.rowcount
+    for table, column in personal_links():
+        result = await session.execute(delete(table).where(column == resident.id))
+        if result.rowcount:
+            report.deleted[table.name] = report.deleted.get(table.name, 0) + result.rowcount
+    team = _team_member_table()
+    result = await session.execute(delete(team).where(team.c.telegram_id == resident.telegram_id))
+    if result.rowcount:
+        report.deleted[team.name] = result.rowcount
+    resident_table = SQLModel.metadata.tables[RESIDENT_TABLE]
+    result = await session.execute(delete(resident_table).where(resident_table.c.id == resident.id))
+    report.deleted[RESIDENT_TABLE] = result.rowcount or 0
+    session.expunge(resident)
+    return report

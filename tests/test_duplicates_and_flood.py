@@ -1,0 +1,270 @@
+"""Telegram's redeliveries have no second effect; one flooding person is slowed, nobody else.
+
+Each test runs with the state in this process's memory and in Redis (as several processes
+share it), on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram.types import Update
+from redis.asyncio import Redis
+from sqlalchemy import func, select
+
+from bot.app import App, create_app
+from bot.dedupe import MemoryUpdateLedger, RedisUpdateLedger
+from bot.flood import MemoryFloodCounter, RedisFloodCounter, Verdict
+from bot.guards import Dropped
+from bot.offline import callback_update, message_update
+from bot.settings import Settings
+from scheduler.models import Subscription
+from tests.conftest import RedisSpace
+from tests.resident_chat import ResidentChat
+
+SLOW_DOWN = "You are sending messages very fast"
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def shared_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    if request.param == "memory":
+        return settings
+    space: RedisSpace = request.getfixturevalue("redis_space")
+    return space.settings(settings)
+
+
+async def started_app(settings: Settings) -> App:
+    if settings.database_url.startswith("postgresql"):
+        from tests.conftest import _empty_postgres
+
+        await _empty_postgres(settings.database_url)
+    return await create_app(settings)
+
+
+@pytest.fixture
+async def guarded_app(shared_settings: Settings) -> AsyncIterator[App]:
+    application = await started_app(shared_settings)
+    yield application
+    await application.close()
+
+
+@pytest.fixture
+async def flood_app(shared_settings: Settings) -> AsyncIterator[App]:
+    application = await started_app(shared_settings.model_copy(update={"flood_limit": 5}))
+    yield application
+    await application.close()
+
+
+async def feed(chat: ResidentChat, update: dict) -> object:
+    await chat._feed(update)
+    return chat.last_result
+
+
+async def open_offer_card(chat: ResidentChat) -> None:
+    await chat.send("/start")
+    await chat.press("English")
+    await chat.press("Seniors")
+    await chat.press(chat.labels()[0].split(" (")[0])
+    await chat.press("1.")
+
+
+def remind_me_update(chat: ResidentChat, update_id: int) -> dict:
+    card = chat.screen
+    data = next(b["callback_data"] for b in card.buttons() if "Remind me" in b["text"])
+    return callback_update(update_id, chat.user.id, card, data, "en")
+
+
+# -- duplicates
+
+
+async def test_a_redelivered_button_press_does_not_toggle_back(guarded_app: App, user_id) -> None:
+    chat = ResidentChat(guarded_app, user_id)
+    await open_offer_card(chat)
+    press = remind_me_update(chat, update_id=900_001)
+
+    assert await feed(chat, press) is not Dropped.DUPLICATE
+    assert "going" in chat.screen.text
+    answers = len(chat.calls("answerCallbackQuery"))
+    # Telegram did not hear our answer in time and delivers the same update again.
+    assert await feed(chat, press) is Dropped.DUPLICATE
+    assert len(chat.calls("answerCallbackQuery")) == answers, "nothing was done the second time"
+    assert "going" in chat.screen.text, "the reminder was not toggled off again"
+    async with guarded_app.session_maker() as session:
+        follows = await session.scalar(select(func.count()).select_from(Subscription))
+    assert follows == 0, "a session reminder is a seat, not a follow"
+    assert guarded_app.metrics.value("learncity_updates_dropped_total", reason="duplicate") == 1
+    await chat.close()
+
+
+async def test_a_redelivered_command_is_answered_once(guarded_app: App, user_id) -> None:
+    chat = ResidentChat(guarded_app, user_id)
+    start = message_update(900_002, user_id, 1, "/start", "en")
+    await feed(chat, start)
+    await feed(chat, start)
+    await feed(chat, message_update(900_003, user_id, 2, "/start", "en"))
+    assert len(chat.calls("sendMessage")) == 2
+    await chat.close()
+
+
+@pytest.mark.redis
+async def test_two_processes_share_the_ledger(
+    settings: Settings, redis_space: RedisSpace, user_id
+) -> None:
+    shared = redis_space.settings(settings)
+    # (Routers join one dispatcher at a time: the second app is built after the first update.)
+    first = await started_app(shared)
+    start = message_update(900_004, user_id, 1, "/start", "en")
+    chat = ResidentChat(first, user_id)
+    assert await feed(chat, start) is not Dropped.DUPLICATE
+    assert len(chat.calls("sendMessage")) == 1
+    second = await create_app(shared)
+    other = ResidentChat(second, user_id)
+    assert await feed(other, start) is Dropped.DUPLICATE
+    assert await feed(other, message_update(900_005, user_id, 2, "/start", "en")) is not (
+        Dropped.DUPLICATE
+    )
+    assert len(other.calls("sendMessage")) == 1
+    for application in (chat, other):
+        await application.close()
+    await first.close()
+    await second.close()
+
+
+async def test_the_memory_ledger_stays_bounded() -> None:
+    ledger = MemoryUpdateLedger(capacity=3)
+    assert [await ledger.first_time(n) for n in (1, 2, 1, 3, 4)] == [True, True, False, True, True]
+    assert await ledger.first_time(4) is False
+    assert await ledger.first_time(1) is True, "the oldest id was forgotten to stay small"
+
+
+@pytest.mark.redis
+async def test_the_redis_ledger_expires(redis_space: RedisSpace) -> None:
+    redis = Redis.from_url(redis_space.url)
+    ledger = RedisUpdateLedger(redis, redis_space.prefix, ttl=1)
+    assert await ledger.first_time(7) is True
+    assert await ledger.first_time(7) is False
+    assert 0 < await redis.ttl(f"{redis_space.prefix}:update:7") <= 1
+    await redis.aclose()
+
+
+async def test_without_redis_a_broken_connection_lets_updates_through() -> None:
+    redis = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    assert await RedisUpdateLedger(redis, "x").first_time(1) is True
+    assert await RedisFloodCounter(redis, "x", limit=1).hit(1) is Verdict.PASS
+    await redis.aclose()
+
+
+# -- flood control
+
+
+class Clock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def counter_space(request: pytest.FixtureRequest) -> RedisSpace | None:
+    return None if request.param == "memory" else request.getfixturevalue("redis_space")
+
+
+@pytest.fixture
+async def counter_factory(counter_space: RedisSpace | None):
+    redis = Redis.from_url(counter_space.url) if counter_space is not None else None
+
+    def make(limit: int, clock: Clock):
+        if redis is None or counter_space is None:
+            return MemoryFloodCounter(limit, cooldown=30, clock=clock)
+        # (The warning's cooldown is a Redis expiry: real seconds.)
+        return RedisFloodCounter(redis, counter_space.prefix, limit, cooldown=30, clock=clock)
+
+    yield make
+    if redis is not None:
+        await redis.aclose()
+
+
+async def test_past_the_limit_one_warning_then_silence(counter_factory) -> None:
+    clock = Clock()
+    counter = counter_factory(3, clock)
+    verdicts = [await counter.hit(1) for _ in range(6)]
+    assert verdicts == [Verdict.PASS] * 3 + [Verdict.WARN, Verdict.DROP, Verdict.DROP]
+    # Someone else is not affected.
+    assert await counter.hit(2) is Verdict.PASS
+    # The next second counts afresh; still no second warning within the cooldown.
+    clock.now += 1
+    verdicts = [await counter.hit(1) for _ in range(4)]
+    assert verdicts == [Verdict.PASS] * 3 + [Verdict.DROP]
+
+
+async def test_the_memory_counter_warns_again_after_the_cooldown() -> None:
+    clock = Clock()
+    counter = MemoryFloodCounter(1, cooldown=30, clock=clock)
+    assert [await counter.hit(1) for _ in range(3)] == [Verdict.PASS, Verdict.WARN, Verdict.DROP]
+    clock.now += 31
+    assert [await counter.hit(1) for _ in range(2)] == [Verdict.PASS, Verdict.WARN]
+
+
+async def test_a_flooding_resident_is_asked_once_to_slow_down(flood_app: App, user_id) -> None:
+    flooder = ResidentChat(flood_app, user_id)
+    other = ResidentChat(flood_app, user_id + 1)
+    started = time.monotonic(), time.time()  # the memory counter's clock, Redis's
+    results = []
+    for n in range(30):
+        await flooder._send("/menu")
+        results.append(flooder.last_result)
+        if n % 10 == 0:  # someone else writes in the middle of the flood
+            await other._send("/menu")
+            assert other.last_result is not Dropped.FLOOD
+    ended = time.monotonic(), time.time()
+    windows = max(int(end) - int(start) + 1 for start, end in zip(started, ended, strict=True))
+
+    replies = [c.params["text"] for c in flooder.calls("sendMessage")]
+    assert sum(SLOW_DOWN in text for text in replies) == 1
+    handled = [r for r in results if r is not Dropped.FLOOD]
+    assert 5 <= len(handled) <= 5 * windows
+    assert len(other.calls("sendMessage")) == 3, "the other resident was answered every time"
+    assert flood_app.metrics.value("learncity_updates_dropped_total", reason="flood") == 30 - len(
+        handled
+    )
+    await flooder.close()
+    await other.close()
+
+
+async def test_slow_down_is_said_in_the_residents_language(flood_app: App, user_id) -> None:
+    # Telegram's interface is English, but the resident chose Russian.
+    chat = ResidentChat(flood_app, user_id, language_code="en")
+    await chat.send("/start")
+    await chat.press("Русский")
+
+    def alerts() -> list[str]:
+        return [c.params.get("text", "") for c in chat.calls("answerCallbackQuery")]
+
+    for _ in range(20):  # button presses at machine speed
+        await chat._press(chat.screen, "nav:menu")
+    warnings = [text for text in alerts() if "очень быстро" in text]
+    assert len(warnings) == 1, alerts()
+    assert not [text for text in alerts() if SLOW_DOWN in text]
+    await chat.close()
+
+
+async def test_flooding_with_updates_for_the_dispatcher_directly(flood_app: App, user_id) -> None:
+    """Updates without a sender (a channel post) are never counted."""
+    chat = ResidentChat(flood_app, user_id)
+    post = {
+        "update_id": 900_100,
+        "channel_post": {
+            "message_id": 1,
+            "date": int(time.time()),
+            "chat": {"id": -100123, "type": "channel", "title": "News"},
+            "text": "hello",
+        },
+    }
+    for n in range(10):
+        update = Update.model_validate(post | {"update_id": 900_100 + n}, context={"bot": chat.bot})
+        result = await flood_app.dispatcher.feed_update(chat.bot, update)
+        assert result is not Dropped.FLOOD
+    await chat.close()
