@@ -280,12 +280,20 @@ async def lateness_run(count: int, window: float, rolling: bool) -> dict[str, fl
     }
 
 
-async def process_figures(database_url: str) -> dict[str, float]:
-    """Start-up to the first getUpdates and resident memory of a fresh bot process."""
+async def process_figures(database_url: str, bare: bool = False) -> dict[str, float]:
+    """Start-up to the first getUpdates and resident memory of a fresh bot process (or of
+    bench/bare_bot.py, a bare aiogram bot: what Python and aiogram alone take here)."""
     api = FakeBotApi()
     await api.start()
     started = time.monotonic()
-    process = await start_bot(api, database_url, "333:probe")
+    if bare:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, str(Path(__file__).with_name("bare_bot.py")),
+            env=bot_environment(api, database_url, "333:probe"),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+    else:
+        process = await start_bot(api, database_url, "333:probe")
     await api.wait_until(lambda: api.polls_by_token["333:probe"] > 0, timeout=60)
     startup = time.monotonic() - started
     await asyncio.sleep(3)  # the upkeep job runs two seconds after start: include it
@@ -309,9 +317,12 @@ async def future_run(count: int) -> dict[str, float]:
         dues = [now + timedelta(days=1) + timedelta(seconds=25 * n) for n in range(count)]
         queued_in = await seed(url, dues, now + timedelta(days=31))
         loaded = await process_figures(url)
+        bare = await process_figures(url, bare=True)
     finally:
         await drop_database(name)
     return {
+        "startup_bare_aiogram_s": bare["startup_s"],
+        "rss_bare_aiogram_mb": bare["rss_mb"],
         "queue_s": round(queued_in, 2),
         "startup_empty_s": empty["startup_s"],
         "startup_s": loaded["startup_s"],
@@ -330,7 +341,7 @@ def apscheduler_anchor(count: int) -> dict[str, float]:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def apscheduler_jobs(count: int) -> None:
+async def apscheduler_jobs(count: int) -> None:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     async def noop(reminder_id: int) -> None:
@@ -356,7 +367,7 @@ def apscheduler_jobs(count: int) -> None:
         figures = {"add_s": round(added, 2), "rss_added_mb": round((rss - before) / 2**20, 1)}
         print(json.dumps(figures))
 
-    asyncio.run(run())
+    await run()
 
 
 async def main() -> None:
@@ -367,7 +378,7 @@ async def main() -> None:
     parser.add_argument("--apscheduler-jobs", type=int, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.apscheduler_jobs:
-        apscheduler_jobs(arguments.apscheduler_jobs)
+        await apscheduler_jobs(arguments.apscheduler_jobs)
         return
 
     count, window = arguments.reminders, arguments.window
@@ -394,6 +405,9 @@ async def main() -> None:
     print(f"{'memory added, MB':<38}{future['rss_added_mb']:>10}{anchor['rss_added_mb']:>20}")
     print(f"{'start-up to first poll, s':<38}{future['startup_s']:>10}")
     print(f"{'start-up with none queued, s':<38}{future['startup_empty_s']:>10}")
+    print(f"{'start-up of a bare aiogram bot, s':<38}{future['startup_bare_aiogram_s']:>10}")
+    print(f"{'bot process memory, MB':<38}{future['rss_mb']:>10}")
+    print(f"{'bare aiogram bot memory, MB':<38}{future['rss_bare_aiogram_mb']:>10}")
     print(
         json.dumps(
             {
@@ -416,6 +430,8 @@ async def main() -> None:
                 "startup_s": future["startup_s"],
                 "startup_empty_s": future["startup_empty_s"],
                 "rss_mb": future["rss_mb"],
+                "startup_bare_aiogram_s": future["startup_bare_aiogram_s"],
+                "rss_bare_aiogram_mb": future["rss_bare_aiogram_mb"],
                 "apscheduler_jobs_add_s": anchor["add_s"],
                 "apscheduler_jobs_rss_added_mb": anchor["rss_added_mb"],
             }

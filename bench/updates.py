@@ -6,7 +6,11 @@ Each update is a resident pressing an offer button: callback → middlewares →
 card, the Bot API answered in memory (bot.offline) so only our stack is measured. The anchor is a
 bare aiogram Dispatcher whose one handler edits the message with a fixed card, run in the same
 process on the same machine. Then the real `learncity run` process is started against a local
-Bot API server to measure start-up to first poll and resident memory. Last line: one JSON object.
+Bot API server to measure start-up to first poll and resident memory.
+
+Then bench/scaling.py: the browse and search paths on PostgreSQL + Redis in one and in two bot
+processes, and memory over `--memory-updates` synthetic updates (its docstring says how).
+Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.scaling import PATHS, memory_soak, scaling
 from bot.app import create_app
 from bot.callbacks import ShowOffer
 from bot.dispatcher import create_bot
@@ -84,7 +89,12 @@ async def drive(
         )
         for n in range(1, count + 1)
     ]
-    for update in updates[:50]:  # warm-up: imports, statement caches, connection pool
+    warm_up = [  # imports, statement caches, the connection pool; ids of their own, as the
+        # bot drops an update_id it has seen (bot/dedupe.py)
+        callback_update(count + n, users[n % USERS], message_ids[users[n % USERS].id], datas[0])
+        for n in range(1, 51)
+    ]
+    for update in warm_up:
         await dispatcher.feed_update(bot, update)
     started = time.perf_counter()
     for update in updates:
@@ -176,6 +186,8 @@ async def process_figures(command: list[str], database_url: str) -> dict[str, fl
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--updates", type=int, default=2000)
+    parser.add_argument("--scaling-updates", type=int, default=3000, help="per process and path")
+    parser.add_argument("--memory-updates", type=int, default=1_000_000)
     arguments = parser.parse_args()
     count = arguments.updates
 
@@ -198,6 +210,17 @@ async def main() -> None:
     print(f"\n{'process':<34}{'ours':>12}{'bare':>10}")
     for key, value in process.items():
         print(f"{key:<34}{value:>12}{bare_process[key]:>10}")
+    load_before = os.getloadavg()[0]
+    scaled = await scaling(arguments.scaling_updates)
+    memory = await memory_soak(arguments.memory_updates)
+    print(f"\n{'PostgreSQL + Redis':<34}{'1 process':>12}{'2 processes':>12}{'2 vs 1':>8}")
+    for path in PATHS:
+        one, two = scaled[f"{path}_one_process_per_s"], scaled[f"{path}_two_processes_per_s"]
+        print(f"{path:<34}{one:>12}{two:>12}{scaled[f'{path}_two_vs_one']:>8}")
+    print(
+        f"\nmemory over {memory['memory_updates']:,} updates: {memory['memory_rss_warm_mb']} MB "
+        f"warm, {memory['memory_rss_end_mb']} MB at the end ({memory['memory_growth_pct']} %)"
+    )
     print(
         json.dumps(
             {
@@ -209,7 +232,13 @@ async def main() -> None:
                 "postgres_ratio": round(postgres / bare_rate, 3),
                 **process,
                 **{f"bare_{key}": value for key, value in bare_process.items()},
-            }
+                "cores": os.cpu_count(),
+                "load_before_scaling": round(load_before, 2),
+                "scaling_updates": arguments.scaling_updates,
+                **scaled,
+                **memory,
+            },
+            ensure_ascii=False,
         )
     )
 

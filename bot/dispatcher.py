@@ -34,7 +34,7 @@ OFFLINE_TOKEN = "100000:offline-local-chat"
 # such parametrised classes only in a weak cache, so after each garbage collection the class
 # is built again (~5–10 ms of CPU on one answer). Held here for the methods the bot uses.
 _RESPONSE_TYPES = {
-    method.__returning__: Response[method.__returning__]  # type: ignore[name-defined,misc]
+    method.__returning__: Response[method.__returning__]
     for method in (
         methods.SendMessage,
         methods.SendPhoto,

@@ -208,6 +208,8 @@ class CheckIn(SQLModel, table=True):
     )
     # Had a seat for the session when checked in; False: a walk-in.
     registered: bool = False
+    # The resident's first check-in ever (kept true on their earliest row through /undo).
+    first_visit: bool = False
     # Who they said they were at the time (for the aggregates; never shown per person).
     category_id: int | None = Field(default=None, sa_column=Column(sa.Integer, nullable=True))
     age_band: AgeBand | None = Field(default=None, sa_column=_optional_enum_column(AgeBand))
@@ -483,6 +485,8 @@ class _Holder:
     telegram_id: int
     category_id: int | None
     age_band: AgeBand | None
+    registered: bool  # has a seat for the session being checked in to
+    first_visit: bool  # never checked in anywhere before
 
 
 async def _new_entry(
@@ -493,16 +497,18 @@ async def _new_entry(
     now: datetime,
     people: int = 0,
 ) -> int:
-    entry = AttendanceEntry(
-        session_id=offer_session.id,
-        volunteer_id=volunteer_id,
-        method=method,
-        people=people,
-        created_at=now,
+    table = AttendanceEntry.__table__
+    return await session.scalar(
+        table.insert()
+        .values(
+            session_id=offer_session.id,
+            volunteer_id=volunteer_id,
+            method=method,
+            people=people,
+            created_at=now,
+        )
+        .returning(table.c.id)
     )
-    session.add(entry)
-    await session.flush()
-    return entry.id
 
 
 async def _record(
@@ -516,39 +522,30 @@ async def _record(
     """Insert check-ins; each holder's answer comes from whether their row went in."""
     if not holders:
         return {}, None
-    ids = sorted({holder.resident_id for holder in holders})
-    registered = set(
-        await session.scalars(
-            select(Attendance.resident_id).where(
-                Attendance.session_id == offer_session.id,
-                Attendance.resident_id.in_(ids),
-                Attendance.status == AttendanceStatus.GOING,
-            )
-        )
-    )
-    entry_id = await _new_entry(session, offer_session, method, volunteer_id, now)
     by_id = {holder.resident_id: holder for holder in holders}
+    entry_id = await _new_entry(session, offer_session, method, volunteer_id, now)
     # Sorted by resident: two volunteers' overlapping batches lock rows in the same order.
     rows = [
         {
             "session_id": offer_session.id,
             "resident_id": resident_id,
             "entry_id": entry_id,
-            "registered": resident_id in registered,
+            "registered": by_id[resident_id].registered,
+            "first_visit": by_id[resident_id].first_visit,
             "category_id": by_id[resident_id].category_id,
             "age_band": by_id[resident_id].age_band,
             "checked_in_at": now,
         }
-        for resident_id in ids
+        for resident_id in sorted(by_id)
     ]
     table = CheckIn.__table__
     statement = (
         _insert(session)(table)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["session_id", "resident_id"])
         .returning(table.c.resident_id)
     )
-    inserted = set(await session.scalars(statement))
+    # Parameters apart from the statement: one cached statement, whatever the batch size.
+    inserted = set((await session.execute(statement, rows)).scalars())
     if not inserted:
         await session.execute(delete(AttendanceEntry).where(AttendanceEntry.id == entry_id))
         entry_id = None
@@ -559,30 +556,51 @@ async def _record(
             Answer.ALREADY
             if resident_id not in inserted
             else Answer.CHECKED_IN
-            if resident_id in registered
+            if holder.registered
             else Answer.WALK_IN
         )
-        for resident_id in ids
+        for resident_id, holder in by_id.items()
     }
     return answers, entry_id
 
 
-async def _holders(session: AsyncSession, codes: Iterable[str]) -> dict[str, _Holder]:
+def _has_seat(session_id: int) -> sa.Exists:
+    return (
+        select(Attendance.id)
+        .where(
+            Attendance.session_id == session_id,
+            Attendance.resident_id == Resident.id,
+            Attendance.status == AttendanceStatus.GOING,
+        )
+        .exists()
+    )
+
+
+def _first_visit() -> sa.ColumnElement[bool]:
+    return ~select(CheckIn.id).where(CheckIn.resident_id == Resident.id).exists()
+
+
+async def _holders(
+    session: AsyncSession, codes: Iterable[str], session_id: int
+) -> dict[str, _Holder]:
+    """Who holds each code, and whether they have a seat: one query."""
     codes = list(codes)
     if not codes:
         return {}
     rows = await session.execute(
         select(
             ResidentPass.code,
-            ResidentPass.resident_id,
+            Resident.id,
             Resident.telegram_id,
             Resident.category_id,
             ResidentPass.age_band,
+            _has_seat(session_id),
+            _first_visit(),
         )
         .join(Resident, Resident.id == ResidentPass.resident_id)
         .where(ResidentPass.code.in_(codes))
     )
-    return {code: _Holder(rid, tid, category, band) for code, rid, tid, category, band in rows}
+    return {code: _Holder(*holder) for code, *holder in rows}
 
 
 async def check_in_codes(
@@ -602,7 +620,7 @@ async def check_in_codes(
     if len(typed) > MAX_CODES_PER_MESSAGE:
         raise CheckInError(Problem.TOO_MANY_CODES, offer_session)
     normalised = [normalise_code(item) for item in typed]
-    holders = await _holders(session, {code for code in normalised if code})
+    holders = await _holders(session, {code for code in normalised if code}, offer_session.id)
     by_resident, entry_id = await _record(
         session, offer_session, list(holders.values()), method, volunteer_id, now
     )
@@ -629,10 +647,17 @@ async def check_in_resident(
     volunteer_id: int | None,
     now: datetime,
 ) -> Answer:
-    """A scanned pass or a self check-in: one resident."""
-    own = await session.get(ResidentPass, resident.id)
+    """A self check-in: one resident."""
+    age_band, registered, first_visit = (
+        await session.execute(
+            select(ResidentPass.age_band, _has_seat(offer_session.id), _first_visit())
+            .select_from(Resident)
+            .outerjoin(ResidentPass, ResidentPass.resident_id == Resident.id)
+            .where(Resident.id == resident.id)
+        )
+    ).one()
     holder = _Holder(
-        resident.id, resident.telegram_id, resident.category_id, own.age_band if own else None
+        resident.id, resident.telegram_id, resident.category_id, age_band, registered, first_visit
     )
     answers, _entry = await _record(session, offer_session, [holder], method, volunteer_id, now)
     return answers[resident.id]
@@ -675,13 +700,31 @@ async def undo_last(session: AsyncSession, volunteer_id: int, now: datetime) -> 
     )
     if entry is None:
         return None
-    residents = list(
-        await session.scalars(select(CheckIn.resident_id).where(CheckIn.entry_id == entry.id))
-    )
+    taken = (
+        await session.execute(
+            select(CheckIn.resident_id, CheckIn.first_visit).where(CheckIn.entry_id == entry.id)
+        )
+    ).all()
+    residents = [resident_id for resident_id, _first in taken]
     await session.execute(delete(CheckIn).where(CheckIn.entry_id == entry.id))
     gone = await session.execute(delete(AttendanceEntry).where(AttendanceEntry.id == entry.id))
     if not gone.rowcount:  # a second /undo at the same moment took it
         return None
+    for resident_id in sorted(resident_id for resident_id, first in taken if first):
+        # Their first visit was taken back: the earliest one left is their first now.
+        earliest = (
+            select(CheckIn.id)
+            .where(CheckIn.resident_id == resident_id)
+            .order_by(CheckIn.checked_in_at, CheckIn.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        await session.execute(
+            sa.update(CheckIn)
+            .where(CheckIn.id == earliest)
+            .values(first_visit=True)
+            .execution_options(synchronize_session=False)
+        )
     if residents:
         await skip_pending(
             session,

@@ -83,6 +83,9 @@ def reminder_messages(
     for offset in sorted(set(resident.reminder_offsets or [])):
         due = reminder_due(offer_session.starts_at, offset, zone, quiet)
         if due <= now:
+            # Quiet hours began already: better a reminder in them than none at all.
+            due = reminder_due(offer_session.starts_at, offset, zone)
+        if due <= now:
             continue  # too late for this one: subscribing an hour before needs no day-before
         messages.append(
             NewMessage(

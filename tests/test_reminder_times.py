@@ -125,3 +125,27 @@ def test_quiet_hours_are_read_from_a_range() -> None:
     assert parse_quiet_hours("22:00 to 08:00") == (1320, 480)
     assert parse_quiet_hours("22:00") is None
     assert parse_quiet_hours("8-8") is None
+
+
+def planned_due(now: datetime) -> list[datetime]:
+    from catalogue.models import OfferSession, Resident
+    from scheduler.reminders import reminder_messages
+
+    resident = Resident(
+        id=5, telegram_id=5, reminder_offsets=[60], quiet_from=22 * 60, quiet_until=8 * 60
+    )
+    resident.timezone = "Europe/Dublin"
+    starts = dublin(2026, 6, 10, 7, 30)
+    offer_session = OfferSession(
+        id=7, external_id="s", offer_id=1, starts_at=starts, ends_at=starts + timedelta(hours=1)
+    )
+    return [m.due_at for m in reminder_messages(resident, offer_session, now, ZoneInfo("UTC"))]
+
+
+def test_a_reminder_planned_in_the_evening_comes_before_the_quiet_hours() -> None:
+    assert [wall(due) for due in planned_due(dublin(2026, 6, 9, 20, 0))] == ["2026-06-09 21:59 IST"]
+
+
+def test_a_reminder_planned_during_quiet_hours_is_kept_rather_than_lost() -> None:
+    # Subscribed at 23:00: "just before the quiet hours" has passed; it comes at 06:30.
+    assert [wall(due) for due in planned_due(dublin(2026, 6, 9, 23, 0))] == ["2026-06-10 06:30 IST"]

@@ -143,6 +143,7 @@ def upgrade() -> None:
         sa.Column("resident_id", sa.Integer(), nullable=False),
         sa.Column("entry_id", sa.Integer(), nullable=False),
         sa.Column("registered", sa.Boolean(), nullable=False),
+        sa.Column("first_visit", sa.Boolean(), nullable=False),
         sa.Column("category_id", sa.Integer(), nullable=True),
         sa.Column(
             "age_band",
