@@ -404,7 +404,7 @@ async def million_run(database_url: str, rows: int) -> dict[str, Any]:
         png = chart_png(report, chart_labels(report, viewer))
         chart_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    buffer = io.StringIO()
+    buffer = io.BytesIO()
     async with app.session_maker() as session:
         exported = await write_attendance_csv(session, scope, settings.city_zone, buffer)
     csv_seconds = time.perf_counter() - started
@@ -418,7 +418,7 @@ async def million_run(database_url: str, rows: int) -> dict[str, Any]:
         "chart_bytes": len(png),
         "csv_rows": exported,
         "csv_seconds": round(csv_seconds, 2),
-        "csv_megabytes": round(len(buffer.getvalue().encode()) / 2**20, 1),
+        "csv_megabytes": round(len(buffer.getvalue()) / 2**20, 1),
         "report_attendance": report.attendance,
         "report_no_show_rate": round(report.no_show_rate or 0, 3),
     }

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
 
+from bot.callbacks import Id
+
 
 class ChooseAgeBand(CallbackData, prefix="age"):
     """On /pass: the resident's age band ("-" to say nothing)."""
@@ -22,19 +24,19 @@ class CheckInSessions(CallbackData, prefix="cia"):
 class CheckInVenue(CallbackData, prefix="civ"):
     """Today's sessions at one venue; 0: those without a venue (online)."""
 
-    venue_id: int
+    venue_id: Id
 
 
 class CheckInSession(CallbackData, prefix="cis"):
     """Start checking people in to this session."""
 
-    session_id: int
+    session_id: Id
 
 
 class SelfCheckInQr(CallbackData, prefix="ciq"):
     """Show (a fresh) QR that residents scan to check themselves in."""
 
-    session_id: int
+    session_id: Id
 
 
 class StopCheckIn(CallbackData, prefix="cix"):
@@ -42,16 +44,16 @@ class StopCheckIn(CallbackData, prefix="cix"):
 
 
 class RateSession(CallbackData, prefix="fb"):
-    session_id: int
-    score: int
+    session_id: Id
+    score: Id
 
 
 class SkipComment(CallbackData, prefix="fbs"):
-    session_id: int
+    session_id: Id
 
 
 class ReportFor(CallbackData, prefix="rep"):
     """A report from the /report picker: `kind` is today/week/month or festival."""
 
     kind: str
-    target: int = 0
+    target: Id = 0

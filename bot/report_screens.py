@@ -224,7 +224,8 @@ async def make_report_files(
     attendance = await attendance_csv(session, scope, viewer.zone, viewer.locale)
     attendance_name = f"attendance-{scope.slug()}.csv"
     if len(attendance) > GZIP_ABOVE:
-        attendance, attendance_name = gzip.compress(attendance), attendance_name + ".gz"
+        attendance = await asyncio.to_thread(gzip.compress, attendance)  # off the event loop
+        attendance_name += ".gz"
     return ReportFiles(
         summary=summary(report, viewer),
         chart_png=chart,

@@ -406,7 +406,7 @@ def matching(items: Iterable[TodaySession], words: str) -> list[TodaySession]:
 async def find_session(session: AsyncSession, reference: str) -> OfferSession | None:
     """A session by its number ("12", "#12") or the city's id for it."""
     reference = reference.strip().removeprefix("#")
-    if reference.isdigit() and len(reference) < 10:
+    if reference.isascii() and reference.isdigit() and len(reference) < 10:
         found = await session.get(OfferSession, int(reference))
         if found is not None:
             return found

@@ -84,7 +84,8 @@ async def choose_session(
 ) -> None:
     now, zone = utc_now(), settings.city_zone
     words = (command.args or "").strip()
-    if words.removeprefix("#").isdigit():
+    number = words.removeprefix("#")
+    if number.isascii() and number.isdigit():
         try:
             offer_session = await open_session(session, words, now, zone)
         except CheckInError as error:
@@ -247,7 +248,7 @@ async def headcount(
     now = utc_now()
     try:
         offer_session = await open_session(session, reference, now, settings.city_zone)
-        if not number.isdigit() or len(number) > 6:
+        if not (number.isascii() and number.isdigit()) or len(number) > 6:
             raise CheckInError(Problem.BAD_NUMBER, offer_session)
         total = await record_headcount(
             session, offer_session, int(number), message.from_user.id, now

@@ -863,4 +863,3 @@ async def unexpected(
     await message.answer(ui.form_error("text"))
     if step in {s.state for s in OFFER_STEPS}:
         await _ask(message, step, state, session, settings, viewer)
-

@@ -166,7 +166,8 @@ class OutboundLimiter:
                 await self.sleep(slot - now)
             if self.paused_until <= self.clock():
                 await self._no_burst(paid)
-                return
+                if self.paused_until <= self.clock():
+                    return
             # A 429 arrived while this sender waited for its slot: wait out the pause too.
 
     async def _no_burst(self, paid: bool) -> None:
@@ -176,8 +177,8 @@ class OutboundLimiter:
         at the same moment (after a pause of the loop) and would reach Telegram in one burst,
         which a strict count per second answers with 429, pausing everything for a second.
         So each goes at least an interval after the one before. The hair (at most 0.5 ms, 2 %
-        of the interval) makes up for the time a sleeping task takes to wake, and is small
-        enough that no second can hold more than the rate allows.
+        of the interval) makes up for the time a sleeping task takes to wake; any one second
+        still holds at most one message more than the rate.
         """
         interval = self.paid_interval if paid else self.interval
         spacing = interval - min(interval * 0.02, 0.0005)

@@ -33,8 +33,8 @@ Delivery is exactly once through restarts, redeploys and several processes: a ro
 sent in the moment after Telegram accepts it, and a stopping process (SIGTERM) finishes or
 releases what it holds. Only a hard crash (SIGKILL, power loss) between Telegram's answer and
 that write can repeat a message, once, after the lease; a worker never has more than
-UNRECORDED_LIMIT such messages at a time, so that is the most a crash can repeat. Nothing is
-lost.
+`unrecorded_limit(OUTBOUND_RATE)` such messages at a time (8 at Telegram's rates, a fifth of
+a second of sending at higher ones), so that is the most a crash can repeat. Nothing is lost.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import socket
 import time
@@ -70,8 +71,13 @@ RETRY_BACKOFF_BASE = 5.0  # seconds before the first retry of a row; doubles eac
 RETRY_BACKOFF_CAP = 3600.0
 INSERT_CHUNK = 500  # rows per INSERT statement (PostgreSQL allows 32767 parameters)
 KEEP_FINISHED_DAYS = 30  # sent, failed and skipped rows are deleted after this
-# Sends that Telegram may have accepted and the database not yet recorded, at most.
+# Sends that Telegram may have accepted and the database not yet recorded, at most: this many,
+# or a fifth of a second's worth at the outbound rate if that is more.
 UNRECORDED_LIMIT = 8
+
+
+def unrecorded_limit(outbound_rate: float) -> int:
+    return max(UNRECORDED_LIMIT, math.ceil(outbound_rate / 5))
 
 
 class Conflict(StrEnum):
@@ -307,7 +313,7 @@ class Outcome:
     anchor_at: datetime | None = None
     attempted: bool = False
     # Telegram may have the message and the database not yet know: counts against
-    # UNRECORDED_LIMIT until written.
+    # unrecorded_limit() until written.
     holds_slot: bool = False
 
 
@@ -430,7 +436,7 @@ class OutboxWorker:
         self._loop_task: asyncio.Task[None] | None = None
         self._recorder_task: asyncio.Task[None] | None = None
         self._last_release = 0.0
-        self._unrecorded = asyncio.Semaphore(UNRECORDED_LIMIT)
+        self._unrecorded = asyncio.Semaphore(unrecorded_limit(settings.outbound_rate))
 
     # -- lifecycle
 

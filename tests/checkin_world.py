@@ -69,11 +69,3 @@ async def check_ins(app: App, session_id: int) -> int:
         return await session.scalar(
             select(func.count()).select_from(CheckIn).where(CheckIn.session_id == session_id)
         )
-
-
-def replies_since(chat: ResidentChat, since: int) -> list[str]:
-    return [
-        str(call.params.get("text", ""))
-        for call in chat.telegram.calls[since:]
-        if call.method == "sendMessage"
-    ]

@@ -125,6 +125,29 @@ async def test_ten_volunteers_typing_overlapping_codes_count_each_resident_once(
     assert answers.count(Answer.ALREADY) == len(answers) - new
 
 
+async def test_an_undone_first_visit_makes_the_next_one_the_first(app) -> None:
+    from catalogue.attendance import undo_last
+
+    made = await make_offer(app, [utc_now() - timedelta(days=1), utc_now() - timedelta(minutes=10)])
+    async with app.session_maker.begin() as session:
+        resident = Resident(telegram_id=955_001, language="en")
+        session.add(resident)
+        await session.flush()
+        code = (await pass_of(session, resident)).code
+        earlier = await session.get(OfferSession, made.session_ids[0])
+        later = await session.get(OfferSession, made.session_ids[1])
+        await check_in_codes(session, earlier, [code], 1, utc_now() - timedelta(minutes=2))
+        await check_in_codes(session, later, [code], 2, utc_now() - timedelta(minutes=1))
+    async with app.session_maker() as session:
+        firsts = list(await session.scalars(select(CheckIn.first_visit).order_by(CheckIn.id)))
+    assert firsts == [True, False]
+    async with app.session_maker.begin() as session:
+        undone = await undo_last(session, 1, utc_now())
+    assert undone is not None
+    async with app.session_maker() as session:
+        assert list(await session.scalars(select(CheckIn.first_visit))) == [True]
+
+
 # ---------------------------------------------------------------- feedback
 
 

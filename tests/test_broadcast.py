@@ -122,9 +122,7 @@ async def seniors(session_maker) -> Category:
 async def test_organiser_announces_to_a_category(organiser: ResidentChat, app, session_maker):
     category = await seniors(session_maker)
     listeners = await add_residents(session_maker, 3, category_id=category.id)
-    quiet = await add_residents(
-        session_maker, 1, category_id=category.id, announcements_on=False
-    )
+    quiet = await add_residents(session_maker, 1, category_id=category.id, announcements_on=False)
     others = await add_residents(session_maker, 2)
     telegram = organiser.telegram
     telegram.blocked_chats.add(listeners[2])
@@ -133,9 +131,7 @@ async def test_organiser_announces_to_a_category(organiser: ResidentChat, app, s
     screen = await organiser.send("/broadcast")
     assert "New announcement" in screen.text
     text = "Festival opens on Saturday! See the programme"
-    screen = await organiser.send_formatted(
-        text, [{"type": "bold", "offset": 18, "length": 8}]
-    )
+    screen = await organiser.send_formatted(text, [{"type": "bold", "offset": 18, "length": 8}])
     assert "Who should receive it?" in screen.text
     await organiser.press("A category of residents")
     screen = await organiser.press(category.title["en"])
@@ -148,7 +144,8 @@ async def test_organiser_announces_to_a_category(organiser: ResidentChat, app, s
     screen = await organiser.press("Send now")
     assert "Send the announcement to 3 residents" in screen.text
     screen = await organiser.press("Confirm")
-    assert "Broadcast #" in screen.text and "sending" in screen.text
+    assert "Broadcast #" in screen.text
+    assert "sending" in screen.text
     assert "Pause" in " ".join(organiser.labels())
 
     await sending.until_quiet()
@@ -166,9 +163,7 @@ async def test_organiser_announces_to_a_category(organiser: ResidentChat, app, s
     assert "Delivered: 2" in report
     assert "Blocked the bot: 1" in report
     async with session_maker() as session:
-        blocked = await session.scalar(
-            select(Resident).where(Resident.telegram_id == listeners[2])
-        )
+        blocked = await session.scalar(select(Resident).where(Resident.telegram_id == listeners[2]))
         assert blocked.is_active is False
         broadcast = await session.scalar(select(Broadcast))
         assert broadcast.state is BroadcastState.DONE
@@ -194,7 +189,8 @@ async def test_a_photo_announcement_is_scheduled_then_sent(
     assert "could not read that date" in screen.text
     at = (utc_now() + timedelta(days=2)).astimezone(CITY).replace(second=0, microsecond=0)
     screen = await organiser.send(at.strftime("%Y-%m-%d %H:%M"))
-    assert "Send the announcement to" in screen.text and "on" in screen.text
+    assert "Send the announcement to" in screen.text
+    assert "on" in screen.text
     screen = await organiser.press("Confirm")
     assert "Scheduled for" in screen.text
 
@@ -353,7 +349,8 @@ async def test_rows_are_written_page_by_page_and_never_twice(app, session_maker)
     assert len({row.chat_id for row in rows}) == len(rows) == 25
     assert late_joiner[0] not in {row.chat_id for row in rows}
     assert all(row.state is OutboxState.PENDING and row.kind == "broadcast" for row in rows)
-    assert stored.planned_all and stored.planned == 25
+    assert stored.planned_all
+    assert stored.planned == 25
     assert (figures.total, figures.waiting, figures.sent) == (25, 25, 0)
 
 
@@ -382,3 +379,29 @@ async def test_confirm_pressed_twice_sends_once(organiser: ResidentChat, app, se
     async with session_maker() as session:
         assert await session.scalar(select(func.count()).select_from(Broadcast)) == 1
     assert again.request_key == key
+
+
+async def test_a_big_city_can_send_paid_broadcasts(organiser: ResidentChat, app, session_maker):
+    chats = await add_residents(session_maker, 2)
+    paid_settings = app.settings.model_copy(update={"allow_paid_broadcast": True})
+    app.dispatcher["settings"] = paid_settings
+    app.settings = paid_settings
+    sending = Sending(app, organiser.telegram)
+    assert sending.worker.delivery.limiter.paid_interval == 1 / paid_settings.paid_broadcast_rate
+
+    await organiser.send("/broadcast")
+    await organiser.send("City-wide open day")
+    await organiser.press("Everyone")
+    await organiser.press("Preview")
+    screen = await organiser.press("Send now")
+    assert "Paid broadcast" in screen.text
+    await organiser.press("Confirm")
+    await sending.until_quiet()
+    sent = [
+        call
+        for call in organiser.telegram.calls
+        if call.method == "sendMessage" and int(call.params["chat_id"]) in chats
+    ]
+    assert len(sent) == 2
+    assert all(call.params.get("allow_paid_broadcast") for call in sent)
+    await sending.close()

@@ -19,6 +19,7 @@ from tests.fake_bot_api import FakeBotApi
 
 pytestmark = pytest.mark.e2e
 RESIDENT = 4242
+ORGANISER = 4343  # an administrator, who may also broadcast
 
 
 @pytest.fixture
@@ -60,6 +61,7 @@ async def running_bot(
         "DATABASE_URL": database_url,
         "CITY_TIMEZONE": "Asia/Yekaterinburg",
         "DEFAULT_LOCALE": "en",
+        "ADMIN_IDS": str(ORGANISER),
         "FLOOD_LIMIT": "30",
     }
     arguments = ["run"]
@@ -108,3 +110,37 @@ async def test_resident_walks_to_an_offer_card(bot_api: FakeBotApi, running_bot)
         await bot_api.wait_until(lambda expected=expected: expected in bot_api.screen(RESIDENT))
     assert len(bot_api.calls("sendMessage")) == 1
     assert len(bot_api.calls("editMessageText")) == 4
+
+
+def said(bot_api: FakeBotApi, chat_id: int, text: str) -> bool:
+    return any(text in m.text for m in bot_api.telegram.chat_messages(chat_id) if m.from_bot)
+
+
+async def test_organiser_broadcast_reaches_residents(bot_api: FakeBotApi, running_bot) -> None:
+    residents = [RESIDENT, RESIDENT + 1]
+    for resident in residents:
+        bot_api.send_text(resident, "/start")
+        await bot_api.wait_until(lambda r=resident: "Choose your language" in bot_api.screen(r))
+        bot_api.press(resident, "English")
+        await bot_api.wait_until(lambda r=resident: "Who are you?" in bot_api.screen(r))
+
+    bot_api.send_text(ORGANISER, "/broadcast")
+    await bot_api.wait_until(lambda: "New announcement" in bot_api.screen(ORGANISER))
+    bot_api.send_text(ORGANISER, "Festival opens on Saturday!")
+    await bot_api.wait_until(lambda: "Who should receive it?" in bot_api.screen(ORGANISER))
+    for label, expected in [
+        ("Everyone", "It will reach"),
+        ("Preview", "exactly what residents will see"),
+        ("Send now", "Send the announcement to"),
+    ]:
+        bot_api.press(ORGANISER, label)
+        await bot_api.wait_until(lambda expected=expected: expected in bot_api.screen(ORGANISER))
+    bot_api.press(ORGANISER, "Confirm")
+    for resident in residents:
+        await bot_api.wait_until(
+            lambda r=resident: said(bot_api, r, "Festival opens on Saturday!"), timeout=30
+        )
+    await bot_api.wait_until(lambda: said(bot_api, ORGANISER, "Delivered:"), timeout=30)
+    for resident in residents:
+        got = [m for m in bot_api.telegram.chat_messages(resident) if "Festival" in m.text]
+        assert len(got) == 1, "each resident got the announcement once"

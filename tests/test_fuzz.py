@@ -409,7 +409,12 @@ def test_random_updates_break_nothing(settings: Settings) -> None:
         calls_before = len(chat.telegram.calls)
         errors.records.clear()
         runner.run(feed(raws))
-        failures = [r.getMessage() + "\n" + "".join(traceback.format_exception(*r.exc_info)[-12:]) if r.exc_info else r.getMessage() for r in errors.records]
+        failures = [
+            r.getMessage() + "\n" + "".join(traceback.format_exception(*r.exc_info)[-12:])
+            if r.exc_info
+            else r.getMessage()
+            for r in errors.records
+        ]
         assert not failures, failures[0]
         problems = [p for c in chat.telegram.calls[calls_before:] for p in message_problems(c)]
         assert not problems, problems
@@ -453,8 +458,13 @@ def test_random_bodies_never_break_the_webhook(settings: Settings) -> None:
     )
     running = prepare_to_run(app)
     web_app, _ = create_web_app(app, running)
-    client = TestClient(TestServer(web_app))
-    runner.run(client.start_server())
+
+    async def started_client() -> TestClient:
+        client = TestClient(TestServer(web_app))
+        await client.start_server()
+        return client
+
+    client = runner.run(started_client())
 
     async def post(body: bytes) -> int:
         response = await client.post(

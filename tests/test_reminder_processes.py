@@ -24,7 +24,7 @@ from bot.app import create_app
 from bot.settings import load_settings
 from catalogue.models import Resident, utc_now
 from scheduler.models import OutboxMessage, OutboxState
-from scheduler.outbox import UNRECORDED_LIMIT
+from scheduler.outbox import unrecorded_limit
 from scheduler.subscriptions import subscribe_to_session
 from tests.conftest import _empty_postgres
 from tests.fake_bot_api import FakeBotApi
@@ -164,7 +164,7 @@ async def test_a_crashed_process_loses_nothing(
     sent = per_chat(bot_api)
     assert set(sent) == {FIRST_CHAT + n for n in range(RESIDENTS)}, "nothing is lost"
     # Only messages Telegram accepted in the instant before the kill, not yet marked sent,
-    # can go out twice (a worker holds at most UNRECORDED_LIMIT of them); everything else the
+    # can go out twice (a worker holds at most unrecorded_limit() of them); everything else the
     # dead process held was taken over when its lease ended.
-    assert sum(sent.values()) - RESIDENTS <= UNRECORDED_LIMIT
+    assert sum(sent.values()) - RESIDENTS <= unrecorded_limit(60)
     assert await row_states(due_reminders) == Counter({OutboxState.SENT: RESIDENTS})

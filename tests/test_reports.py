@@ -28,8 +28,15 @@ from catalogue.attendance import (
     show_code,
 )
 from catalogue.models import Category, OfferSession, Resident, utc_now
-from catalogue.reports import UNKNOWN, ScopeError, ScopeKind, build_report, resolve_scope
-from catalogue.team import Role
+from catalogue.reports import (
+    ATTENDANCE_COLUMNS,
+    UNKNOWN,
+    ScopeError,
+    ScopeKind,
+    build_report,
+    resolve_scope,
+)
+from catalogue.team import Role, TeamMember
 from scheduler.models import Attendance, AttendanceStatus
 from tests.checkin_world import team_member
 from tests.reminder_world import Made, make_offer
@@ -66,6 +73,7 @@ async def small_world(app) -> World:
         app, [now - timedelta(days=2), now - timedelta(minutes=10)], title="Clay basics"
     )
     async with app.session_maker.begin() as session:
+        session.add(TeamMember(telegram_id=VOLUNTEER, role=Role.VOLUNTEER, display_name="Vera"))
         makers = Category(external_id="makers", title={"en": "Makers"}, description={})
         elders = Category(external_id="elders", title={"en": "Elders"}, description={})
         session.add_all([makers, elders])
@@ -182,10 +190,18 @@ async def test_an_organiser_gets_the_summary_a_chart_and_two_csvs(app) -> None:
     assert files[f"attendance-{slug}.png"].startswith(b"\x89PNG")
 
     rows = list(csv.DictReader(io.StringIO(files[f"attendance-{slug}.csv"].decode())))
-    assert [row["method"] for row in rows] == ["code"] * 5 + ["headcount"]
-    assert [row["people"] for row in rows][-1] == "25"
+    assert list(rows[0]) == list(ATTENDANCE_COLUMNS)
+    assert sorted(row["method"] for row in rows) == ["code"] * 5 + ["headcount"]
+    assert [row["timestamp"] for row in rows] == sorted(row["timestamp"] for row in rows)
+    first_at = (world.ended.starts_at + timedelta(minutes=5)).astimezone(app.settings.city_zone)
+    assert rows[0]["timestamp"] == first_at.isoformat(timespec="seconds")
+    headcount = next(row for row in rows if row["method"] == "headcount")
+    assert (headcount["people"], headcount["registered"]) == ("25", "")
     assert {row["volunteer_id"] for row in rows} == {str(VOLUNTEER)}
-    assert sorted(row["registered"] for row in rows[:5]) == ["no", "no", "yes", "yes", "yes"]
+    assert {row["volunteer"] for row in rows} == {"Vera"}
+    assert {row["offer"] for row in rows} == {"Clay basics"}
+    check_ins = [row for row in rows if row["method"] == "code"]
+    assert sorted(row["registered"] for row in check_ins) == ["no", "no", "yes", "yes", "yes"]
     aggregates = list(csv.reader(io.StringIO(files[f"aggregates-{slug}.csv"].decode())))
     assert ["total", "no_show_rate", "0.5"] in aggregates
     assert ["category", "Makers", "3"] in aggregates

@@ -130,8 +130,12 @@ async def test_health_reports_each_dependency(served: Served) -> None:
 async def test_metrics_in_prometheus_format(served: Served) -> None:
     await served.post(message_update(1, RESIDENT, 1, "/start", "en"))
     await served.post(message_update(1, RESIDENT, 1, "/start", "en"))
+    metrics = served.app.metrics
     await served.bot_api.wait_until(
-        lambda: served.app.metrics.value("learncity_updates_dropped_total", reason="duplicate") == 1
+        lambda: (
+            metrics.value("learncity_updates_dropped_total", reason="duplicate") == 1
+            and metrics.value("learncity_updates_total", type="message") == 1
+        )
     )
     response = await served.client.get("/metrics")
     assert response.status == 200
