@@ -173,8 +173,9 @@ async def test_forged_and_unknown_callback_data(resident: ResidentChat) -> None:
 async def test_unexpected_input_gets_a_hint(resident: ResidentChat) -> None:
     screen = await resident.send("/frobnicate")
     assert "I don't know the command /frobnicate" in screen.text
-    screen = await resident.send("🎨🎭🎪")
-    assert "/menu" in screen.text
+    screen = await resident.send("🎨🎭🎪")  # free text is a search; emoji alone gets advice
+    assert "Type what you would like to learn" in screen.text
+    assert "🏠 Menu" in resident.labels()
     screen = await resident.send("x" * 4096)
     assert len(screen.text) < 4096
     screen = await resident.send("/" + "y" * 4000)
