@@ -208,7 +208,8 @@ async def door_run(
         typed = [code for pair in zip(mine, padded, strict=True) for code in pair if code]
         await asyncio.sleep(random.uniform(0, interval))  # volunteers do not start in step
         for code in typed:
-            await asyncio.sleep(interval)  # reading the next pass: the door's pace
+            # Reading the next pass takes a person about `interval`: the door's pace.
+            await asyncio.sleep(random.uniform(0.5, 1.5) * interval)
             before = len(chat.telegram.calls)
             started = time.perf_counter()
             await chat._send(code)
@@ -435,6 +436,12 @@ async def main() -> None:
         default=0.5,
         help="seconds each volunteer takes to read the next pass (the door's pace)",
     )
+    parser.add_argument(
+        "--only",
+        choices=("door", "flat_out", "report"),
+        action="append",
+        help="run only these parts (repeatable); the last line then holds only their figures",
+    )
     arguments = parser.parse_args()
     base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     result: dict[str, Any] = {}
@@ -445,6 +452,8 @@ async def main() -> None:
         ("flat_out", lambda url: door_run(url, codes, volunteers, 0.0)),
         ("report", lambda url: million_run(url, arguments.rows)),
     ):
+        if arguments.only and part not in arguments.only:
+            continue
         name = f"learncity_bench_checkin_{uuid.uuid4().hex[:8]}"
         await admin(f'CREATE DATABASE "{name}"')
         try:
@@ -452,6 +461,13 @@ async def main() -> None:
         finally:
             await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         print(part, json.dumps(result[part]), file=sys.stderr)
+    if arguments.only:
+        print(
+            json.dumps(
+                {f"{part}_{key}": value for part in result for key, value in result[part].items()}
+            )
+        )
+        return
     door, flat_out, report = result["door"], result["flat_out"], result["report"]
     summary = {
         "p95_ms": door["p95_ms"],

@@ -11,8 +11,10 @@
      processes on one PostgreSQL goes; both share the queue meanwhile);
    * stop-start: SIGTERM, then a new process: reminders due while no process runs wait for
      its start-up, which is reported apart.
-   Reported: p50, p99 and max lateness, lost, duplicated. The anchor is Telegram's own limit
-   of about 30 messages a second: at that rate the same minute's reminders would take
+   Reported: p50, p99 and max lateness, lost, duplicated. Anchors: a bare aiogram loop that
+   sleeps until each due time and sends (no database, no restart) measured in the same run,
+   which shows what the shared machine's load alone costs; and Telegram's own limit of about
+   30 messages a second: at that rate the same minute's reminders would take
    `reminders / 30` seconds to send.
 2. `--future` reminders due over the next 30 days: the time to queue them, and what they cost
    the bot process: start-up time to its first getUpdates and resident memory, with and
@@ -189,6 +191,12 @@ async def seed(database_url: str, dues: list[datetime], sessions_start: datetime
     return queued_in
 
 
+async def shift_due_times(database_url: str, shift: timedelta) -> None:
+    connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    await connection.execute("UPDATE outbox_message SET due_at = due_at + $1", shift)
+    await connection.close()
+
+
 def bot_environment(api: FakeBotApi, database_url: str, token: str) -> dict[str, str]:
     return os.environ | {
         "BOT_TOKEN": token,
@@ -233,6 +241,10 @@ async def lateness_run(count: int, window: float, rolling: bool) -> dict[str, fl
         await seed(url, dues, first_due + timedelta(hours=2))
         first = await start_bot(api, url, "111:first")
         await polled_by(api, "111:first")
+        # However long the start took on this machine, the minute begins three seconds from now.
+        shift = datetime.now(UTC) + timedelta(seconds=3) - dues[0]
+        dues = [due + shift for due in dues]
+        await shift_due_times(url, shift)
         await asyncio.sleep(max(0.0, (dues[count // 2] - datetime.now(UTC)).total_seconds()))
         restart_started = time.monotonic()
         if rolling:
@@ -332,6 +344,50 @@ async def future_run(count: int) -> dict[str, float]:
     }
 
 
+async def bare_sender_run(count: int, window: float) -> dict[str, float]:
+    """The anchor for lateness: a bare aiogram loop that sleeps until each due time and sends,
+    no database, no restart, in a process of its own, to the same kind of server."""
+    api = FakeBotApi()
+    await api.start()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--bare-sender", api.url, str(count), str(window),
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    # The sender says when its first message is due, once it has started.
+    first_due = float((await process.stdout.readline()).decode())
+    await process.wait()
+    await api.stop()
+    lateness = sorted(
+        max(0.0, call.at - (first_due + window * int(call.params["text"]) / count))
+        for call in api.telegram.accepted()
+    )
+    return {
+        "p50_s": round(statistics.median(lateness), 3),
+        "p99_s": round(statistics.quantiles(lateness, n=100)[98], 3),
+        "max_s": round(lateness[-1], 3),
+    }
+
+
+async def bare_sender(api_url: str, count: int, window: float) -> None:
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+
+    bot = Bot("444:bare", session=AiohttpSession(api=TelegramAPIServer.from_base(api_url)))
+    first_due = time.time() + 2
+    print(first_due, flush=True)
+    pending: set[asyncio.Task] = set()
+    for n in range(count):
+        delay = first_due + window * n / count - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(bot.send_message(FIRST_CHAT + n, str(n)))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+    await asyncio.gather(*pending)
+    await bot.session.close()
+
+
 def apscheduler_anchor(count: int) -> dict[str, float]:
     """APScheduler 3 holding `count` date jobs in memory, in a process of its own."""
     output = subprocess.run(
@@ -376,12 +432,19 @@ async def main() -> None:
     parser.add_argument("--window", type=float, default=60.0)
     parser.add_argument("--future", type=int, default=100_000)
     parser.add_argument("--apscheduler-jobs", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--bare-sender", nargs=3, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.apscheduler_jobs:
         await apscheduler_jobs(arguments.apscheduler_jobs)
         return
+    if arguments.bare_sender:
+        url, count, window = arguments.bare_sender
+        await bare_sender(url, int(count), float(window))
+        return
 
     count, window = arguments.reminders, arguments.window
+    load_before = os.getloadavg()[0]
+    bare = await bare_sender_run(count, window)
     rolling = await lateness_run(count, window, rolling=True)
     stop_start = await lateness_run(count, window, rolling=False)
     future = await future_run(arguments.future)
@@ -394,6 +457,11 @@ async def main() -> None:
             f"{label:<28}{run['p50_s']:>8}{run['p99_s']:>8}{run['max_s']:>8}"
             f"{run['late_over_1s']:>7}{run['lost']:>6}{run['duplicates']:>5}"
         )
+    print(
+        f"{'bare aiogram loop (anchor)':<28}{bare['p50_s']:>8}{bare['p99_s']:>8}{bare['max_s']:>8}"
+    )
+    load_after = os.getloadavg()[0]
+    print(f"machine load average: {load_before:.1f} before, {load_after:.1f} after (2 cores)")
     print(f"stop-start: no process ran for {stop_start['no_process_s']} s (start-up)")
     at_limit = count / TELEGRAM_LIMIT
     print(
@@ -422,6 +490,9 @@ async def main() -> None:
                 "stop_start_p99_s": stop_start["p99_s"],
                 "stop_start_max_s": stop_start["max_s"],
                 "stop_start_no_process_s": stop_start["no_process_s"],
+                "bare_loop_p50_s": bare["p50_s"],
+                "bare_loop_p99_s": bare["p99_s"],
+                "load_average": [round(load_before, 1), round(load_after, 1)],
                 "telegram_limit_per_s": TELEGRAM_LIMIT,
                 "seconds_at_telegram_limit": round(at_limit),
                 "future_reminders": arguments.future,

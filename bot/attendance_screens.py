@@ -308,17 +308,26 @@ def problem_text(problem: Problem, viewer: Viewer, offer_session: OfferSession |
     }[problem]
 
 
+def _escaped(text: str) -> str:
+    """Plain text shown in HTML mode: the <session> of a usage line is not a tag."""
+    return escape(text, quote=False)
+
+
 def attend_usage() -> str:
-    return _(
-        "Usage: /attend <session> <code> [<code> …], e.g. /attend 12 K7QM-4XPD. "
-        "The session numbers are in /checkin."
+    return _escaped(
+        _(
+            "Usage: /attend <session> <code> [<code> …], e.g. /attend 12 K7QM-4XPD. "
+            "The session numbers are in /checkin."
+        )
     )
 
 
 def count_usage() -> str:
-    return _(
-        "Usage: /count <session> <number>, e.g. /count 12 25 (or /count 25 while checking in "
-        "to a session)."
+    return _escaped(
+        _(
+            "Usage: /count <session> <number>, e.g. /count 12 25 (or /count 25 while checking "
+            "in to a session)."
+        )
     )
 
 

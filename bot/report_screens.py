@@ -12,6 +12,7 @@ import gzip
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
+from html import escape, unescape
 
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -87,7 +88,7 @@ def _label(dimension: str, key: str) -> str:
 
 
 def _breakdown(dimension: str, counts: dict[str, int]) -> str:
-    items = [f"{_label(dimension, key)}: {people}" for key, people in counts.items()]
+    items = [f"{escape(_label(dimension, key))}: {people}" for key, people in counts.items()]
     if len(items) > BREAKDOWN_ITEMS:
         items = [*items[:BREAKDOWN_ITEMS], "…"]
     return " · ".join(items) if items else "—"
@@ -163,7 +164,8 @@ class ChartLabels:
 
 def chart_labels(report: Report, viewer: Viewer) -> ChartLabels:
     return ChartLabels(
-        title=_("Attendance: {scope}").format(scope=scope_label(report.scope, viewer)),
+        # The chart is a picture, not HTML: titles as people read them.
+        title=unescape(_("Attendance: {scope}").format(scope=scope_label(report.scope, viewer))),
         over_time=_("Attendance by day"),
         by_category=_("Identified attendance by category"),
         identified=_("identified"),

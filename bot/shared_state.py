@@ -8,10 +8,14 @@ process on SQLite needs. Every key starts with `REDIS_PREFIX`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from copy import copy
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+from aiogram.fsm.storage.memory import MemoryStorage, MemoryStorageRecord
 from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -46,9 +50,46 @@ async def connect_redis(settings: Settings) -> Redis | None:
     return client
 
 
+class LeanMemoryStorage(MemoryStorage):
+    """aiogram's MemoryStorage, minus a record for everyone who ever wrote.
+
+    aiogram's reads go through a `defaultdict`, so each person's first update leaves an empty
+    record behind for good: memory grows with every resident the bot has met (bench/scaling.py
+    showed it). Here reads do not create records, and a record with no state and no data
+    left is dropped, so only people in the middle of a form take memory.
+    """
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        await super().set_state(key, state.state if isinstance(state, State) else state)
+        self._drop_if_empty(key)
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        record = self.storage.get(key)
+        return record.state if record is not None else None
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        await super().set_data(key, data)
+        self._drop_if_empty(key)
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        record = self.storage.get(key)
+        return record.data.copy() if record is not None else {}
+
+    async def get_value(
+        self, storage_key: StorageKey, dict_key: str, default: Any | None = None
+    ) -> Any | None:
+        record = self.storage.get(storage_key, MemoryStorageRecord())
+        return copy(record.data.get(dict_key, default))
+
+    def _drop_if_empty(self, key: StorageKey) -> None:
+        record = self.storage.get(key)
+        if record is not None and record.state is None and not record.data:
+            del self.storage[key]
+
+
 def create_storage(settings: Settings, redis: Redis | None) -> BaseStorage:
     if redis is None:
-        return MemoryStorage()
+        return LeanMemoryStorage()
     return RedisStorage(
         redis,
         key_builder=DefaultKeyBuilder(prefix=f"{settings.redis_prefix}:fsm", with_destiny=True),

@@ -582,25 +582,32 @@ def _first_visit() -> sa.ColumnElement[bool]:
 
 async def _holders(
     session: AsyncSession, codes: Iterable[str], session_id: int
-) -> dict[str, _Holder]:
-    """Who holds each code, and whether they have a seat: one query."""
+) -> tuple[dict[str, _Holder], int | None]:
+    """Who holds each code and whether they have a seat, and the session's check-ins so far
+    (None when no code is known): one query."""
     codes = list(codes)
     if not codes:
-        return {}
-    rows = await session.execute(
-        select(
-            ResidentPass.code,
-            Resident.id,
-            Resident.telegram_id,
-            Resident.category_id,
-            ResidentPass.age_band,
-            _has_seat(session_id),
-            _first_visit(),
+        return {}, None
+    so_far = select(func.count()).where(CheckIn.session_id == session_id).scalar_subquery()
+    rows = (
+        await session.execute(
+            select(
+                so_far,
+                ResidentPass.code,
+                Resident.id,
+                Resident.telegram_id,
+                Resident.category_id,
+                ResidentPass.age_band,
+                _has_seat(session_id),
+                _first_visit(),
+            )
+            .join(Resident, Resident.id == ResidentPass.resident_id)
+            .where(ResidentPass.code.in_(codes))
         )
-        .join(Resident, Resident.id == ResidentPass.resident_id)
-        .where(ResidentPass.code.in_(codes))
-    )
-    return {code: _Holder(*holder) for code, *holder in rows}
+    ).all()
+    if not rows:
+        return {}, None
+    return {code: _Holder(*holder) for _so_far, code, *holder in rows}, rows[0][0]
 
 
 async def check_in_codes(
@@ -620,7 +627,9 @@ async def check_in_codes(
     if len(typed) > MAX_CODES_PER_MESSAGE:
         raise CheckInError(Problem.TOO_MANY_CODES, offer_session)
     normalised = [normalise_code(item) for item in typed]
-    holders = await _holders(session, {code for code in normalised if code}, offer_session.id)
+    holders, before = await _holders(
+        session, {code for code in normalised if code}, offer_session.id
+    )
     by_resident, entry_id = await _record(
         session, offer_session, list(holders.values()), method, volunteer_id, now
     )
@@ -636,7 +645,11 @@ async def check_in_codes(
         else:
             seen.add(code)
             answers.append(CodeAnswer(item, by_resident[holders[code].resident_id], code))
-    return Batch(answers, await checked_in_count(session, offer_session.id), entry_id)
+    if before is None:
+        total = await checked_in_count(session, offer_session.id)
+    else:  # as counted with the codes, plus ours (others' at this moment show next time)
+        total = before + sum(answer in NEW for answer in by_resident.values())
+    return Batch(answers, total, entry_id)
 
 
 async def check_in_resident(

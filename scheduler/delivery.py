@@ -7,7 +7,9 @@ Telegram's limits, and a failure of one message never stops the others.
 What the limiter guarantees, per bot process:
 
 * at most `OUTBOUND_RATE` messages per second in all (setting, default 25; Telegram allows
-  about 30), spaced evenly;
+  about 30), spaced evenly, and never released in a burst when the event loop was busy;
+* organisers' paid broadcasts (`ALLOW_PAID_BROADCAST`) in a lane of their own at
+  `PAID_BROADCAST_RATE`;
 * at most one message per second to the same chat;
 * a 429 "Too Many Requests" pauses *all* sending for the `retry_after` Telegram asks for.
 

@@ -26,8 +26,9 @@ transaction. `kind="text"` sends `payload["text"]` (HTML) with an optional
 renderer with `@renderer("kind")`.
 
 Sending: one `OutboxWorker` per bot process (started in `bot.app.run_polling`) sleeps until
-the next due row, claims what is due, renders, sends through the shared
-`scheduler.delivery.Delivery` (rate limits, 429, 403, retries) and records the outcome.
+the next due row (claiming at most every `tick_seconds` once caught up, so rows falling due
+together share one claim and one render), claims what is due, renders, sends through the
+shared `scheduler.delivery.Delivery` (rate limits, 429, 403, retries) and records the outcome.
 
 Delivery is exactly once through restarts, redeploys and several processes: a row is marked
 sent in the moment after Telegram accepts it, and a stopping process (SIGTERM) finishes or
@@ -408,6 +409,7 @@ class OutboxWorker:
         batch_size: int = 200,
         max_in_flight: int = 100,
         poll_seconds: float = 1.0,
+        tick_seconds: float = 0.1,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.session_maker = session_maker
@@ -427,6 +429,10 @@ class OutboxWorker:
         self.batch_size = max(1, min(batch_size, int(sendable)))
         self.max_in_flight = max(1, min(max_in_flight, self.batch_size))
         self.poll_seconds = poll_seconds
+        # Once caught up, claim at most this often: rows falling due meanwhile go out together,
+        # one claim and one render for many, at the price of at most a tick of lateness.
+        self.tick_seconds = tick_seconds
+        self._last_claim = 0.0
         self.clock = clock
         self.stats = WorkerStats()
         self._wake = asyncio.Event()
@@ -501,11 +507,15 @@ class OutboxWorker:
     async def _claim_and_dispatch(self) -> bool:
         """Claim one batch and start sending it; True when more may be due right now."""
         free = self.max_in_flight - len(self._tasks)
-        if free <= 0:
+        # Claim in batches: while most senders are still busy, wait for half a batch of them
+        # to finish rather than claiming row by row (a transaction per message, under load).
+        half_batch = min(self.batch_size, self.max_in_flight) // 2
+        if free <= 0 or (self._tasks and free < half_batch):
             await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
             return True
         now = self.clock()
         limit = min(self.batch_size, free)
+        self._last_claim = time.monotonic()
         async with self.session_maker.begin() as session:
             if time.monotonic() - self._last_release > self.lease.total_seconds() / 4:
                 self._last_release = time.monotonic()
@@ -600,6 +610,7 @@ class OutboxWorker:
                 timeout = min(timeout, max(0.0, (due - self.clock()).total_seconds()))
         except Exception:
             logger.exception("Outbox: could not read the next due time")
+        timeout = max(timeout, self._last_claim + self.tick_seconds - time.monotonic())
         if timeout <= 0:
             return
         self._wake.clear()

@@ -268,3 +268,23 @@ async def test_flooding_with_updates_for_the_dispatcher_directly(flood_app: App,
         result = await flood_app.dispatcher.feed_update(chat.bot, update)
         assert result is not Dropped.FLOOD
     await chat.close()
+
+
+async def test_fsm_memory_holds_only_people_in_a_form() -> None:
+    from aiogram.fsm.storage.base import StorageKey
+
+    from bot.shared_state import LeanMemoryStorage
+
+    storage = LeanMemoryStorage()
+    keys = [StorageKey(bot_id=1, chat_id=n, user_id=n) for n in range(1000)]
+    for key in keys:  # everyone writes once: the FSM middleware reads their state
+        assert await storage.get_state(key) is None
+        assert await storage.get_data(key) == {}
+    assert len(storage.storage) == 0
+    await storage.set_state(keys[0], "Form:title")
+    await storage.set_data(keys[0], {"draft": 1})
+    assert await storage.get_value(keys[0], "draft") == 1
+    assert len(storage.storage) == 1
+    await storage.set_state(keys[0], None)
+    await storage.set_data(keys[0], {})
+    assert len(storage.storage) == 0, "a finished form leaves nothing behind"

@@ -144,3 +144,42 @@ async def test_organiser_broadcast_reaches_residents(bot_api: FakeBotApi, runnin
     for resident in residents:
         got = [m for m in bot_api.telegram.chat_messages(resident) if "Festival" in m.text]
         assert len(got) == 1, "each resident got the announcement once"
+
+
+async def test_volunteer_checks_a_resident_in(
+    bot_api: FakeBotApi, running_bot, database_url
+) -> None:
+    """The organiser (an administrator, who may do what volunteers do) checks a resident in to
+    a session happening now, by the code of the resident's pass."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import func, select
+
+    from catalogue.attendance import CheckIn
+    from catalogue.database import create_engine, create_session_maker
+    from tests.checkin_world import CODE, session_now
+
+    bot_api.send_text(RESIDENT, "/start")
+    await bot_api.wait_until(lambda: "Choose your language" in bot_api.screen(RESIDENT))
+    bot_api.press(RESIDENT, "English")
+    await bot_api.wait_until(lambda: "Who are you?" in bot_api.screen(RESIDENT))
+    bot_api.send_text(RESIDENT, "/pass")
+    await bot_api.wait_until(lambda: CODE.search(bot_api.screen(RESIDENT)) is not None)
+    code = CODE.search(bot_api.screen(RESIDENT)).group(1)
+
+    engine = create_engine(database_url)
+    world = SimpleNamespace(session_maker=create_session_maker(engine))
+    made = await session_now(world)  # type: ignore[arg-type]
+    session_id = made.session_ids[0]
+
+    bot_api.send_text(ORGANISER, f"/checkin {session_id}")
+    await bot_api.wait_until(lambda: "Checking in" in bot_api.screen(ORGANISER))
+    bot_api.send_text(ORGANISER, code)
+    await bot_api.wait_until(lambda: code in bot_api.screen(ORGANISER))
+    assert "checked in as a walk-in" in bot_api.screen(ORGANISER), "no seat was taken: a walk-in"
+    async with world.session_maker() as session:
+        checked = await session.scalar(
+            select(func.count()).select_from(CheckIn).where(CheckIn.session_id == session_id)
+        )
+    await engine.dispose()
+    assert checked == 1

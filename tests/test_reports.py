@@ -74,7 +74,7 @@ async def small_world(app) -> World:
     )
     async with app.session_maker.begin() as session:
         session.add(TeamMember(telegram_id=VOLUNTEER, role=Role.VOLUNTEER, display_name="Vera"))
-        makers = Category(external_id="makers", title={"en": "Makers"}, description={})
+        makers = Category(external_id="makers", title={"en": "Makers & doers"}, description={})
         elders = Category(external_id="elders", title={"en": "Elders"}, description={})
         session.add_all([makers, elders])
         await session.flush()
@@ -131,7 +131,7 @@ async def test_the_figures_of_an_offer(app) -> None:
     assert report.no_show_rate == 0.5
     assert (report.feedback_answers, report.feedback_average) == (2, 4.0)
     assert report.by_age_band == {"u18": 2, "30-44": 1, UNKNOWN: 2}
-    assert report.by_category == {"Makers": 3, "Elders": 1, UNKNOWN: 1}
+    assert report.by_category == {"Makers & doers": 3, "Elders": 1, UNKNOWN: 1}
     assert report.by_district == {UNKNOWN: 30}
     ended_day = world.ended.starts_at.astimezone(zone).date()
     ongoing_day = world.ongoing.starts_at.astimezone(zone).date()
@@ -181,6 +181,7 @@ async def test_an_organiser_gets_the_summary_a_chart_and_two_csvs(app) -> None:
     assert "Feedback: 4 ⭐ from 2 answers" in summary
     assert "By age group: 18–29" not in summary
     assert "under 18: 2" in summary
+    assert "By category: Makers &amp; doers: 3 · Elders: 1 · not told: 1" in summary
     photos = [call.params["photo"] for call in sent if call.method == "sendPhoto"]
     documents = [call.params["document"] for call in sent if call.method == "sendDocument"]
     slug = f"offer-{world.made.offer_id}"
@@ -204,7 +205,7 @@ async def test_an_organiser_gets_the_summary_a_chart_and_two_csvs(app) -> None:
     assert sorted(row["registered"] for row in check_ins) == ["no", "no", "yes", "yes", "yes"]
     aggregates = list(csv.reader(io.StringIO(files[f"aggregates-{slug}.csv"].decode())))
     assert ["total", "no_show_rate", "0.5"] in aggregates
-    assert ["category", "Makers", "3"] in aggregates
+    assert ["category", "Makers & doers", "3"] in aggregates
     # No person is named: no resident's Telegram id or pass code in any file.
     everything = b"".join(files[name] for name in documents)
     for telegram_id in world.telegram_ids:
