@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.models import OfferSession, Resident, SessionStatus, utc_now
+from catalogue.models import Offer, OfferSession, Resident, SessionStatus, utc_now
 from scheduler.models import Attendance, AttendanceStatus, OutboxMessage, OutboxState
 from scheduler.outbox import enqueue_many, skip_pending
 from scheduler.reminders import CHANGE, PROMOTED, REMINDER, notice, plan_reminders
@@ -74,7 +74,7 @@ async def reschedule_session(
     offer_session.venue_id = new_venue
     offer_session.status = SessionStatus.CHANGED
     session.add(offer_session)
-    await session.flush()
+    await touch_offer(session, offer_session.offer_id, now)
 
     subscribers = await _subscribers(session, session_id)
     if (before[0], before[1]) != (starts_at, new_venue):
@@ -102,7 +102,7 @@ async def cancel_session(
     before = (offer_session.starts_at, offer_session.venue_id)
     offer_session.status = SessionStatus.CANCELLED
     session.add(offer_session)
-    await session.flush()
+    await touch_offer(session, offer_session.offer_id, now)
     await skip_pending(
         session,
         "session cancelled",
@@ -178,6 +178,12 @@ async def _notify(
             )
         )
     await enqueue_many(session, messages)
+
+
+async def touch_offer(session: AsyncSession, offer_id: int, now: datetime) -> None:
+    """Stamp the offer as changed: the search index's fingerprint (catalogue.search) sees it."""
+    await session.execute(update(Offer).where(Offer.id == offer_id).values(updated_at=now))
+    await session.flush()
 
 
 async def subscriber_count(session: AsyncSession, session_id: int) -> int:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalogue.importer import import_file
-from catalogue.models import Offer, OfferFormat, OfferKind
+from catalogue.models import Offer, OfferFormat, OfferKind, OfferSession, SessionStatus
 from catalogue.search import (
     CatalogueSearch,
     DateRange,
@@ -543,3 +543,19 @@ async def test_the_command_prints_ranked_lines_or_json(session: AsyncSession) ->
 
     assert json.loads(await search_command(session, "🎨", limit=5, as_json=True)) == []
     assert "керамика" in await search_command(session, "крмка", limit=5)
+
+
+async def test_a_cancelled_session_reaches_the_index_at_its_next_check(app, session_maker) -> None:
+    from catalogue.search import CatalogueSearch
+    from scheduler.changes import cancel_session
+
+    catalogue_search = CatalogueSearch(recheck_every=timedelta(0))
+    async with session_maker() as session:
+        index = await catalogue_search.refresh_if_stale(session)
+        session_id = await session.scalar(
+            select(OfferSession.id).where(OfferSession.status == SessionStatus.SCHEDULED).limit(1)
+        )
+    async with session_maker.begin() as session:
+        await cancel_session(session, session_id, city_zone=app.settings.city_zone)
+    async with session_maker() as session:
+        assert await catalogue_search.refresh_if_stale(session) is not index
