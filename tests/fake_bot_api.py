@@ -205,7 +205,7 @@ class FakeBotApi:
     def calls(self, method: str) -> list[ApiCall]:
         return [call for call in self.telegram.calls if call.method == method]
 
-    async def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:

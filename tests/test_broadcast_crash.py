@@ -125,7 +125,7 @@ async def test_a_killed_broadcast_resumes_and_nobody_gets_it_twice(database_url:
             )
             return await recorded_sent(database_url, broadcast_id) >= answered
 
-        await wait_for(stalled_and_recorded, timeout=60)
+        await wait_for(stalled_and_recorded, timeout=180)
         first.send_signal(signal.SIGKILL)
         await first.wait()
         killed_at = sum(call.ok for call in api.telegram.calls if call.method == "sendMessage")
@@ -142,7 +142,7 @@ async def test_a_killed_broadcast_resumes_and_nobody_gets_it_twice(database_url:
                 return broadcast.reported_at is not None
 
         try:
-            await wait_for(reported, timeout=90)
+            await wait_for(reported, timeout=240)
         finally:
             second.send_signal(signal.SIGTERM)
             await asyncio.wait_for(second.wait(), 30)

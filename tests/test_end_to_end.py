@@ -76,9 +76,9 @@ async def running_bot(
         sys.executable, "-m", "bot", *arguments, env=environment, stderr=asyncio.subprocess.PIPE
     )
     if mode == "webhook":
-        await bot_api.wait_until(lambda: bot_api.webhook_url is not None, timeout=30)
+        await bot_api.wait_until(lambda: bot_api.webhook_url is not None, timeout=120)
     else:
-        await bot_api.wait_until(lambda: bot_api.polls > 0, timeout=30)
+        await bot_api.wait_until(lambda: bot_api.polls > 0, timeout=120)
     yield process
     if process.returncode is None:
         process.terminate()
@@ -138,9 +138,9 @@ async def test_organiser_broadcast_reaches_residents(bot_api: FakeBotApi, runnin
     bot_api.press(ORGANISER, "Confirm")
     for resident in residents:
         await bot_api.wait_until(
-            lambda r=resident: said(bot_api, r, "Festival opens on Saturday!"), timeout=30
+            lambda r=resident: said(bot_api, r, "Festival opens on Saturday!"), timeout=120
         )
-    await bot_api.wait_until(lambda: said(bot_api, ORGANISER, "Delivered:"), timeout=30)
+    await bot_api.wait_until(lambda: said(bot_api, ORGANISER, "Delivered:"), timeout=120)
     for resident in residents:
         got = [m for m in bot_api.telegram.chat_messages(resident) if "Festival" in m.text]
         assert len(got) == 1, "each resident got the announcement once"

@@ -136,11 +136,11 @@ async def test_two_processes_send_each_reminder_once_through_a_restart(
 ) -> None:
     first = await processes("111:first", bot_api, due_reminders)
     await processes("222:second", bot_api, due_reminders)
-    await bot_api.wait_until(lambda: len(bot_api.telegram.accepted()) >= 40, timeout=60)
+    await bot_api.wait_until(lambda: len(bot_api.telegram.accepted()) >= 40, timeout=180)
     assert len(bot_api.telegram.accepted()) < RESIDENTS, "stopped before the end"
     await first.stop()  # a redeploy of one of them, in the middle of the run
     await processes("333:first-again", bot_api, due_reminders)
-    await bot_api.wait_until(lambda: len(bot_api.telegram.accepted()) >= RESIDENTS, timeout=60)
+    await bot_api.wait_until(lambda: len(bot_api.telegram.accepted()) >= RESIDENTS, timeout=180)
     await asyncio.sleep(1.5)  # anything sent twice would arrive by now
 
     assert per_chat(bot_api) == Counter({FIRST_CHAT + n: 1 for n in range(RESIDENTS)})
@@ -156,10 +156,10 @@ async def test_a_crashed_process_loses_nothing(
 ) -> None:
     lease = {"OUTBOX_LEASE_SECONDS": "3", "OUTBOUND_RATE": "60"}
     first = await processes("111:first", bot_api, due_reminders, **lease)
-    await bot_api.wait_until(lambda: len(bot_api.telegram.accepted()) >= 40, timeout=60)
+    await bot_api.wait_until(lambda: len(bot_api.telegram.accepted()) >= 40, timeout=180)
     await first.stop(signal.SIGKILL)  # no goodbye: its claimed rows stay claimed
     await processes("222:second", bot_api, due_reminders, **lease)
-    await bot_api.wait_until(lambda: len(per_chat(bot_api)) >= RESIDENTS, timeout=60)
+    await bot_api.wait_until(lambda: len(per_chat(bot_api)) >= RESIDENTS, timeout=180)
 
     sent = per_chat(bot_api)
     assert set(sent) == {FIRST_CHAT + n for n in range(RESIDENTS)}, "nothing is lost"

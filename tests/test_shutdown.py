@@ -53,7 +53,7 @@ async def test_an_update_in_hand_is_finished_before_the_process_stops(
             if mode == "webhook"
             else (lambda: bot_api.polls > 0)
         )
-        await bot_api.wait_until(ready, timeout=60)
+        await bot_api.wait_until(ready, timeout=180)
         bot_api.reply_delay = 2.0
         bot_api.send_text(RESIDENT, "/start")
         await bot_api.wait_until(lambda: bot_api.replies_started > 0)

@@ -126,7 +126,7 @@ async def test_two_processes_serve_the_same_residents(
     bot_api: FakeBotApi, two_processes: list[int], postgres_url: str
 ) -> None:
     async def step(user: int, expected: str) -> None:
-        await bot_api.wait_until(lambda: expected in bot_api.screen(user), timeout=20)
+        await bot_api.wait_until(lambda: expected in bot_api.screen(user), timeout=90)
 
     # A resident's journey, every step in the other process.
     bot_api.send_text(RESIDENT, "/start")
@@ -211,7 +211,7 @@ async def test_two_processes_serve_the_same_residents(
             )
             >= 40
         ),
-        timeout=30,
+        timeout=120,
     )
     await asyncio.sleep(1.0)  # time for a second, wrong, send to show up
     notices = [
