@@ -50,6 +50,13 @@ class Choice:
 
 # ---------------------------------------------------------------- reading typed values
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_typed(text: str) -> str:
+    """Typed text without control characters (a NUL cannot even be stored in PostgreSQL)."""
+    return CONTROL_CHARACTERS.sub("", text)
+
 
 def parse_price(text: str) -> float:
     cleaned = text.strip().lower().replace(",", ".").replace(" ", "")
@@ -242,7 +249,7 @@ def preview_offer(
 
 async def find_offers(session: AsyncSession, text: str, locale: str) -> list[Choice]:
     """Offers whose title (any language) or id contains `text`, for the organiser to pick."""
-    needle = text.strip().lower()
+    needle = clean_typed(text).strip().lower()
     if not needle:
         return []
     if needle.isdigit() and (offer := await session.get(Offer, int(needle))) is not None:

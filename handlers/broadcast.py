@@ -31,6 +31,7 @@ from catalogue.programme import (
     Choice,
     FormError,
     category_choices,
+    clean_typed,
     festival_choices,
     find_offers,
     parse_start,
@@ -80,7 +81,7 @@ async def composed(
     message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer
 ) -> None:
     photo = message.photo[-1].file_id if message.photo else None
-    text = message.html_text if (message.text or message.caption) else ""
+    text = clean_typed(message.html_text) if (message.text or message.caption) else ""
     try:
         check_content(text, photo)
     except BroadcastError as error:
@@ -396,7 +397,7 @@ async def stale_pick(callback: CallbackQuery, callback_answer: CallbackAnswer) -
     )
 
 
-@router.message(FORM)
+@router.message(FORM, ~F.text.startswith("/"))  # another command leaves the form
 async def unexpected(message: Message, state: FSMContext) -> None:
     step = await state.get_state()
     hints: dict[str | None, str] = {

@@ -54,6 +54,7 @@ from catalogue.models import (
 from catalogue.programme import (
     FormError,
     by_external_id,
+    clean_typed,
     external_id_of,
     festival_choices,
     find_offers,
@@ -122,7 +123,7 @@ async def programme_home(event: Event, state: FSMContext, session: AsyncSession)
 
 @router.message(ProgrammeStates.find, TYPED)
 async def find(message: Message, session: AsyncSession, viewer: Viewer) -> None:
-    query = (message.text or "")[:100]
+    query = clean_typed(message.text or "")[:100]
     await show(message, ui.found_offers(query, await find_offers(session, query, viewer.locale)))
 
 
@@ -320,7 +321,7 @@ async def got_title(
     settings: Settings,
     viewer: Viewer,
 ) -> None:
-    title = " ".join((message.text or "").split())
+    title = " ".join(clean_typed(message.text or "").split())
     if not 3 <= len(title) <= 200:
         await message.answer(ui.form_error("title"))
         return
@@ -414,7 +415,7 @@ async def got_description(
     data = await state.get_data()
     descriptions = dict(data["draft"].get("description") or {})
     if isinstance(event, Message):
-        descriptions[viewer.locale] = (event.text or "").strip()[:3000]
+        descriptions[viewer.locale] = clean_typed(event.text or "").strip()[:3000]
     else:
         descriptions.pop(viewer.locale, None)
     await _set(state, description=descriptions)
@@ -579,7 +580,7 @@ async def got_venue(
 async def got_link(event: Event, state: FSMContext) -> None:
     link = None
     if isinstance(event, Message):
-        link = (event.text or "").strip()
+        link = clean_typed(event.text or "").strip()
         if not link.startswith(("https://", "http://")) or len(link) > 300 or " " in link:
             await event.answer(ui.form_error("link"))
             return
@@ -847,7 +848,9 @@ async def stale_pick(callback: CallbackQuery, callback_answer: CallbackAnswer) -
     )
 
 
-@router.message(StateFilter(OfferForm, SessionForm, RescheduleForm, ImportStates))
+@router.message(
+    StateFilter(OfferForm, SessionForm, RescheduleForm, ImportStates), ~F.text.startswith("/")
+)
 async def unexpected(
     message: Message,
     state: FSMContext,

@@ -354,3 +354,18 @@ async def test_a_resident_sending_a_file_is_not_importing(resident: ResidentChat
     screen = await resident.send_document("catalogue.json", document)
     assert "I can only read text" in screen.text
     assert await count(session_maker, Offer) == offers_before
+
+
+async def test_control_characters_typed_into_forms_are_dropped(
+    organiser: ResidentChat, session_maker
+) -> None:
+    await organiser.send("/programme")
+    screen = await organiser.send("cera\x00mics")  # PostgreSQL cannot even store a NUL
+    assert "Found for “ceramics”" in screen.text
+    await organiser.send("/programme")
+    await organiser.press("New offer")
+    screen = await organiser.send("Night\x00 walk")
+    assert "What kind of offer" in screen.text
+    await organiser.send("/broadcast")
+    screen = await organiser.send("Tonight\x00!")
+    assert "Who should receive it?" in screen.text
