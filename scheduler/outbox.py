@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import os
@@ -56,7 +57,7 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -125,36 +126,46 @@ async def enqueue_many(
     ]
     if not rows:
         return
-    table = OutboxMessage.__table__
-    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = _enqueue_statement(
+        session.bind.dialect.name if session.bind is not None else "postgresql", conflict
+    )
     for start in range(0, len(rows), INSERT_CHUNK):
-        statement = insert(table).values(rows[start : start + INSERT_CHUNK])
-        if conflict is Conflict.KEEP:
-            statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
-        else:
-            new = statement.excluded
-            requeue = table.c.state.in_([OutboxState.PENDING, OutboxState.SKIPPED])
-            if conflict is Conflict.MOVE:
-                moved = table.c.anchor_at.is_distinct_from(new.anchor_at) & table.c.state.in_(
-                    [OutboxState.SENT, OutboxState.FAILED, OutboxState.CLAIMED]
-                )
-                requeue = requeue | moved
-            statement = statement.on_conflict_do_update(
-                index_elements=["dedupe_key"],
-                set_={
-                    "due_at": new.due_at,
-                    "anchor_at": new.anchor_at,
-                    "payload": new.payload,
-                    "state": OutboxState.PENDING,
-                    "attempts": 0,
-                    "claimed_by": None,
-                    "claimed_until": None,
-                    "last_error": None,
-                },
-                where=requeue,
-            )
-        await session.execute(statement)
+        # Rows apart from the statement: compiled once, sent as one multi-row INSERT.
+        await session.execute(statement, rows[start : start + INSERT_CHUNK])
+
+
+@functools.cache
+def _enqueue_statement(dialect: str, conflict: Conflict) -> Any:
+    table = OutboxMessage.__table__
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table)
+    if conflict is Conflict.KEEP:
+        return statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    new = statement.excluded
+
+    def state_is(*states: OutboxState) -> Any:  # not IN (…): executemany cannot expand lists
+        return or_(*(table.c.state == state for state in states))
+
+    requeue = state_is(OutboxState.PENDING, OutboxState.SKIPPED)
+    if conflict is Conflict.MOVE:
+        moved = table.c.anchor_at.is_distinct_from(new.anchor_at) & state_is(
+            OutboxState.SENT, OutboxState.FAILED, OutboxState.CLAIMED
+        )
+        requeue = requeue | moved
+    return statement.on_conflict_do_update(
+        index_elements=["dedupe_key"],
+        set_={
+            "due_at": new.due_at,
+            "anchor_at": new.anchor_at,
+            "payload": new.payload,
+            "state": OutboxState.PENDING,
+            "attempts": 0,
+            "claimed_by": None,
+            "claimed_until": None,
+            "last_error": None,
+        },
+        where=requeue,
+    )
 
 
 async def skip_pending(session: AsyncSession, reason: str, *conditions: Any) -> int:
