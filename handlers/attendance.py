@@ -13,7 +13,7 @@ import contextlib
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import attendance_screens, screens
 from bot.attendance_callbacks import ChooseAgeBand, RateSession, SkipComment
+from bot.filters import COMMAND, NOT_TEXT, TYPED
 from bot.permissions import HasPermission
 from bot.replies import show
 from bot.screens import Viewer
@@ -101,14 +102,14 @@ async def choose_age_band(
 # ---------------------------------------------------------------- feedback (a form)
 
 
-@router.message(FeedbackStates.comment, F.text.startswith("/"))
+@router.message(StateFilter(FeedbackStates.comment), COMMAND)
 async def command_instead_of_comment(message: Message, state: FSMContext) -> None:
     if not (message.text or "").startswith("/cancel"):
         await state.set_state(None)
     raise SkipHandler  # the command goes on to its own handler
 
 
-@router.message(FeedbackStates.comment, F.text, ~F.text.startswith("/"))
+@router.message(StateFilter(FeedbackStates.comment), TYPED)
 async def comment(
     message: Message, state: FSMContext, session: AsyncSession, resident: Resident
 ) -> None:
@@ -123,7 +124,7 @@ async def comment(
     await show(message, screens.notice(text))
 
 
-@router.message(FeedbackStates.comment, ~F.text)
+@router.message(StateFilter(FeedbackStates.comment), NOT_TEXT)
 async def comment_not_text(message: Message) -> None:
     await message.answer(attendance_screens.comment_expected())
 
@@ -162,7 +163,7 @@ async def skip_comment(callback: CallbackQuery, state: FSMContext) -> None:
 
 @router.message(
     CommandStart(deep_link=True, magic=F.args.startswith(PASS_PREFIX)),
-    CheckInStates.codes,
+    StateFilter(CheckInStates.codes),
     HasPermission(Permission.CHECK_IN),
 )
 async def volunteer_scans_pass(

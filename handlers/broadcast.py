@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import broadcast_screens as ui
 from bot import formatting, screens
+from bot.filters import TYPED, Magic
 from bot.permissions import protect
 from bot.programme_screens import form_error
 from bot.replies import show
@@ -56,7 +57,6 @@ from scheduler.broadcasts import (
 
 router = protect(Router(name=__name__), Permission.BROADCAST)
 
-TYPED = F.text & ~F.text.startswith("/")
 FORM = StateFilter(BroadcastForm)
 Event = Message | CallbackQuery
 
@@ -76,7 +76,9 @@ async def start_broadcast(message: Message, state: FSMContext) -> None:
 # ---------------------------------------------------------------- compose
 
 
-@router.message(BroadcastForm.compose, F.text & ~F.text.startswith("/") | F.photo)
+@router.message(
+    StateFilter(BroadcastForm.compose), Magic(F.text & ~F.text.startswith("/") | F.photo)
+)
 async def composed(
     message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer
 ) -> None:
@@ -113,7 +115,8 @@ async def change_audience(callback: CallbackQuery, state: FSMContext) -> None:
 
 
 @router.callback_query(
-    BroadcastForm.audience, BroadcastPick.filter(F.value.in_([kind.value for kind in AudienceKind]))
+    StateFilter(BroadcastForm.audience),
+    BroadcastPick.filter(F.value.in_([kind.value for kind in AudienceKind])),
 )
 async def audience_kind(
     callback: CallbackQuery,
@@ -152,7 +155,7 @@ async def _choices(
     return []
 
 
-@router.message(BroadcastForm.audience_value, TYPED)
+@router.message(StateFilter(BroadcastForm.audience_value), TYPED)
 async def find_offer_for_audience(
     message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer
 ) -> None:
@@ -166,7 +169,9 @@ async def find_offer_for_audience(
     await show(message, ui.ask_audience_value(kind, choices))
 
 
-@router.callback_query(BroadcastForm.audience_value, BroadcastPick.filter(F.value.isdigit()))
+@router.callback_query(
+    StateFilter(BroadcastForm.audience_value), BroadcastPick.filter(F.value.isdigit())
+)
 async def audience_value(
     callback: CallbackQuery,
     callback_data: BroadcastPick,
@@ -261,7 +266,7 @@ async def preview(callback: CallbackQuery, bot: Bot, state: FSMContext) -> None:
     await bot.send_message(chat_id, view.text, reply_markup=view.markup)
 
 
-@router.callback_query(BroadcastForm.when, pick(ui.NOW))
+@router.callback_query(StateFilter(BroadcastForm.when), pick(ui.NOW))
 async def send_now(
     callback: CallbackQuery,
     state: FSMContext,
@@ -273,13 +278,13 @@ async def send_now(
     await _confirm(callback, state, session, settings, viewer, None)
 
 
-@router.callback_query(BroadcastForm.when, pick(ui.SCHEDULE))
+@router.callback_query(StateFilter(BroadcastForm.when), pick(ui.SCHEDULE))
 async def ask_when(callback: CallbackQuery, state: FSMContext, viewer: Viewer) -> None:
     await state.set_state(BroadcastForm.schedule_at)
     await show(callback, ui.ask_schedule(viewer))
 
 
-@router.message(BroadcastForm.schedule_at, TYPED)
+@router.message(StateFilter(BroadcastForm.schedule_at), TYPED)
 async def got_time(
     message: Message,
     state: FSMContext,
@@ -311,7 +316,7 @@ async def _confirm(
     await show(event, view)
 
 
-@router.callback_query(BroadcastForm.confirm, pick(ui.CONFIRM))
+@router.callback_query(StateFilter(BroadcastForm.confirm), pick(ui.CONFIRM))
 async def confirmed(
     callback: CallbackQuery,
     callback_answer: CallbackAnswer,
@@ -397,7 +402,7 @@ async def stale_pick(callback: CallbackQuery, callback_answer: CallbackAnswer) -
     )
 
 
-@router.message(FORM, ~F.text.startswith("/"))  # another command leaves the form
+@router.message(FORM, Magic(~F.text.startswith("/")))  # another command leaves the form
 async def unexpected(message: Message, state: FSMContext) -> None:
     step = await state.get_state()
     hints: dict[str | None, str] = {

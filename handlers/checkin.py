@@ -8,8 +8,8 @@ dialogue is drawn in docs/check-in.md.
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
@@ -24,6 +24,7 @@ from bot.attendance_callbacks import (
     SelfCheckInQr,
     StopCheckIn,
 )
+from bot.filters import NOT_TEXT, TYPED
 from bot.permissions import protect
 from bot.replies import show
 from bot.screens import Viewer
@@ -269,7 +270,7 @@ async def undo(message: Message, session: AsyncSession, viewer: Viewer) -> None:
     await message.answer(attendance_screens.undone_text(undone, viewer))
 
 
-@router.message(CheckInStates.codes, F.text, ~F.text.startswith("/"))
+@router.message(StateFilter(CheckInStates.codes), TYPED)
 async def codes(
     message: Message,
     state: FSMContext,
@@ -283,6 +284,6 @@ async def codes(
         await state.set_state(None)  # the session is no longer open: choose another
 
 
-@router.message(CheckInStates.codes, ~F.text)
+@router.message(StateFilter(CheckInStates.codes), NOT_TEXT)
 async def not_codes(message: Message) -> None:
     await message.answer(attendance_screens.codes_expected())

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from bot import screens
+from bot.filters import COMMAND, TEXT
 from bot.replies import show
 
 router = Router(name=__name__)
 
 
-@router.message(F.text.startswith("/"))
+@router.message(COMMAND)
 async def unknown_command(message: Message) -> None:
     command = (message.text or "").split(maxsplit=1)[0][:32]
     text = _("I don't know the command {command}.").format(command=screens.escape(command))
     await show(message, screens.notice(text + "\n" + _("See /help for what I can do.")))
 
 
-@router.message(F.text)
+@router.message(TEXT)
 async def free_text(message: Message) -> None:
     await show(message, screens.notice(_("Please use the buttons, or open the /menu.")))
 

@@ -21,6 +21,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import programme_screens as ui
+from bot.filters import TYPED, Magic
 from bot.permissions import HasPermission, protect
 from bot.replies import show
 from bot.screens import Viewer
@@ -105,7 +106,6 @@ FIELD_STEPS = {
     OfferField.PRICE: OfferForm.price,
     OfferField.AGES: OfferForm.ages,
 }
-TYPED = F.text & ~F.text.startswith("/")
 Event = Message | CallbackQuery
 
 
@@ -121,7 +121,7 @@ async def programme_home(event: Event, state: FSMContext, session: AsyncSession)
     await show(event, ui.programme_home(offers, sessions))
 
 
-@router.message(ProgrammeStates.find, TYPED)
+@router.message(StateFilter(ProgrammeStates.find), TYPED)
 async def find(message: Message, session: AsyncSession, viewer: Viewer) -> None:
     query = clean_typed(message.text or "")[:100]
     await show(message, ui.found_offers(query, await find_offers(session, query, viewer.locale)))
@@ -313,7 +313,7 @@ async def _preview_offer(
     await show(event, ui.offer_preview(viewer, card, is_new=data.get("mode") != "edit"))
 
 
-@router.message(OfferForm.title, TYPED)
+@router.message(StateFilter(OfferForm.title), TYPED)
 async def got_title(
     message: Message,
     state: FSMContext,
@@ -332,11 +332,15 @@ async def got_title(
     await _advance(message, state, session, settings, viewer)
 
 
-@router.callback_query(OfferForm.kind, FormPick.filter(F.value.in_([k.value for k in OfferKind])))
 @router.callback_query(
-    OfferForm.format, FormPick.filter(F.value.in_([f.value for f in OfferFormat]))
+    StateFilter(OfferForm.kind), FormPick.filter(F.value.in_([k.value for k in OfferKind]))
 )
-@router.callback_query(OfferForm.language, FormPick.filter(F.value.in_(SUPPORTED_LOCALES)))
+@router.callback_query(
+    StateFilter(OfferForm.format), FormPick.filter(F.value.in_([f.value for f in OfferFormat]))
+)
+@router.callback_query(
+    StateFilter(OfferForm.language), FormPick.filter(F.value.in_(SUPPORTED_LOCALES))
+)
 async def picked_choice(
     callback: CallbackQuery,
     callback_data: FormPick,
@@ -354,7 +358,7 @@ async def picked_choice(
     await _advance(callback, state, session, settings, viewer)
 
 
-@router.message(OfferForm.provider, TYPED)
+@router.message(StateFilter(OfferForm.provider), TYPED)
 async def narrow_providers(
     message: Message,
     state: FSMContext,
@@ -367,8 +371,8 @@ async def narrow_providers(
     )
 
 
-@router.callback_query(OfferForm.provider, FormPick.filter(F.value.isdigit()))
-@router.callback_query(OfferForm.festival, FormPick.filter(F.value.isdigit()))
+@router.callback_query(StateFilter(OfferForm.provider), FormPick.filter(F.value.isdigit()))
+@router.callback_query(StateFilter(OfferForm.festival), FormPick.filter(F.value.isdigit()))
 async def picked_row(
     callback: CallbackQuery,
     callback_data: FormPick,
@@ -391,7 +395,7 @@ async def picked_row(
     await _advance(callback, state, session, settings, viewer)
 
 
-@router.callback_query(OfferForm.festival, FormPick.filter(F.value == ui.NONE))
+@router.callback_query(StateFilter(OfferForm.festival), FormPick.filter(F.value == ui.NONE))
 async def no_festival(
     callback: CallbackQuery,
     state: FSMContext,
@@ -403,8 +407,8 @@ async def no_festival(
     await _advance(callback, state, session, settings, viewer)
 
 
-@router.message(OfferForm.description, TYPED)
-@router.callback_query(OfferForm.description, FormPick.filter(F.value == ui.SKIP))
+@router.message(StateFilter(OfferForm.description), TYPED)
+@router.callback_query(StateFilter(OfferForm.description), FormPick.filter(F.value == ui.SKIP))
 async def got_description(
     event: Event,
     state: FSMContext,
@@ -422,8 +426,8 @@ async def got_description(
     await _advance(event, state, session, settings, viewer)
 
 
-@router.message(OfferForm.price, TYPED)
-@router.callback_query(OfferForm.price, FormPick.filter(F.value == "0"))
+@router.message(StateFilter(OfferForm.price), TYPED)
+@router.callback_query(StateFilter(OfferForm.price), FormPick.filter(F.value == "0"))
 async def got_price(
     event: Event,
     state: FSMContext,
@@ -440,8 +444,8 @@ async def got_price(
     await _advance(event, state, session, settings, viewer)
 
 
-@router.message(OfferForm.ages, TYPED)
-@router.callback_query(OfferForm.ages, FormPick.filter(F.value == "all"))
+@router.message(StateFilter(OfferForm.ages), TYPED)
+@router.callback_query(StateFilter(OfferForm.ages), FormPick.filter(F.value == "all"))
 async def got_ages(
     event: Event,
     state: FSMContext,
@@ -458,7 +462,7 @@ async def got_ages(
     await _advance(event, state, session, settings, viewer)
 
 
-@router.callback_query(OfferForm.confirm, FormPick.filter(F.value == ui.SAVE))
+@router.callback_query(StateFilter(OfferForm.confirm), FormPick.filter(F.value == ui.SAVE))
 async def save_offer_form(
     callback: CallbackQuery,
     callback_answer: CallbackAnswer,
@@ -500,8 +504,8 @@ async def add_session(
     await show(callback, ui.ask_starts(offer, viewer))
 
 
-@router.message(SessionForm.starts, TYPED)
-@router.message(RescheduleForm.starts, TYPED)
+@router.message(StateFilter(SessionForm.starts), TYPED)
+@router.message(StateFilter(RescheduleForm.starts), TYPED)
 async def got_start(message: Message, state: FSMContext, viewer: Viewer) -> None:
     try:
         start = parse_start(message.text or "", viewer.zone, utc_now())
@@ -515,10 +519,10 @@ async def got_start(message: Message, state: FSMContext, viewer: Viewer) -> None
     await show(message, ui.ask_ends(data.get("length_minutes")))
 
 
-@router.message(SessionForm.ends, TYPED)
-@router.message(RescheduleForm.ends, TYPED)
-@router.callback_query(SessionForm.ends, FormPick.filter(F.value.isdigit()))
-@router.callback_query(RescheduleForm.ends, FormPick.filter(F.value.isdigit()))
+@router.message(StateFilter(SessionForm.ends), TYPED)
+@router.message(StateFilter(RescheduleForm.ends), TYPED)
+@router.callback_query(StateFilter(SessionForm.ends), FormPick.filter(F.value.isdigit()))
+@router.callback_query(StateFilter(RescheduleForm.ends), FormPick.filter(F.value.isdigit()))
 async def got_end(
     event: Event,
     state: FSMContext,
@@ -548,8 +552,8 @@ async def got_end(
     await show(event, ui.ask_venue(await venue_choices(session, viewer.locale)))
 
 
-@router.callback_query(SessionForm.venue, FormPick.filter(F.value.isdigit()))
-@router.callback_query(SessionForm.venue, FormPick.filter(F.value == ui.NONE))
+@router.callback_query(StateFilter(SessionForm.venue), FormPick.filter(F.value.isdigit()))
+@router.callback_query(StateFilter(SessionForm.venue), FormPick.filter(F.value == ui.NONE))
 async def got_venue(
     callback: CallbackQuery,
     callback_data: FormPick,
@@ -575,8 +579,8 @@ async def got_venue(
     await show(callback, ui.ask_capacity())
 
 
-@router.message(SessionForm.link, TYPED)
-@router.callback_query(SessionForm.link, FormPick.filter(F.value == ui.SKIP))
+@router.message(StateFilter(SessionForm.link), TYPED)
+@router.callback_query(StateFilter(SessionForm.link), FormPick.filter(F.value == ui.SKIP))
 async def got_link(event: Event, state: FSMContext) -> None:
     link = None
     if isinstance(event, Message):
@@ -589,8 +593,8 @@ async def got_link(event: Event, state: FSMContext) -> None:
     await show(event, ui.ask_capacity())
 
 
-@router.message(SessionForm.capacity, TYPED)
-@router.callback_query(SessionForm.capacity, FormPick.filter(F.value == ui.SKIP))
+@router.message(StateFilter(SessionForm.capacity), TYPED)
+@router.callback_query(StateFilter(SessionForm.capacity), FormPick.filter(F.value == ui.SKIP))
 async def got_capacity(
     event: Event, state: FSMContext, session: AsyncSession, viewer: Viewer
 ) -> None:
@@ -646,7 +650,7 @@ async def _preview_session(
     await show(event, ui.session_preview(viewer, offer, preview, venue, heading))
 
 
-@router.callback_query(SessionForm.confirm, FormPick.filter(F.value == ui.SAVE))
+@router.callback_query(StateFilter(SessionForm.confirm), FormPick.filter(F.value == ui.SAVE))
 async def save_session_form(
     callback: CallbackQuery,
     callback_answer: CallbackAnswer,
@@ -713,7 +717,7 @@ async def _preview_reschedule(
     await show(event, ui.reschedule_preview(viewer, offer, offer_session, start, end, followers))
 
 
-@router.callback_query(RescheduleForm.confirm, FormPick.filter(F.value == ui.SAVE))
+@router.callback_query(StateFilter(RescheduleForm.confirm), FormPick.filter(F.value == ui.SAVE))
 async def confirm_reschedule(
     callback: CallbackQuery,
     callback_answer: CallbackAnswer,
@@ -780,10 +784,10 @@ async def ask_for_file(
     await show(event, ui.ask_file(offer, viewer))
 
 
-@router.message(ImportStates.file, F.document)
+@router.message(StateFilter(ImportStates.file), Magic(F.document))
 @router.message(
     StateFilter(None, ProgrammeStates.find),
-    F.document,
+    Magic(F.document),
     HasPermission(Permission.MANAGE_PROGRAMME),
 )
 async def import_upload(
@@ -849,7 +853,8 @@ async def stale_pick(callback: CallbackQuery, callback_answer: CallbackAnswer) -
 
 
 @router.message(
-    StateFilter(OfferForm, SessionForm, RescheduleForm, ImportStates), ~F.text.startswith("/")
+    StateFilter(OfferForm, SessionForm, RescheduleForm, ImportStates),
+    Magic(~F.text.startswith("/")),
 )
 async def unexpected(
     message: Message,

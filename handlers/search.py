@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import screens, search_screens
+from bot.filters import TYPED, Magic
 from bot.replies import show
 from bot.screens import Viewer
 from bot.search_callbacks import (
@@ -131,7 +132,7 @@ router.message.middleware(ResidentSearchMiddleware())
 router.callback_query.middleware(ResidentSearchMiddleware())
 
 
-@router.message(StateFilter(None), F.text, ~F.text.startswith("/"))
+@router.message(StateFilter(None), TYPED)
 async def search_typed_text(message: Message, search: ResidentSearch) -> None:
     previous = await search.saved() or {}
     # A new query keeps the filters the resident chose; near-me needs a fresh location.
@@ -188,7 +189,7 @@ async def toggle_filter(
     await search.show(callback, saved)
 
 
-@router.message(F.location)
+@router.message(Magic(F.location))
 async def search_near_location(message: Message, search: ResidentSearch) -> None:
     location = message.location
     assert location is not None  # the filter guarantees it

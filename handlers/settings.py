@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from html import escape
 
-from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram import Router
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import subscription_screens as views
 from bot.callbacks import ChangeSetting, OpenSettings, SettingsScreen
+from bot.filters import NOT_TEXT, TYPED
 from bot.replies import show
 from bot.screens import View, Viewer
 from bot.settings import Settings
@@ -51,7 +52,7 @@ def screen(which: SettingsScreen, viewer: Viewer, resident: Resident, settings: 
 
 
 # Screens that also read typed text, and what they read.
-TYPED = {SettingsScreen.QUIET: SettingsForm.quiet, SettingsScreen.ZONE: SettingsForm.zone}
+FORM_OF_SCREEN = {SettingsScreen.QUIET: SettingsForm.quiet, SettingsScreen.ZONE: SettingsForm.zone}
 
 
 @router.message(Command("settings"))
@@ -65,7 +66,7 @@ async def open_settings(
     callback_data: OpenSettings | None = None,
 ) -> None:
     which = callback_data.screen if callback_data else SettingsScreen.MAIN
-    typed = TYPED.get(which)
+    typed = FORM_OF_SCREEN.get(which)
     if typed is not None:
         await state.set_state(typed)
     else:
@@ -118,7 +119,7 @@ async def change_setting(
     await show(callback, screen(back_to, viewer, resident, settings))
 
 
-@router.message(SettingsForm.zone, F.text, ~F.text.startswith("/"))
+@router.message(StateFilter(SettingsForm.zone), TYPED)
 async def typed_zone(
     message: Message,
     state: FSMContext,
@@ -143,7 +144,7 @@ async def typed_zone(
     await show(message, views.settings_main(viewer, resident, settings.city_zone))
 
 
-@router.message(SettingsForm.quiet, F.text, ~F.text.startswith("/"))
+@router.message(StateFilter(SettingsForm.quiet), TYPED)
 async def typed_quiet_hours(
     message: Message,
     state: FSMContext,
@@ -165,7 +166,7 @@ async def typed_quiet_hours(
     await show(message, views.settings_main(viewer, resident, settings.city_zone))
 
 
-@router.message(SettingsForm.zone, ~F.text)
-@router.message(SettingsForm.quiet, ~F.text)
+@router.message(StateFilter(SettingsForm.zone), NOT_TEXT)
+@router.message(StateFilter(SettingsForm.quiet), NOT_TEXT)
 async def not_text(message: Message) -> None:
     await message.answer(_("Please type it as text, or /cancel to stop."))
