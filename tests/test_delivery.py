@@ -71,6 +71,43 @@ async def test_a_429_pauses_every_sender() -> None:
     assert time.now >= 5.0
 
 
+class LateWakeUps(VirtualTime):
+    """A busy event loop: every sleeper wakes `late` seconds after it asked to."""
+
+    def __init__(self, late: float) -> None:
+        super().__init__()
+        self.late = late
+
+    async def sleep(self, seconds: float) -> None:
+        await super().sleep(max(0.0, seconds) + self.late)
+
+
+def most_in_one_second(times: list[float]) -> int:
+    return max(sum(start <= other < start + 1 for other in times) for start in times)
+
+
+async def test_late_wake_ups_do_not_slow_the_rate_down() -> None:
+    time = LateWakeUps(late=0.0015)  # 5 % of the interval at 30/s
+    limiter = OutboundLimiter(30, clock=time.clock, sleep=time.sleep)
+    times = await acquire_times(limiter, time, list(range(1, 301)))
+    assert times[-1] - times[0] <= 299 / 30 * 1.01
+    assert most_in_one_second(times) <= 31
+
+
+async def test_senders_woken_together_after_a_stall_still_go_apart() -> None:
+    time = VirtualTime()
+    limiter = OutboundLimiter(30, clock=time.clock, sleep=time.sleep)
+    await acquire_times(limiter, time, [1, 2, 3])
+    time.now += 0.5  # the loop stalled; every sender's slot is in the past
+
+    async def sender(chat: int) -> float:
+        await limiter.acquire(chat)
+        return time.now
+
+    times = sorted(await asyncio.gather(*(sender(chat) for chat in range(10, 20))))
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.7 / 30
+
+
 @pytest.fixture
 def settings(settings):
     """No demo catalogue: these tests need residents only."""
