@@ -564,7 +564,7 @@ async def _record(
     return answers, entry_id
 
 
-def _has_seat(session_id: int) -> sa.Exists:
+def _has_seat(session_id: int | sa.BindParameter[int]) -> sa.Exists:
     return (
         select(Attendance.id)
         .where(
@@ -580,6 +580,29 @@ def _first_visit() -> sa.ColumnElement[bool]:
     return ~select(CheckIn.id).where(CheckIn.resident_id == Resident.id).exists()
 
 
+def _holders_statement() -> sa.Select:
+    session_id = sa.bindparam("session_id")
+    so_far = select(func.count()).where(CheckIn.session_id == session_id).scalar_subquery()
+    return (
+        select(
+            so_far,
+            ResidentPass.code,
+            Resident.id,
+            Resident.telegram_id,
+            Resident.category_id,
+            ResidentPass.age_band,
+            _has_seat(session_id),
+            _first_visit(),
+        )
+        .join(Resident, Resident.id == ResidentPass.resident_id)
+        .where(ResidentPass.code.in_(sa.bindparam("codes", expanding=True)))
+    )
+
+
+# Built once: at the door every code runs it, and building it cost more than running it.
+HOLDERS = _holders_statement()
+
+
 async def _holders(
     session: AsyncSession, codes: Iterable[str], session_id: int
 ) -> tuple[dict[str, _Holder], int | None]:
@@ -588,23 +611,8 @@ async def _holders(
     codes = list(codes)
     if not codes:
         return {}, None
-    so_far = select(func.count()).where(CheckIn.session_id == session_id).scalar_subquery()
-    rows = (
-        await session.execute(
-            select(
-                so_far,
-                ResidentPass.code,
-                Resident.id,
-                Resident.telegram_id,
-                Resident.category_id,
-                ResidentPass.age_band,
-                _has_seat(session_id),
-                _first_visit(),
-            )
-            .join(Resident, Resident.id == ResidentPass.resident_id)
-            .where(ResidentPass.code.in_(codes))
-        )
-    ).all()
+    parameters = {"session_id": session_id, "codes": codes}
+    rows = (await session.execute(HOLDERS, parameters)).all()
     if not rows:
         return {}, None
     return {code: _Holder(*holder) for _so_far, code, *holder in rows}, rows[0][0]
