@@ -25,6 +25,7 @@ from bot.metrics import Metrics, UpdateMetrics
 from bot.middlewares import DatabaseSessionMiddleware, ResidentI18nMiddleware, ResidentMiddleware
 from bot.settings import Settings
 from bot.shared_state import create_storage
+from catalogue.cards import CardCache
 from catalogue.search import CatalogueSearch
 from handlers import feature_routers
 
@@ -63,6 +64,7 @@ class Services(TypedDict):
     i18n: I18n
     metrics: Metrics
     catalogue_search: CatalogueSearch
+    card_cache: CardCache
 
 
 def create_dispatcher(
@@ -75,6 +77,7 @@ def create_dispatcher(
     metrics: Metrics | None = None,
     in_flight: InFlightUpdates | None = None,
     catalogue_search: CatalogueSearch | None = None,
+    card_cache: CardCache | None = None,
 ) -> Dispatcher:
     """With `redis`, FSM state, flood control and the update ledger are shared by every process."""
     metrics = metrics or Metrics()
@@ -86,6 +89,7 @@ def create_dispatcher(
         i18n=i18n,
         metrics=metrics,
         catalogue_search=catalogue_search or CatalogueSearch(),
+        card_cache=card_cache or CardCache(),
     )
     dispatcher = Dispatcher(storage=storage or create_storage(settings, redis), **services)
     # At the door, before any database work (bot/guards.py says why in this order).

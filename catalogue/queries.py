@@ -63,6 +63,9 @@ class OfferCard:
     festival: Festival | None
     sessions: list[SessionView]
     upcoming_total: int
+    # When the card changes by itself: the earliest end of its upcoming sessions (one then
+    # drops off). None: no upcoming sessions, or a card made up for a preview.
+    valid_until: datetime | None = None
 
 
 def _upcoming(now: datetime):
@@ -154,16 +157,21 @@ async def offer_card(session: AsyncSession, offer_id: int, now: datetime) -> Off
     offer, provider, festival = found
     rows = (
         await session.execute(
-            select(OfferSession, Venue, func.count().over())
+            select(
+                OfferSession,
+                Venue,
+                func.count().over(),
+                func.min(OfferSession.ends_at).over(),
+            )
             .outerjoin(Venue, Venue.id == OfferSession.venue_id)
             .where(OfferSession.offer_id == offer_id, _upcoming(now))
             .order_by(OfferSession.starts_at)
             .limit(SESSIONS_ON_CARD)
         )
     ).all()
-    sessions = [SessionView(offer_session, venue) for offer_session, venue, _ in rows]
-    upcoming_total = rows[0][2] if rows else 0
-    return OfferCard(offer, provider, festival, sessions, upcoming_total)
+    sessions = [SessionView(offer_session, venue) for offer_session, venue, _, _ in rows]
+    upcoming_total, valid_until = rows[0][2:] if rows else (0, None)
+    return OfferCard(offer, provider, festival, sessions, upcoming_total, valid_until)
 
 
 async def find_offer(session: AsyncSession, reference: str) -> Offer | None:

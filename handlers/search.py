@@ -30,8 +30,8 @@ from bot.search_callbacks import (
     SearchToggle,
     ToggleSearchFilter,
 )
+from catalogue.cards import CardCache
 from catalogue.models import Offer, Resident, utc_now
-from catalogue.queries import offer_card
 from catalogue.search import CatalogueSearch, GeoPoint, SearchFilters, When
 from handlers.subscriptions import offer_card_view
 
@@ -203,11 +203,14 @@ async def open_result(
     callback_data: SearchResult,
     callback_answer: CallbackAnswer,
     session: AsyncSession,
+    card_cache: CardCache,
     resident: Resident,
     viewer: Viewer,
 ) -> None:
     back = SearchPage(page=callback_data.page)
-    view = await offer_card_view(session, resident, viewer, callback_data.offer_id, back)
+    view = await offer_card_view(
+        session, card_cache, resident, viewer, callback_data.offer_id, back
+    )
     if view is None:
         callback_answer.text = _("This offer has been removed from the programme.")
         await show(callback, screens.notice(_("This offer is no longer in the programme."), back))
@@ -222,6 +225,7 @@ async def inline_search(
     session: AsyncSession,
     viewer: Viewer,
     catalogue_search: CatalogueSearch,
+    card_cache: CardCache,
 ) -> None:
     """`@bot pottery` in any chat: offer cards to share with friends."""
     index = await catalogue_search.refresh_if_stale(session)
@@ -232,7 +236,7 @@ async def inline_search(
     me = await bot.me()
     articles = []
     for hit in found.hits:
-        card = await offer_card(session, hit.offer_id, utc_now())
+        card = await card_cache.card(session, hit.offer_id, utc_now())
         if card is not None:
             articles.append(search_screens.inline_article(viewer, card, me.username or ""))
     await inline_query.answer(articles, cache_time=60, is_personal=False)

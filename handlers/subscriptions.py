@@ -32,8 +32,8 @@ from bot.replies import show
 from bot.screens import View, Viewer
 from bot.settings import Settings
 from catalogue.attendance import track_progress
+from catalogue.cards import CardCache
 from catalogue.models import Resident, utc_now
-from catalogue.queries import offer_card
 from scheduler.models import SubscriptionKind
 from scheduler.subscriptions import (
     SESSION,
@@ -59,10 +59,15 @@ KINDS = {
 
 
 async def offer_card_view(
-    session: AsyncSession, resident: Resident, viewer: Viewer, offer_id: int, back: CallbackData
+    session: AsyncSession,
+    card_cache: CardCache,
+    resident: Resident,
+    viewer: Viewer,
+    offer_id: int,
+    back: CallbackData,
 ) -> View | None:
     """The offer card with the resident's subscription buttons; None if the offer is gone."""
-    card = await offer_card(session, offer_id, utc_now())
+    card = await card_cache.card(session, offer_id, utc_now())
     if card is None:
         return None
     track_id = back.track_id if isinstance(back, ChooseTrack) else None
@@ -104,6 +109,7 @@ async def toggle_from_card(
     callback_data: Subscribe,
     callback_answer: CallbackAnswer,
     session: AsyncSession,
+    card_cache: CardCache,
     resident: Resident,
     viewer: Viewer,
     settings: Settings,
@@ -118,7 +124,9 @@ async def toggle_from_card(
         if callback_data.track_id
         else Navigate(to=Screen.MENU)
     )
-    view = await offer_card_view(session, resident, viewer, callback_data.offer_id, back)
+    view = await offer_card_view(
+        session, card_cache, resident, viewer, callback_data.offer_id, back
+    )
     if view is None:
         view = screens.notice(_("This offer is no longer in the programme."), back)
     await show(callback, view)
