@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.i18n import best_locale
 from bot.screens import Viewer
 from bot.settings import Settings
-from catalogue.residents import get_or_create_resident
+from catalogue.residents import resident_and_team_role
+from catalogue.team import role_from
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -40,8 +41,10 @@ class ResidentMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         if user is not None and not user.is_bot:
             language = best_locale(user.language_code, self.settings.default_locale)
-            resident = await get_or_create_resident(data["session"], user.id, language)
+            resident, member_role = await resident_and_team_role(data["session"], user.id, language)
             data["resident"] = resident
+            # Read by bot/permissions.py: the team's handlers need no query of their own.
+            data["role"] = role_from(user.id, member_role, self.settings.admin_ids)
             data["viewer"] = Viewer.of(resident, self.settings.city_zone)
         return await handler(event, data)
 

@@ -7,14 +7,25 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.models import Category, Resident, Track
+from catalogue.team import Role, TeamMember
 
 
 async def get_or_create_resident(
     session: AsyncSession, telegram_id: int, language: str
 ) -> Resident:
-    mine = select(Resident).where(Resident.telegram_id == telegram_id)
-    resident = await session.scalar(mine)
-    if resident is None:
+    resident, _member_role = await resident_and_team_role(session, telegram_id, language)
+    return resident
+
+
+async def resident_and_team_role(
+    session: AsyncSession, telegram_id: int, language: str
+) -> tuple[Resident, Role | None]:
+    """The resident behind an update (registered on first sight) and their role in the
+    festival team (None: not in it), in one query: the team's commands need both."""
+    team_role = select(TeamMember.role).where(TeamMember.telegram_id == telegram_id)
+    mine = select(Resident, team_role.scalar_subquery()).where(Resident.telegram_id == telegram_id)
+    found = (await session.execute(mine)).first()
+    if found is None:
         # Two updates of a new resident may be handled at once (in two processes, or two
         # tasks of one): the second insert yields to the first instead of failing.
         row = Resident(telegram_id=telegram_id, language=language).model_dump(exclude={"id"})
@@ -23,14 +34,14 @@ async def get_or_create_resident(
         await session.execute(
             insert(Resident).values(**row).on_conflict_do_nothing(index_elements=["telegram_id"])
         )
-        resident = await session.scalar(mine)
-        assert resident is not None
-    elif not resident.is_active:
+        found = (await session.execute(mine)).one()
+    resident, member_role = found
+    if not resident.is_active:
         # Marked inactive when Telegram refused a message (blocked bot); writing again undoes it.
         resident.is_active = True
         session.add(resident)
         await session.flush()
-    return resident
+    return resident, Role(member_role) if member_role is not None else None
 
 
 async def set_language(session: AsyncSession, resident: Resident, language: str) -> None:

@@ -134,7 +134,14 @@ async def role_of(session: AsyncSession, telegram_id: int, admin_ids: Iterable[i
     role = await session.scalar(
         select(TeamMember.role).where(TeamMember.telegram_id == telegram_id)
     )
-    return Role(role) if role is not None else Role.RESIDENT
+    return role_from(telegram_id, Role(role) if role is not None else None, admin_ids)
+
+
+def role_from(telegram_id: int, member_role: Role | None, admin_ids: Iterable[int]) -> Role:
+    """Administrators come from the settings; everyone else's role from the team table."""
+    if telegram_id in admin_ids:
+        return Role.ADMIN
+    return member_role or Role.RESIDENT
 
 
 async def create_invite(
