@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.models import (
@@ -398,30 +398,24 @@ class CardSubscriptions:
     follows_festival: bool = False
 
 
-async def seats_of(session: AsyncSession, sessions: list[OfferSession]) -> dict[int, Seats]:
-    if not sessions:
-        return {}
-    counts = (
-        await session.execute(
-            select(Attendance.session_id, Attendance.status, func.count())
-            .where(
-                Attendance.session_id.in_([item.id for item in sessions]),
-                Attendance.status.in_(ACTIVE),
-            )
-            .group_by(Attendance.session_id, Attendance.status)
-        )
-    ).all()
-    found: dict[tuple[int, AttendanceStatus], int] = {
-        (session_id, status): count for session_id, status, count in counts
-    }
-    return {
-        item.id: Seats(
-            item.capacity,
-            found.get((item.id, AttendanceStatus.GOING), 0),
-            found.get((item.id, AttendanceStatus.WAITLISTED), 0),
-        )
-        for item in sessions
-    }
+# Built once: the card asks on every press, and building a statement costs more than
+# running it. Per session and status: how many, and whether the resident is among them.
+_CARD_ATTENDANCE = (
+    select(
+        Attendance.session_id,
+        Attendance.status,
+        func.count(),
+        func.max(case((Attendance.resident_id == bindparam("resident_id"), 1), else_=0)),
+    )
+    .where(
+        Attendance.session_id.in_(bindparam("session_ids", expanding=True)),
+        Attendance.status.in_(ACTIVE),
+    )
+    .group_by(Attendance.session_id, Attendance.status)
+)
+_FOLLOWS = select(Subscription.kind, Subscription.target_id).where(
+    Subscription.resident_id == bindparam("resident_id")
+)
 
 
 async def card_subscriptions(
@@ -431,33 +425,37 @@ async def card_subscriptions(
     sessions: list[OfferSession],
     track_id: int | None,
 ) -> CardSubscriptions:
-    attendances = list(
-        await session.scalars(
-            select(Attendance).where(
-                Attendance.resident_id == resident.id,
-                Attendance.session_id.in_([item.id for item in sessions]),
-                Attendance.status.in_(ACTIVE),
-            )
+    """Seats and the resident's own places in one query, what they follow in another; a
+    waitlist place costs two more, only where the resident is waiting."""
+    status: dict[int, AttendanceStatus] = {}
+    found: dict[tuple[int, AttendanceStatus], int] = {}
+    if sessions:
+        rows = await session.execute(
+            _CARD_ATTENDANCE,
+            {"resident_id": resident.id, "session_ids": [item.id for item in sessions]},
         )
-    )
-    positions = {
-        attendance.session_id: await waitlist_position(session, attendance)
-        for attendance in attendances
-        if attendance.status == AttendanceStatus.WAITLISTED
-    }
-    follows = set(
-        (
-            await session.execute(
-                select(Subscription.kind, Subscription.target_id).where(
-                    Subscription.resident_id == resident.id
-                )
-            )
-        ).all()
-    )
+        for session_id, attendance_status, count, is_mine in rows:
+            found[session_id, attendance_status] = count
+            if is_mine:
+                status[session_id] = attendance_status
+    positions = {}
+    for session_id, attendance_status in status.items():
+        if attendance_status == AttendanceStatus.WAITLISTED:
+            attendance = await _attendance(session, resident.id, session_id)
+            assert attendance is not None
+            positions[session_id] = await waitlist_position(session, attendance)
+    follows = set((await session.execute(_FOLLOWS, {"resident_id": resident.id})).all())
     return CardSubscriptions(
-        status={attendance.session_id: attendance.status for attendance in attendances},
+        status=status,
         position=positions,
-        seats=await seats_of(session, sessions),
+        seats={
+            item.id: Seats(
+                item.capacity,
+                found.get((item.id, AttendanceStatus.GOING), 0),
+                found.get((item.id, AttendanceStatus.WAITLISTED), 0),
+            )
+            for item in sessions
+        },
         follows_offer=(SubscriptionKind.OFFER, offer.id) in follows,
         track_id=track_id,
         follows_track=(SubscriptionKind.TRACK, track_id) in follows,
