@@ -11,6 +11,8 @@ here, in `CHANGED_ON_PURPOSE`.
 
 from __future__ import annotations
 
+import asyncio
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -24,7 +26,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from catalogue.database import alembic_config, apply_migrations, create_engine
+from catalogue.database import (
+    HEAD_REVISION,
+    alembic_config,
+    apply_migrations,
+    create_engine,
+    schema_revision,
+)
 from tests.conftest import POSTGRES_ADMIN_DSN, service_unavailable
 
 ROWS_PER_TABLE = 2
@@ -178,3 +186,24 @@ async def test_upgrading_keeps_the_data(empty_database: str, start: str) -> None
 def test_every_revision_is_covered() -> None:
     assert revisions()[0] == "0001"
     assert len(EARLIER) == len(revisions()) - 1
+
+
+def test_the_head_the_bot_knows_is_alembic_s_head() -> None:
+    assert revisions()[-1] == HEAD_REVISION
+
+
+async def test_a_database_at_the_head_starts_without_alembic(empty_database: str) -> None:
+    engine = create_engine(empty_database)
+    assert await schema_revision(engine) is None
+    await apply_migrations(engine)
+    assert await schema_revision(engine) == HEAD_REVISION
+    code = (
+        "import asyncio, sys\n"
+        "from catalogue.database import apply_migrations, create_engine\n"
+        f"engine = create_engine({empty_database!r})\n"
+        "asyncio.run(apply_migrations(engine))\n"
+        "assert 'alembic' not in sys.modules, 'alembic was imported'\n"
+    )
+    process = await asyncio.create_subprocess_exec(sys.executable, "-c", code)
+    assert await asyncio.wait_for(process.wait(), 120) == 0
+    await engine.dispose()
