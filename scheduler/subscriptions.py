@@ -19,7 +19,18 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, case, delete, func, select, update
+from sqlalchemy import (
+    String,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.models import (
@@ -399,11 +410,13 @@ class CardSubscriptions:
 
 
 # Built once: the card asks on every press, and building a statement costs more than
-# running it. Per session and status: how many, and whether the resident is among them.
-_CARD_ATTENDANCE = (
+# running it. One round trip: per session and status, how many and whether the resident is
+# among them; then a row per thing the resident follows.
+_CARD_STATE = union_all(
     select(
+        literal("seats"),
         Attendance.session_id,
-        Attendance.status,
+        cast(Attendance.status, String),
         func.count(),
         func.max(case((Attendance.resident_id == bindparam("resident_id"), 1), else_=0)),
     )
@@ -411,10 +424,10 @@ _CARD_ATTENDANCE = (
         Attendance.session_id.in_(bindparam("session_ids", expanding=True)),
         Attendance.status.in_(ACTIVE),
     )
-    .group_by(Attendance.session_id, Attendance.status)
-)
-_FOLLOWS = select(Subscription.kind, Subscription.target_id).where(
-    Subscription.resident_id == bindparam("resident_id")
+    .group_by(Attendance.session_id, Attendance.status),
+    select(literal("follows"), Subscription.target_id, cast(Subscription.kind, String), 0, 1).where(
+        Subscription.resident_id == bindparam("resident_id")
+    ),
 )
 
 
@@ -425,26 +438,27 @@ async def card_subscriptions(
     sessions: list[OfferSession],
     track_id: int | None,
 ) -> CardSubscriptions:
-    """Seats and the resident's own places in one query, what they follow in another; a
-    waitlist place costs two more, only where the resident is waiting."""
+    """Seats, the resident's own places and follows in one query; a waitlist place costs two
+    more, only where the resident is waiting."""
     status: dict[int, AttendanceStatus] = {}
     found: dict[tuple[int, AttendanceStatus], int] = {}
-    if sessions:
-        rows = await session.execute(
-            _CARD_ATTENDANCE,
-            {"resident_id": resident.id, "session_ids": [item.id for item in sessions]},
-        )
-        for session_id, attendance_status, count, is_mine in rows:
-            found[session_id, attendance_status] = count
-            if is_mine:
-                status[session_id] = attendance_status
+    follows: set[tuple[SubscriptionKind, int]] = set()
+    rows = await session.execute(
+        _CARD_STATE, {"resident_id": resident.id, "session_ids": [item.id for item in sessions]}
+    )
+    for part, target_id, what, count, is_mine in rows:
+        if part == "follows":
+            follows.add((SubscriptionKind(what), target_id))
+            continue
+        found[target_id, AttendanceStatus(what)] = count
+        if is_mine:
+            status[target_id] = AttendanceStatus(what)
     positions = {}
     for session_id, attendance_status in status.items():
         if attendance_status == AttendanceStatus.WAITLISTED:
             attendance = await _attendance(session, resident.id, session_id)
             assert attendance is not None
             positions[session_id] = await waitlist_position(session, attendance)
-    follows = set((await session.execute(_FOLLOWS, {"resident_id": resident.id})).all())
     return CardSubscriptions(
         status=status,
         position=positions,
