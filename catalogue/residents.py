@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.models import Category, Resident, Track
 from catalogue.team import Role, TeamMember
+
+# Built once: every update runs it.
+_TELEGRAM_ID = bindparam("telegram_id")
+RESIDENT_AND_TEAM_ROLE = select(
+    Resident,
+    select(TeamMember.role).where(TeamMember.telegram_id == _TELEGRAM_ID).scalar_subquery(),
+).where(Resident.telegram_id == _TELEGRAM_ID)
 
 
 async def get_or_create_resident(
@@ -22,9 +29,8 @@ async def resident_and_team_role(
 ) -> tuple[Resident, Role | None]:
     """The resident behind an update (registered on first sight) and their role in the
     festival team (None: not in it), in one query: the team's commands need both."""
-    team_role = select(TeamMember.role).where(TeamMember.telegram_id == telegram_id)
-    mine = select(Resident, team_role.scalar_subquery()).where(Resident.telegram_id == telegram_id)
-    found = (await session.execute(mine)).first()
+    mine = {"telegram_id": telegram_id}
+    found = (await session.execute(RESIDENT_AND_TEAM_ROLE, mine)).first()
     if found is None:
         # Two updates of a new resident may be handled at once (in two processes, or two
         # tasks of one): the second insert yields to the first instead of failing.
@@ -34,7 +40,7 @@ async def resident_and_team_role(
         await session.execute(
             insert(Resident).values(**row).on_conflict_do_nothing(index_elements=["telegram_id"])
         )
-        found = (await session.execute(mine)).one()
+        found = (await session.execute(RESIDENT_AND_TEAM_ROLE, mine)).one()
     resident, member_role = found
     if not resident.is_active:
         # Marked inactive when Telegram refused a message (blocked bot); writing again undoes it.
