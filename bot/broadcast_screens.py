@@ -16,7 +16,7 @@ from babel.dates import format_timedelta
 from babel.numbers import format_decimal
 
 from bot import formatting
-from bot.screens import View, Viewer, _button
+from bot.screens import View, Viewer, button
 from bot.team_callbacks import BroadcastAction, BroadcastControl, BroadcastPick
 from catalogue.programme import Choice
 from scheduler.broadcasts import AudienceKind, Broadcast, BroadcastState, Progress
@@ -44,7 +44,7 @@ def number(value: int, locale: str) -> str:
 
 
 def _cancel_row(builder: InlineKeyboardBuilder) -> None:
-    builder.row(_button("✖️ " + _("Cancel"), BroadcastPick(value=DISCARD)))
+    builder.row(button("✖️ " + _("Cancel"), BroadcastPick(value=DISCARD)))
 
 
 def ask_compose() -> View:
@@ -73,7 +73,7 @@ def compose_problem(code: str) -> str:
 def ask_audience() -> View:
     builder = InlineKeyboardBuilder()
     for kind, label in AUDIENCE_LABELS.items():
-        builder.row(_button(str(label), BroadcastPick(value=kind.value)))
+        builder.row(button(str(label), BroadcastPick(value=kind.value)))
     _cancel_row(builder)
     return View(_("Who should receive it?"), builder.as_markup())
 
@@ -92,8 +92,8 @@ def ask_audience_value(kind: AudienceKind, choices: list[Choice]) -> View:
         text += "\n" + _("Nothing to choose yet: type a few letters of the title.")
     builder = InlineKeyboardBuilder()
     for choice in choices:
-        builder.row(_button(choice.label, BroadcastPick(value=str(choice.id))))
-    builder.row(_button("« " + _("Back"), BroadcastPick(value=AUDIENCE)))
+        builder.row(button(choice.label, BroadcastPick(value=str(choice.id))))
+    builder.row(button("« " + _("Back"), BroadcastPick(value=AUDIENCE)))
     _cancel_row(builder)
     return View(text, builder.as_markup())
 
@@ -106,10 +106,10 @@ def audience_summary(label: str, count: int, locale: str) -> View:
     ]
     builder = InlineKeyboardBuilder()
     if count:
-        builder.row(_button("👁 " + _("Preview"), BroadcastPick(value=PREVIEW)))
+        builder.row(button("👁 " + _("Preview"), BroadcastPick(value=PREVIEW)))
     else:
         lines.append("⚠️ " + _("Nobody to send to: choose another audience."))
-    builder.row(_button("👥 " + _("Change the audience"), BroadcastPick(value=AUDIENCE)))
+    builder.row(button("👥 " + _("Change the audience"), BroadcastPick(value=AUDIENCE)))
     _cancel_row(builder)
     return View("\n".join(lines), builder.as_markup())
 
@@ -118,12 +118,12 @@ def after_preview() -> View:
     text = "⬆️ " + _("This is exactly what residents will see. When should it go?")
     builder = InlineKeyboardBuilder()
     builder.row(
-        _button("🚀 " + _("Send now"), BroadcastPick(value=NOW)),
-        _button("🗓 " + _("Schedule"), BroadcastPick(value=SCHEDULE)),
+        button("🚀 " + _("Send now"), BroadcastPick(value=NOW)),
+        button("🗓 " + _("Schedule"), BroadcastPick(value=SCHEDULE)),
     )
     builder.row(
-        _button("✏️ " + _("Change the text"), BroadcastPick(value=REWRITE)),
-        _button("👥 " + _("Change the audience"), BroadcastPick(value=AUDIENCE)),
+        button("✏️ " + _("Change the text"), BroadcastPick(value=REWRITE)),
+        button("👥 " + _("Change the audience"), BroadcastPick(value=AUDIENCE)),
     )
     _cancel_row(builder)
     return View(text, builder.as_markup())
@@ -155,8 +155,8 @@ def confirm(viewer: Viewer, label: str, count: int, at: datetime | None, paid: b
         lines.append("💫 " + _("Paid broadcast: faster, charged in Telegram Stars."))
     builder = InlineKeyboardBuilder()
     builder.row(
-        _button("✅ " + _("Confirm"), BroadcastPick(value=CONFIRM)),
-        _button("✖️ " + _("Cancel"), BroadcastPick(value=DISCARD)),
+        button("✅ " + _("Confirm"), BroadcastPick(value=CONFIRM)),
+        button("✖️ " + _("Cancel"), BroadcastPick(value=DISCARD)),
     )
     return View("\n".join(lines), builder.as_markup())
 
@@ -168,7 +168,7 @@ def scheduled(viewer: Viewer, broadcast: Broadcast, count: int) -> View:
     )
     builder = InlineKeyboardBuilder()
     builder.row(
-        _button(
+        button(
             "✖️ " + _("Cancel the broadcast"),
             BroadcastControl(broadcast_id=broadcast.id, action=BroadcastAction.CANCEL),
         )
@@ -206,22 +206,22 @@ def progress(broadcast: Broadcast, figures: Progress, eta: timedelta | None, loc
     builder = InlineKeyboardBuilder()
     if state is BroadcastState.SENDING:
         builder.row(
-            _button(
+            button(
                 "⏸ " + _("Pause"),
                 BroadcastControl(broadcast_id=broadcast.id, action=BroadcastAction.PAUSE),
             ),
-            _button(
+            button(
                 "✖️ " + _("Cancel"),
                 BroadcastControl(broadcast_id=broadcast.id, action=BroadcastAction.CANCEL),
             ),
         )
     elif state is BroadcastState.PAUSED:
         builder.row(
-            _button(
+            button(
                 "▶️ " + _("Resume"),
                 BroadcastControl(broadcast_id=broadcast.id, action=BroadcastAction.RESUME),
             ),
-            _button(
+            button(
                 "✖️ " + _("Cancel"),
                 BroadcastControl(broadcast_id=broadcast.id, action=BroadcastAction.CANCEL),
             ),

@@ -10,7 +10,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import formatting, screens
-from bot.screens import View, Viewer, _button, shorten
+from bot.screens import View, Viewer, button, shorten
 from bot.settings import SUPPORTED_LOCALES
 from bot.team_callbacks import (
     AddSession,
@@ -61,7 +61,7 @@ FORM_ERRORS = {
 
 
 def _cancel_row(builder: InlineKeyboardBuilder) -> None:
-    builder.row(_button("✖️ " + _("Cancel"), FormPick(value=DISCARD)))
+    builder.row(button("✖️ " + _("Cancel"), FormPick(value=DISCARD)))
 
 
 def form_error(code: str) -> str:
@@ -83,8 +83,8 @@ def programme_home(offers: int, upcoming_sessions: int) -> View:
         ]
     )
     builder = InlineKeyboardBuilder()
-    builder.row(_button("➕ " + _("New offer"), NewOffer()))
-    builder.row(_button("📥 " + _("Import a file"), ImportFile()))
+    builder.row(button("➕ " + _("New offer"), NewOffer()))
+    builder.row(button("📥 " + _("Import a file"), ImportFile()))
     return View(text, builder.as_markup())
 
 
@@ -94,11 +94,11 @@ def found_offers(query: str, choices: list[Choice]) -> View:
         text = _("Nothing found for “{query}”. Try another word, or create a new offer.").format(
             query=escape(shorten(query, 60))
         )
-        builder.row(_button("➕ " + _("New offer"), NewOffer()))
+        builder.row(button("➕ " + _("New offer"), NewOffer()))
         return View(text, builder.as_markup())
     text = _("Found for “{query}”:").format(query=escape(shorten(query, 60)))
     for choice in choices:
-        builder.row(_button(choice.label, OpenOffer(offer_id=choice.id)))
+        builder.row(button(choice.label, OpenOffer(offer_id=choice.id)))
     return View(text, builder.as_markup())
 
 
@@ -124,22 +124,22 @@ def offer_manage(viewer: Viewer, offer: Offer, sessions: list[OfferSession]) -> 
             label = "⚠️ " + label
         else:
             label = "🗓 " + label
-        builder.row(_button(label, OpenSession(session_id=item.id)))
+        builder.row(button(label, OpenSession(session_id=item.id)))
     builder.row(
-        _button("✏️ " + _("Edit"), EditOffer(offer_id=offer.id)),
-        _button("➕ " + _("Add a session"), AddSession(offer_id=offer.id)),
+        button("✏️ " + _("Edit"), EditOffer(offer_id=offer.id)),
+        button("➕ " + _("Add a session"), AddSession(offer_id=offer.id)),
     )
-    builder.row(_button("📥 " + _("Import sessions (.ics)"), ImportFile(offer_id=offer.id)))
-    builder.row(_button("« " + _("Programme"), ProgrammeHome()))
+    builder.row(button("📥 " + _("Import sessions (.ics)"), ImportFile(offer_id=offer.id)))
+    builder.row(button("« " + _("Programme"), ProgrammeHome()))
     return View("\n".join(lines), builder.as_markup())
 
 
 def choose_field(offer: Offer) -> View:
     builder = InlineKeyboardBuilder()
     for field, label in FIELD_LABELS.items():
-        builder.add(_button(str(label), EditOffer(offer_id=offer.id, field=field)))
+        builder.add(button(str(label), EditOffer(offer_id=offer.id, field=field)))
     builder.adjust(3)
-    builder.row(_button("« " + _("Back"), OpenOffer(offer_id=offer.id)))
+    builder.row(button("« " + _("Back"), OpenOffer(offer_id=offer.id)))
     return View(_("What do you want to change?"), builder.as_markup())
 
 
@@ -161,10 +161,10 @@ def session_manage(
         lines.append("❌ " + _("This session is cancelled."))
     else:
         builder.row(
-            _button("🕒 " + _("Reschedule"), RescheduleSession(session_id=offer_session.id)),
-            _button("❌ " + _("Cancel session"), CancelSession(session_id=offer_session.id)),
+            button("🕒 " + _("Reschedule"), RescheduleSession(session_id=offer_session.id)),
+            button("❌ " + _("Cancel session"), CancelSession(session_id=offer_session.id)),
         )
-    builder.row(_button("« " + _("Back"), OpenOffer(offer_id=offer.id)))
+    builder.row(button("« " + _("Back"), OpenOffer(offer_id=offer.id)))
     return View("\n".join(lines), builder.as_markup())
 
 
@@ -182,10 +182,10 @@ def confirm_cancel_session(
     )
     builder = InlineKeyboardBuilder()
     builder.row(
-        _button(
+        button(
             "❌ " + _("Yes, cancel it"), CancelSession(session_id=offer_session.id, confirmed=True)
         ),
-        _button("« " + _("Back"), OpenSession(session_id=offer_session.id)),
+        button("« " + _("Back"), OpenSession(session_id=offer_session.id)),
     )
     return View(text, builder.as_markup())
 
@@ -198,9 +198,9 @@ def _choices_keyboard(
 ) -> InlineKeyboardBuilder:
     builder = InlineKeyboardBuilder()
     for choice in choices:
-        builder.row(_button(choice.label, FormPick(value=str(choice.id))))
-    for button in extra:
-        builder.row(button)
+        builder.row(button(choice.label, FormPick(value=str(choice.id))))
+    for extra_button in extra:
+        builder.row(extra_button)
     _cancel_row(builder)
     return builder
 
@@ -217,7 +217,7 @@ def ask_title() -> View:
 def ask_kind() -> View:
     builder = InlineKeyboardBuilder()
     for kind in OfferKind:
-        builder.add(_button(str(formatting.KIND_LABELS[kind]), FormPick(value=kind.value)))
+        builder.add(button(str(formatting.KIND_LABELS[kind]), FormPick(value=kind.value)))
     builder.adjust(2)
     _cancel_row(builder)
     return View(_("What kind of offer is it?"), builder.as_markup())
@@ -227,7 +227,7 @@ def ask_format() -> View:
     builder = InlineKeyboardBuilder()
     for offer_format in OfferFormat:
         label = str(formatting.FORMAT_LABELS[offer_format])
-        builder.add(_button(label, FormPick(value=offer_format.value)))
+        builder.add(button(label, FormPick(value=offer_format.value)))
     builder.adjust(3)
     _cancel_row(builder)
     return View(_("How does it take place?"), builder.as_markup())
@@ -236,7 +236,7 @@ def ask_format() -> View:
 def ask_language() -> View:
     builder = InlineKeyboardBuilder()
     for code in SUPPORTED_LOCALES:
-        builder.add(_button(screens.LANGUAGE_BUTTONS[code], FormPick(value=code)))
+        builder.add(button(screens.LANGUAGE_BUTTONS[code], FormPick(value=code)))
     _cancel_row(builder)
     return View(_("In which language is it taught?"), builder.as_markup())
 
@@ -249,13 +249,13 @@ def ask_provider(choices: list[Choice]) -> View:
 
 
 def ask_festival(choices: list[Choice]) -> View:
-    extra = [_button(_("Not part of a festival"), FormPick(value=NONE))]
+    extra = [button(_("Not part of a festival"), FormPick(value=NONE))]
     return View(_("Is it part of a festival?"), _choices_keyboard(choices, extra).as_markup())
 
 
 def ask_description() -> View:
     builder = InlineKeyboardBuilder()
-    builder.row(_button(_("No description"), FormPick(value=SKIP)))
+    builder.row(button(_("No description"), FormPick(value=SKIP)))
     _cancel_row(builder)
     return View(
         _("Describe it in a few sentences: what people will do and learn."), builder.as_markup()
@@ -264,14 +264,14 @@ def ask_description() -> View:
 
 def ask_price() -> View:
     builder = InlineKeyboardBuilder()
-    builder.row(_button(_("Free"), FormPick(value="0")))
+    builder.row(button(_("Free"), FormPick(value="0")))
     _cancel_row(builder)
     return View(_("What does it cost? Send the price, like 250 or 99.50."), builder.as_markup())
 
 
 def ask_ages() -> View:
     builder = InlineKeyboardBuilder()
-    builder.row(_button(_("All ages"), FormPick(value="all")))
+    builder.row(button(_("All ages"), FormPick(value="all")))
     _cancel_row(builder)
     return View(_("For which ages? Send like 12-18, 60+ or -6 (up to six)."), builder.as_markup())
 
@@ -285,8 +285,8 @@ def offer_preview(viewer: Viewer, card: OfferCard, is_new: bool) -> View:
     )
     builder = InlineKeyboardBuilder()
     builder.row(
-        _button("✅ " + _("Save"), FormPick(value=SAVE)),
-        _button("✖️ " + _("Cancel"), FormPick(value=DISCARD)),
+        button("✅ " + _("Save"), FormPick(value=SAVE)),
+        button("✖️ " + _("Cancel"), FormPick(value=DISCARD)),
     )
     text = shorten(f"👁 <i>{heading}</i>\n\n{card_view.text}", screens.MESSAGE_LIMIT)
     return View(text, builder.as_markup())
@@ -315,14 +315,14 @@ def ask_ends(length_minutes: int | None = None) -> View:
     builder = InlineKeyboardBuilder()
     if length_minutes:
         builder.row(
-            _button(
+            button(
                 _("Same length as before ({minutes} min)").format(minutes=length_minutes),
                 FormPick(value=str(length_minutes)),
             )
         )
     builder.row(
         *(
-            _button(_("{minutes} min").format(minutes=minutes), FormPick(value=str(minutes)))
+            button(_("{minutes} min").format(minutes=minutes), FormPick(value=str(minutes)))
             for minutes in (60, 90, 120)
         )
     )
@@ -334,20 +334,20 @@ def ask_ends(length_minutes: int | None = None) -> View:
 
 
 def ask_venue(choices: list[Choice]) -> View:
-    extra = [_button(_("No venue (online)"), FormPick(value=NONE))]
+    extra = [button(_("No venue (online)"), FormPick(value=NONE))]
     return View(_("Where does it take place?"), _choices_keyboard(choices, extra).as_markup())
 
 
 def ask_link() -> View:
     builder = InlineKeyboardBuilder()
-    builder.row(_button(_("Skip"), FormPick(value=SKIP)))
+    builder.row(button(_("Skip"), FormPick(value=SKIP)))
     _cancel_row(builder)
     return View(_("Send the link to join online (https://…)."), builder.as_markup())
 
 
 def ask_capacity() -> View:
     builder = InlineKeyboardBuilder()
-    builder.row(_button(_("No limit"), FormPick(value=SKIP)))
+    builder.row(button(_("No limit"), FormPick(value=SKIP)))
     _cancel_row(builder)
     return View(_("How many places are there?"), builder.as_markup())
 
@@ -371,8 +371,8 @@ def session_preview(
         lines.append(_("Places: {count}").format(count=offer_session.capacity))
     builder = InlineKeyboardBuilder()
     builder.row(
-        _button("✅ " + _("Save"), FormPick(value=SAVE)),
-        _button("✖️ " + _("Cancel"), FormPick(value=DISCARD)),
+        button("✅ " + _("Save"), FormPick(value=SAVE)),
+        button("✖️ " + _("Cancel"), FormPick(value=DISCARD)),
     )
     return View("\n".join(lines), builder.as_markup())
 
@@ -400,8 +400,8 @@ def reschedule_preview(
     )
     builder = InlineKeyboardBuilder()
     builder.row(
-        _button("✅ " + _("Move it"), FormPick(value=SAVE)),
-        _button("✖️ " + _("Cancel"), FormPick(value=DISCARD)),
+        button("✅ " + _("Move it"), FormPick(value=SAVE)),
+        button("✖️ " + _("Cancel"), FormPick(value=DISCARD)),
     )
     return View(text, builder.as_markup())
 

@@ -68,18 +68,15 @@ def button(text: str, callback: CallbackData | str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=shorten(text, BUTTON_TEXT_LIMIT), callback_data=data)
 
 
-_button = button
-
-
 def _back(callback: CallbackData) -> InlineKeyboardButton:
-    return _button(_("« Back"), callback)
+    return button(_("« Back"), callback)
 
 
 def language_picker(current: str | None) -> View:
     builder = InlineKeyboardBuilder()
     for code in SUPPORTED_LOCALES:
         mark = "✅ " if code == current else ""
-        builder.add(_button(mark + LANGUAGE_BUTTONS[code], ChooseLanguage(code=code)))
+        builder.add(button(mark + LANGUAGE_BUTTONS[code], ChooseLanguage(code=code)))
     text = "🌍 " + _("Choose your language.") + "\n" + _("You can change it later with /language.")
     return View(text, builder.as_markup())
 
@@ -95,15 +92,15 @@ def main_menu(viewer: Viewer, category: Category | None, track: Track | None) ->
         lines.append(_("Tell me who you are and I will show the learning that fits you."))
     builder = InlineKeyboardBuilder()
     if track is not None:
-        builder.row(_button("📚 " + _("My track"), Navigate(to=Screen.MY_TRACK)))
-    builder.row(_button("🧭 " + _("Choose category and track"), Navigate(to=Screen.CATEGORIES)))
+        builder.row(button("📚 " + _("My track"), Navigate(to=Screen.MY_TRACK)))
+    builder.row(button("🧭 " + _("Choose category and track"), Navigate(to=Screen.CATEGORIES)))
     builder.row(
-        _button("🔔 " + _("My subscriptions"), Navigate(to=Screen.MY_SUBSCRIPTIONS)),
-        _button("⚙️ " + _("Settings"), OpenSettings()),
+        button("🔔 " + _("My subscriptions"), Navigate(to=Screen.MY_SUBSCRIPTIONS)),
+        button("⚙️ " + _("Settings"), OpenSettings()),
     )
     builder.row(
-        _button("🌍 " + _("Language"), Navigate(to=Screen.LANGUAGE)),
-        _button("❓ " + _("Help"), Navigate(to=Screen.HELP)),
+        button("🌍 " + _("Language"), Navigate(to=Screen.LANGUAGE)),
+        button("❓ " + _("Help"), Navigate(to=Screen.HELP)),
     )
     return View("\n".join(lines), builder.as_markup())
 
@@ -119,7 +116,7 @@ def categories(viewer: Viewer, items: list[Category], selected_id: int | None) -
     for category in items:
         mark = "✅ " if category.id == selected_id else ""
         builder.row(
-            _button(
+            button(
                 mark + translated(category.title, viewer.locale),
                 ChooseCategory(category_id=category.id),
             )
@@ -140,7 +137,7 @@ def tracks(
         mark = "✅ " if item.track.id == selected_id else ""
         title = translated(item.track.title, viewer.locale)
         builder.row(
-            _button(f"{mark}{title} ({item.upcoming_offers})", ChooseTrack(track_id=item.track.id))
+            button(f"{mark}{title} ({item.upcoming_offers})", ChooseTrack(track_id=item.track.id))
         )
     if not items:
         lines.append(_("No tracks here yet."))
@@ -173,19 +170,19 @@ def offer_list(viewer: Viewer, page: OfferPage) -> View:
         title = translated(item.offer.title, viewer.locale)
         label = f"{number}. {shorten(title, 40)} · {when}" if when else f"{number}. {title}"
         builder.row(
-            _button(label, ShowOffer(offer_id=item.offer.id, track_id=track.id, page=page.page))
+            button(label, ShowOffer(offer_id=item.offer.id, track_id=track.id, page=page.page))
         )
     if page.pages > 1:
         navigation = []
         if page.page > 0:
-            navigation.append(_button("‹", ChooseTrack(track_id=track.id, page=page.page - 1)))
-        navigation.append(_button(f"{page.page + 1} / {page.pages}", PageCounter()))
+            navigation.append(button("‹", ChooseTrack(track_id=track.id, page=page.page - 1)))
+        navigation.append(button(f"{page.page + 1} / {page.pages}", PageCounter()))
         if page.page < page.pages - 1:
-            navigation.append(_button("›", ChooseTrack(track_id=track.id, page=page.page + 1)))
+            navigation.append(button("›", ChooseTrack(track_id=track.id, page=page.page + 1)))
         builder.row(*navigation)
     builder.row(
         _back(ChooseCategory(category_id=track.category_id)),
-        _button("🏠 " + _("Menu"), Navigate(to=Screen.MENU)),
+        button("🏠 " + _("Menu"), Navigate(to=Screen.MENU)),
     )
     return View("\n".join(lines), builder.as_markup())
 
@@ -244,7 +241,7 @@ def offer_card(
             lines.append(_("…and {count} more").format(count=more))
     last_row = [_back(back)]
     if not isinstance(back, Navigate):
-        last_row.append(_button("🏠 " + _("Menu"), Navigate(to=Screen.MENU)))
+        last_row.append(button("🏠 " + _("Menu"), Navigate(to=Screen.MENU)))
     # Built directly: InlineKeyboardBuilder deep-copies every button on each add and export,
     # about half of the card's rendering time.
     keyboard = InlineKeyboardMarkup(inline_keyboard=[*(extra_rows or []), last_row])
@@ -281,5 +278,5 @@ def help_screen() -> View:
 def notice(text: str, back: CallbackData | None = None) -> View:
     """A short explanation with one way out, e.g. when a button has gone stale."""
     builder = InlineKeyboardBuilder()
-    builder.row(_back(back) if back else _button("🏠 " + _("Menu"), Navigate(to=Screen.MENU)))
+    builder.row(_back(back) if back else button("🏠 " + _("Menu"), Navigate(to=Screen.MENU)))
     return View(text, builder.as_markup())

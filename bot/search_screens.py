@@ -133,7 +133,7 @@ def results(
 
 
 def result_label(viewer: Viewer, number: int, offer: Offer, hit: SearchHit) -> str:
-    """"3. Pottery wheel · 6 Dec, 17:00 · 0.4 km": the title gives way, the facts stay."""
+    """ "3. Pottery wheel · 6 Dec, 17:00 · 0.4 km": the title gives way, the facts stay."""
     facts = []
     if hit.next_session_at is not None:
         facts.append(formatting.short_when(hit.next_session_at, viewer.zone, viewer.locale))

@@ -9,7 +9,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import formatting
-from bot.screens import View, Viewer, _button
+from bot.screens import View, Viewer, button
 from bot.team_callbacks import NewInvite, RemoveMember, RevokeInvite, ShowTeam
 from catalogue.team import (
     INVITABLE_ROLES,
@@ -60,7 +60,7 @@ def team(viewer: Viewer, people: TeamList) -> View:
                 + _("{role}, valid until {until}").format(role=role_label(invite.role), until=until)
             )
             builder.row(
-                _button(
+                button(
                     "🚫 "
                     + _("Revoke: {role}, until {until}").format(
                         role=role_label(invite.role), until=until
@@ -70,14 +70,14 @@ def team(viewer: Viewer, people: TeamList) -> View:
             )
     for member in people.members:
         builder.row(
-            _button(
+            button(
                 "✖️ " + _("Remove {name}").format(name=member.display_name or member.telegram_id),
                 RemoveMember(telegram_id=member.telegram_id),
             )
         )
     builder.row(
         *(
-            _button("➕ " + str(INVITE_BUTTONS[role]), NewInvite(role=role))
+            button("➕ " + str(INVITE_BUTTONS[role]), NewInvite(role=role))
             for role in INVITABLE_ROLES
         )
     )
@@ -97,8 +97,8 @@ def invite_created(viewer: Viewer, invite: TeamInvite, link: str) -> View:
         ]
     )
     builder = InlineKeyboardBuilder()
-    builder.row(_button("🚫 " + _("Revoke this invitation"), RevokeInvite(invite_id=invite.id)))
-    builder.row(_button("« " + _("Team"), ShowTeam()))
+    builder.row(button("🚫 " + _("Revoke this invitation"), RevokeInvite(invite_id=invite.id)))
+    builder.row(button("« " + _("Team"), ShowTeam()))
     return View(text, builder.as_markup())
 
 
@@ -108,10 +108,10 @@ def confirm_removal(member: TeamMember) -> View:
     )
     builder = InlineKeyboardBuilder()
     builder.row(
-        _button(
+        button(
             "✖️ " + _("Yes, remove"), RemoveMember(telegram_id=member.telegram_id, confirmed=True)
         ),
-        _button("« " + _("Team"), ShowTeam()),
+        button("« " + _("Team"), ShowTeam()),
     )
     return View(text, builder.as_markup())
 

@@ -11,13 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import screens
 from bot.callbacks import ChooseCategory, ChooseTrack, Navigate, Screen, ShowOffer
+from bot.offer_cards import offer_card_view
 from bot.replies import show
 from bot.screens import Viewer
 from catalogue.cards import CardCache
 from catalogue.models import Resident, Track, utc_now
 from catalogue.queries import list_categories, list_tracks, track_offers_page
 from catalogue.residents import choose_category, choose_track
-from handlers.subscriptions import offer_card_view
 
 router = Router(name=__name__)
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import screens, search_screens
 from bot.filters import TYPED, Magic
+from bot.offer_cards import offer_card_view
 from bot.replies import show
 from bot.screens import Viewer
 from bot.search_callbacks import (
@@ -33,7 +34,6 @@ from bot.search_callbacks import (
 from catalogue.cards import CardCache
 from catalogue.models import Offer, Resident, utc_now
 from catalogue.search import CatalogueSearch, GeoPoint, SearchFilters, When
-from handlers.subscriptions import offer_card_view
 
 router = Router(name=__name__)
 

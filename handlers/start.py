@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import screens
 from bot.callbacks import ChooseLanguage, Navigate, Screen
+from bot.offer_cards import offer_card_view
 from bot.replies import show
 from bot.screens import Viewer
 from bot.settings import SUPPORTED_LOCALES
@@ -20,7 +21,6 @@ from catalogue.cards import CardCache
 from catalogue.models import Category, Resident, Track
 from catalogue.queries import find_offer, list_categories
 from catalogue.residents import set_language
-from handlers.subscriptions import offer_card_view
 
 router = Router(name=__name__)
 

@@ -11,7 +11,6 @@ import contextlib
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
@@ -28,8 +27,9 @@ from bot.callbacks import (
     Subscribe,
     Unsubscribe,
 )
+from bot.offer_cards import offer_card_view
 from bot.replies import show
-from bot.screens import View, Viewer
+from bot.screens import Viewer
 from bot.settings import Settings
 from catalogue.attendance import track_progress
 from catalogue.cards import CardCache
@@ -39,7 +39,6 @@ from scheduler.subscriptions import (
     SESSION,
     Outcome,
     Result,
-    card_subscriptions,
     confirm_going,
     leave_session,
     my_subscriptions,
@@ -56,24 +55,6 @@ KINDS = {
     "t": SubscriptionKind.TRACK,
     "f": SubscriptionKind.FESTIVAL,
 }
-
-
-async def offer_card_view(
-    session: AsyncSession,
-    card_cache: CardCache,
-    resident: Resident,
-    viewer: Viewer,
-    offer_id: int,
-    back: CallbackData,
-) -> View | None:
-    """The offer card with the resident's subscription buttons; None if the offer is gone."""
-    card = await card_cache.card(session, offer_id, utc_now())
-    if card is None:
-        return None
-    track_id = back.track_id if isinstance(back, ChooseTrack) else None
-    sessions = [item.session for item in card.sessions]
-    state = await card_subscriptions(session, resident, card.offer, sessions, track_id)
-    return subscription_screens.card_view(viewer, card, back, state)
 
 
 def result_text(kind: str, result: Result, resident: Resident, locale: str) -> str:
