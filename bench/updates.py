@@ -25,7 +25,6 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -33,18 +32,14 @@ import psutil
 from aiogram import Dispatcher, F
 from aiogram.types import (
     CallbackQuery,
-    Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    Message,
-    Update,
-    User,
 )
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.scaling import PATHS, memory_soak, scaling
+from bench.scaling import PATHS, memory_soak, person, press, scaling
 from bot.app import create_app
 from bot.callbacks import ShowOffer
 from bot.dispatcher import create_bot
@@ -58,40 +53,23 @@ POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 USERS = 50
 
 
-def callback_update(update_id: int, user: User, message_id: int, data: str) -> Update:
-    message = Message(
-        message_id=message_id,
-        date=datetime.now(UTC),
-        chat=Chat(id=user.id, type="private"),
-        text="…",
-    )
-    query = CallbackQuery(
-        id=str(update_id), from_user=user, chat_instance="bench", message=message, data=data
-    )
-    return Update(update_id=update_id, callback_query=query)
-
-
 async def drive(
     dispatcher: Dispatcher, telegram: OfflineTelegram, datas: list[str], count: int
 ) -> float:
     """Updates per second for `count` presses spread over USERS residents."""
     bot = create_bot(load_settings(_env_file=None), OfflineSession(telegram))
-    users = [
-        User(id=500_000 + n, is_bot=False, first_name="R", language_code="en") for n in range(USERS)
-    ]
+    users = [person(500_000 + n) for n in range(USERS)]
     message_ids = {}
     for user in users:
         sent = telegram.answer("sendMessage", {"chat_id": user.id, "text": "start"})
         message_ids[user.id] = sent["message_id"]
     updates = [
-        callback_update(
-            n, users[n % USERS], message_ids[users[n % USERS].id], datas[n % len(datas)]
-        )
+        press(n, users[n % USERS], message_ids[users[n % USERS].id], datas[n % len(datas)])
         for n in range(1, count + 1)
     ]
     warm_up = [  # imports, statement caches, the connection pool; ids of their own, as the
         # bot drops an update_id it has seen (bot/dedupe.py)
-        callback_update(count + n, users[n % USERS], message_ids[users[n % USERS].id], datas[0])
+        press(count + n, users[n % USERS], message_ids[users[n % USERS].id], datas[0])
         for n in range(1, 51)
     ]
     for update in warm_up:
