@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from icalendar import Alarm, Calendar, Event
-
 from catalogue.models import Offer, OfferSession, SessionStatus, Venue, translated, utc_now
 
 PRODUCT_ID = "-//Learning City//learncity bot//EN"
@@ -18,6 +16,9 @@ PRODUCT_ID = "-//Learning City//learncity bot//EN"
 def session_calendar(
     offer: Offer, offer_session: OfferSession, venue: Venue | None, locale: str
 ) -> bytes:
+    # Imported here: a rarely pressed button need not cost every start 2 MB and 40 ms.
+    from icalendar import Alarm, Calendar, Event
+
     calendar = Calendar()
     calendar.add("prodid", PRODUCT_ID)
     calendar.add("version", "2.0")
