@@ -52,7 +52,6 @@ from catalogue.models import Offer, OfferFormat
 from catalogue.search import (
     GeoPoint,
     SearchFilters,
-    SearchIndex,
     When,
     catalogue_version,
     load_snapshot,
@@ -62,9 +61,10 @@ from catalogue.search_index import (
     KIND_WORDS,
     MIN_WORD_CHARS,
     ONLINE_WORDS,
-    CatalogueSnapshot,
+    SearchIndex,
     analyse_query,
 )
+from catalogue.search_types import CatalogueSnapshot
 from catalogue.seeding import import_demo
 from catalogue.text_normalisation import STOP_KEYS, index_words, search_key
 

@@ -24,21 +24,18 @@ from catalogue.search import (
     Matched,
     QueryNote,
     SearchFilters,
-    SearchIndex,
     When,
     build_search_index,
     search_command,
 )
-from catalogue.search_index import (
-    MAX_QUERY_WORDS,
-    MAX_WORD_CHARS,
+from catalogue.search_index import MAX_QUERY_WORDS, MAX_WORD_CHARS, SearchIndex, analyse_query
+from catalogue.search_types import (
     CatalogueSnapshot,
     CatalogueVersion,
     OfferFacts,
     SessionFacts,
     TrackMembership,
     VenueFacts,
-    analyse_query,
 )
 from catalogue.text_normalisation import index_words, normalise, search_key, words
 
