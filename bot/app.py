@@ -19,10 +19,11 @@ from bot.i18n import create_i18n
 from bot.metrics import Metrics, RequestMetrics
 from bot.retries import RetryRequests
 from bot.settings import Settings
-from bot.shared_state import connect_redis
+from bot.shared_state import TableChangesRelay, connect_redis
 from bot.team_commands import publish_team_commands
 from catalogue.database import apply_migrations, create_engine, create_session_maker
 from catalogue.seeding import load_demo_if_empty
+from catalogue.table_changes import table_changes
 from scheduler import create_scheduler
 from scheduler.broadcast_runner import BroadcastRunner
 from scheduler.jobs import create_outbox_worker
@@ -45,8 +46,12 @@ class App:
     redis: Redis | None = None
     metrics: Metrics = field(default_factory=Metrics)
     in_flight: InFlightUpdates = field(default_factory=InFlightUpdates)
+    # Tells other processes which tables this one wrote; None: this process alone.
+    relay: TableChangesRelay | None = None
 
     async def close(self) -> None:
+        if self.relay is not None:
+            await self.relay.stop()
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()
@@ -69,7 +74,11 @@ async def create_app(settings: Settings) -> App:
     dispatcher = create_dispatcher(
         settings, session_maker, i18n, redis=redis, metrics=metrics, in_flight=in_flight
     )
-    return App(settings, engine, session_maker, i18n, dispatcher, redis, metrics, in_flight)
+    relay = None
+    if redis is not None:
+        relay = TableChangesRelay(redis, table_changes(engine), settings.redis_prefix)
+        await relay.start()
+    return App(settings, engine, session_maker, i18n, dispatcher, redis, metrics, in_flight, relay)
 
 
 @dataclass

@@ -23,11 +23,15 @@ from bot.guards import DuplicateUpdates, FloodControl, InFlightUpdates
 from bot.logs import UpdateLogContext
 from bot.metrics import Metrics, UpdateMetrics
 from bot.middlewares import DatabaseSessionMiddleware, ResidentI18nMiddleware, ResidentMiddleware
+from bot.offer_cards import OfferCards
 from bot.settings import Settings
 from bot.shared_state import create_storage
 from catalogue.cards import CardCache
+from catalogue.residents import KnownResidents
 from catalogue.search import CatalogueSearch
+from catalogue.table_changes import table_changes
 from handlers import feature_routers
+from scheduler.subscriptions import CardStates
 
 OFFLINE_TOKEN = "100000:offline-local-chat"
 
@@ -64,7 +68,7 @@ class Services(TypedDict):
     i18n: I18n
     metrics: Metrics
     catalogue_search: CatalogueSearch
-    card_cache: CardCache
+    offer_cards: OfferCards
 
 
 def create_dispatcher(
@@ -77,19 +81,20 @@ def create_dispatcher(
     metrics: Metrics | None = None,
     in_flight: InFlightUpdates | None = None,
     catalogue_search: CatalogueSearch | None = None,
-    card_cache: CardCache | None = None,
 ) -> Dispatcher:
     """With `redis`, FSM state, flood control and the update ledger are shared by every process."""
     metrics = metrics or Metrics()
     in_flight = in_flight or InFlightUpdates()
     metrics.track_in_flight(in_flight)
+    # What the caches keep is forgotten when a transaction writes what they read.
+    changes = table_changes(session_maker.kw["bind"])
     services = Services(
         settings=settings,
         session_maker=session_maker,
         i18n=i18n,
         metrics=metrics,
         catalogue_search=catalogue_search or CatalogueSearch(),
-        card_cache=card_cache or CardCache(),
+        offer_cards=OfferCards(CardCache(), CardStates(changes)),
     )
     dispatcher = Dispatcher(storage=storage or create_storage(settings, redis), **services)
     # At the door, before any database work (bot/guards.py says why in this order).
@@ -105,7 +110,7 @@ def create_dispatcher(
             FloodControl(flood, i18n, session_maker, settings.default_locale)
         )
     dispatcher.update.outer_middleware(DatabaseSessionMiddleware(session_maker))
-    dispatcher.update.outer_middleware(ResidentMiddleware(settings))
+    dispatcher.update.outer_middleware(ResidentMiddleware(settings, KnownResidents(changes)))
     dispatcher.update.outer_middleware(ResidentI18nMiddleware(i18n))
     # Every button press is acknowledged, so no spinner hangs on the resident's phone.
     dispatcher.callback_query.middleware(CallbackAnswerMiddleware())

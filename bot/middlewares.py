@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.i18n import best_locale
 from bot.screens import Viewer
 from bot.settings import Settings
-from catalogue.residents import resident_and_team_role
+from catalogue.residents import KnownResidents, resident_and_team_role
 from catalogue.team import role_from
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -34,14 +34,17 @@ class DatabaseSessionMiddleware(BaseMiddleware):
 class ResidentMiddleware(BaseMiddleware):
     """Finds (or registers) the resident behind the update and how to show things to them."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, known_residents: KnownResidents) -> None:
         self.settings = settings
+        self.known_residents = known_residents
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
         if user is not None and not user.is_bot:
             language = best_locale(user.language_code, self.settings.default_locale)
-            resident, member_role = await resident_and_team_role(data["session"], user.id, language)
+            resident, member_role = await resident_and_team_role(
+                data["session"], user.id, language, self.known_residents
+            )
             data["resident"] = resident
             # Read by bot/permissions.py: the team's handlers need no query of their own.
             data["role"] = role_from(user.id, member_role, self.settings.admin_ids)

@@ -2,12 +2,19 @@
 
 With Redis, FSM state (aiogram's `RedisStorage`), flood control (bot/flood.py) and the ledger
 of handled updates (bot/dedupe.py) are shared, so any process may take a resident's next
-update. Without it, one process keeps them in memory (`MemoryStorage`), which is all a single
-process on SQLite needs. Every key starts with `REDIS_PREFIX`.
+update, and each process tells the others which tables it wrote (`TableChangesRelay`), so
+what they keep in memory is forgotten everywhere. Without it, one process keeps them in memory
+(`MemoryStorage`), which is all a single process on SQLite needs. Every key starts with
+`REDIS_PREFIX`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
 from collections.abc import Mapping
 from copy import copy
 from typing import Any
@@ -21,6 +28,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.settings import Settings, SettingsError
+from catalogue.table_changes import TableChanges
+
+logger = logging.getLogger(__name__)
 
 # An idle FSM form (someone left in the middle of a question) is forgotten after a month.
 FSM_STATE_TTL_SECONDS = 30 * 24 * 3600
@@ -96,3 +106,79 @@ def create_storage(settings: Settings, redis: Redis | None) -> BaseStorage:
         state_ttl=FSM_STATE_TTL_SECONDS,
         data_ttl=FSM_STATE_TTL_SECONDS,
     )
+
+
+class TableChangesRelay:
+    """Tells the other processes on this Redis which tables this one wrote, and hears theirs.
+
+    Residents, seats and subscriptions are kept in each process's memory while the tables they
+    come from are unchanged (catalogue/table_changes.py); a write committed here reaches the
+    others' counts a moment later over Redis pub/sub. Pub/sub keeps nothing for a listener that
+    is away, so after losing the connection a process forgets everything it kept.
+    """
+
+    def __init__(self, redis: Redis, changes: TableChanges, prefix: str) -> None:
+        self.redis = redis
+        self.changes = changes
+        self.channel = f"{prefix}:table-changes"
+        self.sender = uuid.uuid4().hex  # our own news comes back to us: not counted twice
+        self._outgoing: set[str] = set()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(self.channel)
+        self.changes.on_change(self._send_later)
+        self._tasks = [
+            asyncio.create_task(self._send(), name="table-changes-send"),
+            asyncio.create_task(self._hear(pubsub), name="table-changes-hear"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _send_later(self, tables: frozenset[str]) -> None:
+        # Called inside a commit, where nothing may be awaited; several commits in a row
+        # go out as one message.
+        self._outgoing |= tables
+        self._wake.set()
+
+    async def _send(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            tables, self._outgoing = self._outgoing, set()
+            news = json.dumps({"from": self.sender, "tables": sorted(tables)})
+            try:
+                await self.redis.publish(self.channel, news)
+            except (RedisError, OSError) as error:
+                # The others forget what they keep after its maximum age all the same.
+                logger.warning("Could not tell other processes of a write: %s", error)
+
+    async def _hear(self, pubsub: Any) -> None:
+        try:
+            while True:
+                try:
+                    async for message in pubsub.listen():
+                        self._take(message)
+                except (RedisError, OSError) as error:
+                    logger.warning("Lost other processes' news of writes: %s", error)
+                    self.changes.everything_changed()
+                    await asyncio.sleep(1)  # the pub/sub connection subscribes again
+        finally:
+            await pubsub.aclose()
+
+    def _take(self, message: dict[str, Any]) -> None:
+        try:
+            news = json.loads(message["data"])
+            sender, tables = news["from"], news["tables"]
+        except (ValueError, KeyError, TypeError):
+            logger.warning("Ignored a malformed message on %s", self.channel)
+            return
+        if sender != self.sender:
+            self.changes.changed(tables, announce=False)

@@ -17,23 +17,21 @@ A card is forgotten
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from catalogue.queries import OfferCard, SessionView, offer_card
 from catalogue.search import catalogue_version
 from catalogue.search_index import CatalogueVersion
+from catalogue.table_changes import detached_copy
 
 _EDITED = "learncity.programme_edited"
-Row = TypeVar("Row")
 
 
 class _Committed:
@@ -135,18 +133,11 @@ def _detached(card: OfferCard) -> OfferCard:
     hands them (or their title dicts) to code that might change them."""
     return replace(
         card,
-        offer=_copy(card.offer),
-        provider=_copy(card.provider),
-        festival=_copy(card.festival),
-        sessions=[SessionView(_copy(item.session), _copy(item.venue)) for item in card.sessions],
+        offer=detached_copy(card.offer),
+        provider=detached_copy(card.provider),
+        festival=detached_copy(card.festival),
+        sessions=[
+            SessionView(detached_copy(item.session), detached_copy(item.venue))
+            for item in card.sessions
+        ],
     )
-
-
-def _copy(row: Row) -> Row:
-    if row is None:
-        return row
-    values: dict[str, Any] = {
-        column.key: copy.deepcopy(getattr(row, column.key))
-        for column in inspect(type(row)).column_attrs
-    }
-    return type(row)(**values)

@@ -7,6 +7,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.models import Category, Resident, Track
+from catalogue.table_changes import TableCache, TableChanges, detached_copy
 from catalogue.team import Role, TeamMember
 
 # Built once: every update runs it.
@@ -17,6 +18,15 @@ RESIDENT_AND_TEAM_ROLE = select(
 ).where(Resident.telegram_id == _TELEGRAM_ID)
 
 
+class KnownResidents(TableCache[int, tuple[Resident, Role | None]]):
+    """Residents and their team role by Telegram id: every update needs them, and they change
+    seldom. Forgotten when anything writes to the resident or team tables."""
+
+    def __init__(self, changes: TableChanges, *, max_entries: int = 50_000) -> None:
+        tables = (Resident.__tablename__, TeamMember.__tablename__)
+        super().__init__(changes, tables, max_entries=max_entries)
+
+
 async def get_or_create_resident(
     session: AsyncSession, telegram_id: int, language: str
 ) -> Resident:
@@ -25,10 +35,17 @@ async def get_or_create_resident(
 
 
 async def resident_and_team_role(
-    session: AsyncSession, telegram_id: int, language: str
+    session: AsyncSession, telegram_id: int, language: str, known: KnownResidents | None = None
 ) -> tuple[Resident, Role | None]:
     """The resident behind an update (registered on first sight) and their role in the
-    festival team (None: not in it), in one query: the team's commands need both."""
+    festival team (None: not in it), in one query (the team's commands need both), or from
+    `known` without one."""
+    if known is not None:
+        found_before = known.get(session, telegram_id)
+        if found_before is not None:
+            resident, role = found_before
+            return await session.merge(resident, load=False), role
+        stamp = known.stamp()
     mine = {"telegram_id": telegram_id}
     found = (await session.execute(RESIDENT_AND_TEAM_ROLE, mine)).first()
     if found is None:
@@ -47,7 +64,10 @@ async def resident_and_team_role(
         resident.is_active = True
         session.add(resident)
         await session.flush()
-    return resident, Role(member_role) if member_role is not None else None
+    role = Role(member_role) if member_role is not None else None
+    if known is not None:
+        known.keep(session, telegram_id, stamp, (detached_copy(resident), role))
+    return resident, role
 
 
 async def set_language(session: AsyncSession, resident: Resident, language: str) -> None:

@@ -11,10 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import screens
 from bot.callbacks import ChooseCategory, ChooseTrack, Navigate, Screen, ShowOffer
-from bot.offer_cards import offer_card_view
+from bot.offer_cards import OfferCards
 from bot.replies import show
 from bot.screens import Viewer
-from catalogue.cards import CardCache
 from catalogue.models import Resident, Track, utc_now
 from catalogue.queries import list_categories, list_tracks, track_offers_page
 from catalogue.residents import choose_category, choose_track
@@ -96,7 +95,7 @@ async def show_offer(
     callback_data: ShowOffer,
     callback_answer: CallbackAnswer,
     session: AsyncSession,
-    card_cache: CardCache,
+    offer_cards: OfferCards,
     resident: Resident,
     viewer: Viewer,
 ) -> None:
@@ -106,9 +105,7 @@ async def show_offer(
         else Navigate(to=Screen.MENU)
     )
     # The card with the resident's subscribe buttons (handlers/subscriptions.py).
-    view = await offer_card_view(
-        session, card_cache, resident, viewer, callback_data.offer_id, back
-    )
+    view = await offer_cards.view(session, resident, viewer, callback_data.offer_id, back)
     if view is None:
         callback_answer.text = _("This offer has been removed from the programme.")
         await show(callback, screens.notice(_("This offer is no longer in the programme."), back))

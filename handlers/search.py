@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import screens, search_screens
 from bot.filters import TYPED, Magic
-from bot.offer_cards import offer_card_view
+from bot.offer_cards import OfferCards
 from bot.replies import show
 from bot.screens import Viewer
 from bot.search_callbacks import (
@@ -31,7 +31,6 @@ from bot.search_callbacks import (
     SearchToggle,
     ToggleSearchFilter,
 )
-from catalogue.cards import CardCache
 from catalogue.models import Offer, Resident, utc_now
 from catalogue.search import CatalogueSearch, GeoPoint, SearchFilters, When
 
@@ -203,14 +202,12 @@ async def open_result(
     callback_data: SearchResult,
     callback_answer: CallbackAnswer,
     session: AsyncSession,
-    card_cache: CardCache,
+    offer_cards: OfferCards,
     resident: Resident,
     viewer: Viewer,
 ) -> None:
     back = SearchPage(page=callback_data.page)
-    view = await offer_card_view(
-        session, card_cache, resident, viewer, callback_data.offer_id, back
-    )
+    view = await offer_cards.view(session, resident, viewer, callback_data.offer_id, back)
     if view is None:
         callback_answer.text = _("This offer has been removed from the programme.")
         await show(callback, screens.notice(_("This offer is no longer in the programme."), back))
@@ -225,7 +222,7 @@ async def inline_search(
     session: AsyncSession,
     viewer: Viewer,
     catalogue_search: CatalogueSearch,
-    card_cache: CardCache,
+    offer_cards: OfferCards,
 ) -> None:
     """`@bot pottery` in any chat: offer cards to share with friends."""
     index = await catalogue_search.refresh_if_stale(session)
@@ -236,7 +233,7 @@ async def inline_search(
     me = await bot.me()
     articles = []
     for hit in found.hits:
-        card = await card_cache.card(session, hit.offer_id, utc_now())
+        card = await offer_cards.programme.card(session, hit.offer_id, utc_now())
         if card is not None:
             articles.append(search_screens.inline_article(viewer, card, me.username or ""))
     await inline_query.answer(articles, cache_time=60, is_personal=False)

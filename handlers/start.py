@@ -13,11 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import screens
 from bot.callbacks import ChooseLanguage, Navigate, Screen
-from bot.offer_cards import offer_card_view
+from bot.offer_cards import OfferCards
 from bot.replies import show
 from bot.screens import Viewer
 from bot.settings import SUPPORTED_LOCALES
-from catalogue.cards import CardCache
 from catalogue.models import Category, Resident, Track
 from catalogue.queries import find_offer, list_categories
 from catalogue.residents import set_language
@@ -32,18 +31,14 @@ async def open_offer_link(
     message: Message,
     command: CommandObject,
     session: AsyncSession,
-    card_cache: CardCache,
+    offer_cards: OfferCards,
     resident: Resident,
     viewer: Viewer,
 ) -> None:
     reference = OFFER_LINK.match(command.args or "").group(1)  # type: ignore[union-attr]
     offer = await find_offer(session, reference)
     back = Navigate(to=Screen.MENU)
-    view = (
-        await offer_card_view(session, card_cache, resident, viewer, offer.id, back)
-        if offer
-        else None
-    )
+    view = await offer_cards.view(session, resident, viewer, offer.id, back) if offer else None
     if view is None:
         await show(message, screens.notice(_("This offer is no longer in the programme.")))
         return

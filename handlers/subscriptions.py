@@ -27,12 +27,11 @@ from bot.callbacks import (
     Subscribe,
     Unsubscribe,
 )
-from bot.offer_cards import offer_card_view
+from bot.offer_cards import OfferCards
 from bot.replies import show
 from bot.screens import Viewer
 from bot.settings import Settings
 from catalogue.attendance import track_progress
-from catalogue.cards import CardCache
 from catalogue.models import Resident, utc_now
 from scheduler.models import SubscriptionKind
 from scheduler.subscriptions import (
@@ -90,7 +89,7 @@ async def toggle_from_card(
     callback_data: Subscribe,
     callback_answer: CallbackAnswer,
     session: AsyncSession,
-    card_cache: CardCache,
+    offer_cards: OfferCards,
     resident: Resident,
     viewer: Viewer,
     settings: Settings,
@@ -105,9 +104,7 @@ async def toggle_from_card(
         if callback_data.track_id
         else Navigate(to=Screen.MENU)
     )
-    view = await offer_card_view(
-        session, card_cache, resident, viewer, callback_data.offer_id, back
-    )
+    view = await offer_cards.view(session, resident, viewer, callback_data.offer_id, back)
     if view is None:
         view = screens.notice(_("This offer is no longer in the programme."), back)
     await show(callback, view)

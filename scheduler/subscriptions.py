@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     String,
     bindparam,
-    case,
     cast,
     delete,
     func,
@@ -43,6 +42,7 @@ from catalogue.models import (
     Translations,
     Venue,
 )
+from catalogue.table_changes import TableCache, TableChanges
 from scheduler.models import Attendance, AttendanceStatus, Subscription, SubscriptionKind
 from scheduler.outbox import enqueue_many
 from scheduler.reminders import PROMOTED, drop_reminders, notice, plan_reminders
@@ -410,63 +410,114 @@ class CardSubscriptions:
 
 
 # Built once: the card asks on every press, and building a statement costs more than
-# running it. One round trip: per session and status, how many and whether the resident is
-# among them; then a row per thing the resident follows.
-_CARD_STATE = union_all(
-    select(
-        literal("seats"),
-        Attendance.session_id,
-        cast(Attendance.status, String),
-        func.count(),
-        func.max(case((Attendance.resident_id == bindparam("resident_id"), 1), else_=0)),
-    )
+# running it. Taken seats and queue per session and status.
+_SEATS = (
+    select(Attendance.session_id, cast(Attendance.status, String), func.count())
     .where(
         Attendance.session_id.in_(bindparam("session_ids", expanding=True)),
         Attendance.status.in_(ACTIVE),
     )
-    .group_by(Attendance.session_id, Attendance.status),
-    select(literal("follows"), Subscription.target_id, cast(Subscription.kind, String), 0, 1).where(
+    .group_by(Attendance.session_id, Attendance.status)
+)
+# The resident's own: a row per seat or queue place, then a row per thing they follow.
+_OWN = union_all(
+    select(literal("place"), Attendance.session_id, cast(Attendance.status, String)).where(
+        Attendance.resident_id == bindparam("resident_id"), Attendance.status.in_(ACTIVE)
+    ),
+    select(literal("follows"), Subscription.target_id, cast(Subscription.kind, String)).where(
         Subscription.resident_id == bindparam("resident_id")
     ),
 )
 
 
+@dataclass(frozen=True)
+class OwnSubscriptions:
+    places: dict[int, AttendanceStatus]  # by session id: the resident's seat or queue place
+    follows: frozenset[tuple[SubscriptionKind, int]]
+
+
+class CardStates:
+    """What offer cards show of subscriptions, kept in memory: asked on every press of an
+    offer button, it changes only when someone subscribes, cancels or checks in. Forgotten
+    when anything writes to the attendance or subscription tables (catalogue.table_changes),
+    or to residents (erasing one deletes theirs)."""
+
+    def __init__(self, changes: TableChanges) -> None:
+        attendance, subscription = Attendance.__tablename__, Subscription.__tablename__
+        self.seats = TableCache[int, dict[AttendanceStatus, int]](changes, (attendance,))
+        self.own = TableCache[int, OwnSubscriptions](
+            changes, (attendance, subscription, Resident.__tablename__), max_entries=50_000
+        )
+
+    async def seats_of(
+        self, session: AsyncSession, session_ids: list[int]
+    ) -> dict[int, dict[AttendanceStatus, int]]:
+        """Per session, how many residents hold a seat and how many wait."""
+        counts: dict[int, dict[AttendanceStatus, int]] = {}
+        missing = []
+        for session_id in session_ids:
+            found = self.seats.get(session, session_id)
+            if found is None:
+                missing.append(session_id)
+            else:
+                counts[session_id] = found
+        if missing:
+            stamp = self.seats.stamp()
+            read: dict[int, dict[AttendanceStatus, int]] = {key: {} for key in missing}
+            for session_id, status, count in await session.execute(
+                _SEATS, {"session_ids": missing}
+            ):
+                read[session_id][AttendanceStatus(status)] = count
+            for session_id, found in read.items():
+                self.seats.keep(session, session_id, stamp, found)
+            counts.update(read)
+        return counts
+
+    async def own_of(self, session: AsyncSession, resident_id: int) -> OwnSubscriptions:
+        own = self.own.get(session, resident_id)
+        if own is not None:
+            return own
+        stamp = self.own.stamp()
+        places: dict[int, AttendanceStatus] = {}
+        follows: set[tuple[SubscriptionKind, int]] = set()
+        for part, target_id, what in await session.execute(_OWN, {"resident_id": resident_id}):
+            if part == "place":
+                places[target_id] = AttendanceStatus(what)
+            else:
+                follows.add((SubscriptionKind(what), target_id))
+        own = OwnSubscriptions(places, frozenset(follows))
+        self.own.keep(session, resident_id, stamp, own)
+        return own
+
+
 async def card_subscriptions(
     session: AsyncSession,
+    states: CardStates,
     resident: Resident,
     offer: Offer,
     sessions: list[OfferSession],
     track_id: int | None,
 ) -> CardSubscriptions:
-    """Seats, the resident's own places and follows in one query; a waitlist place costs two
-    more, only where the resident is waiting."""
-    status: dict[int, AttendanceStatus] = {}
-    found: dict[tuple[int, AttendanceStatus], int] = {}
-    follows: set[tuple[SubscriptionKind, int]] = set()
-    rows = await session.execute(
-        _CARD_STATE, {"resident_id": resident.id, "session_ids": [item.id for item in sessions]}
-    )
-    for part, target_id, what, count, is_mine in rows:
-        if part == "follows":
-            follows.add((SubscriptionKind(what), target_id))
-            continue
-        found[target_id, AttendanceStatus(what)] = count
-        if is_mine:
-            status[target_id] = AttendanceStatus(what)
+    """Seats, the resident's own places and follows: from memory, or a query each; a
+    waitlist place costs two more, only where the resident is waiting."""
+    seats = await states.seats_of(session, [item.id for item in sessions])
+    own = await states.own_of(session, resident.id)
+    status = {item.id: own.places[item.id] for item in sessions if item.id in own.places}
     positions = {}
     for session_id, attendance_status in status.items():
         if attendance_status == AttendanceStatus.WAITLISTED:
             attendance = await _attendance(session, resident.id, session_id)
             assert attendance is not None
             positions[session_id] = await waitlist_position(session, attendance)
+    follows = own.follows
     return CardSubscriptions(
         status=status,
         position=positions,
         seats={
             item.id: Seats(
                 item.capacity,
-                found.get((item.id, AttendanceStatus.GOING), 0),
-                found.get((item.id, AttendanceStatus.WAITLISTED), 0),
+                seats[item.id].get(AttendanceStatus.GOING, 0),
+                seats[item.id].get(AttendanceStatus.WAITLISTED, 0),
             )
             for item in sessions
         },
