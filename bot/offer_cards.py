@@ -4,7 +4,8 @@ subscribe buttons alike."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from aiogram.filters.callback_data import CallbackData
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +15,12 @@ from bot.callbacks import ChooseTrack
 from bot.screens import View, Viewer
 from catalogue.cards import CardCache
 from catalogue.models import Resident, utc_now
-from scheduler.subscriptions import CardStates, card_subscriptions
+from catalogue.queries import OfferCard
+from scheduler.subscriptions import CardStates, CardSubscriptions, card_subscriptions
+
+# Drawn cards kept: a card is the same for everyone with the same language, zone, seats and
+# subscriptions, and drawing one (buttons, dates) costs more than the rest of a warm press.
+DRAWN_CARDS = 5000
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,7 @@ class OfferCards:
 
     programme: CardCache  # what the offer is, where and when: the same for everyone
     states: CardStates  # seats, and what each resident holds and follows
+    _drawn: dict[tuple[Any, ...], tuple[OfferCard, View]] = field(default_factory=dict)
 
     async def view(
         self,
@@ -41,4 +48,25 @@ class OfferCards:
         state = await card_subscriptions(
             session, self.states, resident, card.offer, sessions, track_id
         )
-        return subscription_screens.card_view(viewer, card, back, state)
+        return self._draw(viewer, card, back, state)
+
+    def _draw(
+        self, viewer: Viewer, card: OfferCard, back: CallbackData, state: CardSubscriptions
+    ) -> View:
+        key = (card.offer.id, viewer, back.pack(), _hashable(state))
+        drawn = self._drawn.get(key)
+        if drawn is not None and drawn[0] is card:  # a card reloaded since is drawn anew
+            return drawn[1]
+        view = subscription_screens.card_view(viewer, card, back, state)
+        if len(self._drawn) >= DRAWN_CARDS:
+            del self._drawn[next(iter(self._drawn))]
+        self._drawn[key] = (card, view)
+        return view
+
+
+def _hashable(state: CardSubscriptions) -> tuple[Any, ...]:
+    # Every field, so a field added to CardSubscriptions cannot be left out of the key.
+    return tuple(
+        tuple(value.items()) if isinstance(value, dict) else value
+        for value in (getattr(state, item.name) for item in fields(state))
+    )
