@@ -22,7 +22,12 @@ from bot.flood import create_flood_counter
 from bot.guards import DuplicateUpdates, FloodControl, InFlightUpdates
 from bot.logs import UpdateLogContext
 from bot.metrics import Metrics, UpdateMetrics
-from bot.middlewares import DatabaseSessionMiddleware, ResidentI18nMiddleware, ResidentMiddleware
+from bot.middlewares import (
+    CommitBeforeSending,
+    DatabaseSessionMiddleware,
+    ResidentI18nMiddleware,
+    ResidentMiddleware,
+)
 from bot.offer_cards import OfferCards
 from bot.settings import Settings
 from bot.shared_state import create_storage
@@ -124,5 +129,6 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
         session = AiohttpSession()
         if settings.bot_api_url:
             session.api = TelegramAPIServer.from_base(settings.bot_api_url.rstrip("/"))
+    session.middleware(CommitBeforeSending())
     token = settings.bot_token.get_secret_value() if settings.bot_token else OFFLINE_TOKEN
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))

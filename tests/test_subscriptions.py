@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.callbacks import Subscribe
 from catalogue.models import OfferSession, utc_now
@@ -115,6 +115,25 @@ async def test_a_full_session_queues_and_promotes_with_a_message(app, user_id) -
     assert {row.chat_id for row in reminders} == {second.user.id}
     for chat in (first, second):
         await chat.close()
+
+
+async def test_a_seat_is_committed_before_the_resident_is_told(app, resident) -> None:
+    made = await make_offer(app, [days_ahead(app, 4)], capacity=3, title="Glaze lab")
+    await english_resident(resident)
+    await open_card(resident, made)
+    seats_when_told: list[int] = []
+
+    async def count_seats(make_request, bot, method):  # at the Bot API boundary
+        async with app.session_maker() as session:
+            count = select(func.count()).select_from(Attendance)
+            seats_when_told.append(await session.scalar(count))
+        return await make_request(bot, method)
+
+    resident.bot.session.middleware(count_seats)
+    await resident.press("Remind me")
+    assert "You are going" in resident.screen.text
+    assert seats_when_told, "the bot said nothing"
+    assert set(seats_when_told) == {1}, seats_when_told
 
 
 async def test_following_an_offer_subscribes_to_every_session(app, resident) -> None:
