@@ -20,7 +20,7 @@ from scheduler.subscriptions import CardStates, CardSubscriptions, card_subscrip
 
 # Drawn cards kept: a card is the same for everyone with the same language, zone, seats and
 # subscriptions, and drawing one (buttons, dates) costs more than the rest of a warm press.
-DRAWN_CARDS = 5000
+DRAWN_CARDS = 1000
 
 
 @dataclass(frozen=True)

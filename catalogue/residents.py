@@ -22,9 +22,9 @@ class KnownResidents(TableCache[int, tuple[Resident, Role | None]]):
     """Residents and their team role by Telegram id: every update needs them, and they change
     seldom. Forgotten when anything writes to the resident or team tables."""
 
-    def __init__(self, changes: TableChanges, *, max_entries: int = 50_000) -> None:
-        tables = (Resident.__tablename__, TeamMember.__tablename__)
-        super().__init__(changes, tables, max_entries=max_entries)
+    def __init__(self, changes: TableChanges) -> None:
+        # About 1 KB a resident: the default 10,000 is more than a minute of a busy festival.
+        super().__init__(changes, (Resident.__tablename__, TeamMember.__tablename__))
 
 
 async def get_or_create_resident(

@@ -446,7 +446,7 @@ class CardStates:
         attendance, subscription = Attendance.__tablename__, Subscription.__tablename__
         self.seats = TableCache[int, dict[AttendanceStatus, int]](changes, (attendance,))
         self.own = TableCache[int, OwnSubscriptions](
-            changes, (attendance, subscription, Resident.__tablename__), max_entries=50_000
+            changes, (attendance, subscription, Resident.__tablename__)
         )
 
     async def seats_of(
