@@ -27,8 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from catalogue.queries import OfferCard, SessionView, offer_card
-from catalogue.search import catalogue_version
-from catalogue.search_index import CatalogueVersion
+from catalogue.search import CatalogueVersion, catalogue_version
 from catalogue.table_changes import detached_copy
 
 _EDITED = "learncity.programme_edited"
