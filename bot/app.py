@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -121,10 +122,20 @@ def prepare_to_run(app: App) -> Running:
         app.session_maker, outbox_bot, app.settings, app.i18n, outbox.delivery.limiter, outbox.wake
     )
 
+    menus: list[asyncio.Task[None]] = []
+
+    async def publish_menus(bot: Bot) -> None:
+        try:
+            await publish_commands(bot, app.i18n)
+            async with app.session_maker() as session:
+                await publish_team_commands(bot, app.i18n, session, app.settings)
+        except Exception:  # a bot without fresh menus still answers every command
+            logger.exception("Could not publish the command menus")
+
     async def on_startup(bot: Bot) -> None:
-        await publish_commands(bot, app.i18n)
-        async with app.session_maker() as session:
-            await publish_team_commands(bot, app.i18n, session, app.settings)
+        # A Telegram round trip per language and per team member: not worth delaying the first
+        # poll for, as the menus of the last start are still shown meanwhile.
+        menus.append(asyncio.create_task(publish_menus(bot), name="publish-menus"))
         scheduler.start()
         await outbox.start()
         await broadcasts.start()
@@ -133,6 +144,9 @@ def prepare_to_run(app: App) -> Running:
         # Updates being handled finish first: they may still queue messages.
         if not await app.in_flight.wait_idle(SHUTDOWN_GRACE):
             logger.warning("Stopping with %d updates still being handled", app.in_flight.count)
+        for task in menus:
+            task.cancel()
+        await asyncio.gather(*menus, return_exceptions=True)
         await broadcasts.stop()
         await outbox.stop()
         scheduler.shutdown(wait=False)
