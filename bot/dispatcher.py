@@ -99,7 +99,7 @@ def create_dispatcher(
         i18n=i18n,
         metrics=metrics,
         catalogue_search=catalogue_search or CatalogueSearch(),
-        offer_cards=OfferCards(CardCache(), CardStates(changes)),
+        offer_cards=OfferCards(CardCache(changes), CardStates(changes)),
     )
     dispatcher = Dispatcher(storage=storage or create_storage(settings, redis), **services)
     # At the door, before any database work (bot/guards.py says why in this order).

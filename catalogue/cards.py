@@ -1,16 +1,17 @@
 """Offer cards kept in memory: the catalogue part of a card (offer, provider, festival, next
 sessions with venues) is the same for every resident, asked for on every press of an offer
-button, and changes seldom. What is the resident's own (seats, subscriptions) is not kept.
+button, and changes seldom. What is the resident's own (seats, subscriptions) is kept apart
+(scheduler.subscriptions.CardStates).
 
 A handler keeps one `CardCache` for the process and, per press::
 
     card = await card_cache.card(session, offer_id, utc_now())
 
 A card is forgotten
-* at once, in this process, when a transaction that edited the programme through our own
-  functions commits (they call `note_programme_edit`);
+* when anything writes to the programme's tables, at once in this process and, over Redis,
+  in the others (catalogue/table_changes.py);
 * when `catalogue_version` (catalogue.search) changes, checked at most every `recheck_every`:
-  imports, edits and deletions by other processes or by hand;
+  an import by a command beside a bot that has no Redis to hear it from;
 * when its first upcoming session ends (the card shows sessions until they end);
 * after `max_age`, which bounds what the checks above cannot see (a venue renamed by hand).
 """
@@ -22,44 +23,22 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
+from catalogue.models import Festival, Offer, OfferSession, Provider, Venue
 from catalogue.queries import OfferCard, SessionView, offer_card
 from catalogue.search import CatalogueVersion, catalogue_version
-from catalogue.table_changes import detached_copy
+from catalogue.table_changes import TableCache, TableChanges, detached_copy
 
-_EDITED = "learncity.programme_edited"
-
-
-class _Committed:
-    # Transactions that edited the programme and committed, in this process.
-    edits = 0
-
-
-def note_programme_edit(session: AsyncSession) -> None:
-    """Called by whatever writes offers, sessions, venues, providers or festivals: when the
-    transaction commits, every `CardCache` of the process forgets its cards."""
-    session.info[_EDITED] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _count_edit(session: Session) -> None:
-    if session.info.pop(_EDITED, False):
-        _Committed.edits += 1
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_edit(session: Session) -> None:
-    session.info.pop(_EDITED, None)
+PROGRAMME_TABLES = tuple(
+    model.__tablename__ for model in (Offer, OfferSession, Venue, Provider, Festival)
+)
 
 
 @dataclass(frozen=True)
 class _Entry:
     card: OfferCard
     loaded_for: datetime
-    loaded_at: float  # time.monotonic()
 
 
 class CardCache:
@@ -67,63 +46,46 @@ class CardCache:
 
     def __init__(
         self,
+        changes: TableChanges,
         *,
         recheck_every: timedelta = timedelta(seconds=10),
         max_age: timedelta = timedelta(minutes=1),
         max_cards: int = 5000,
     ) -> None:
         self.recheck_every = recheck_every.total_seconds()
-        self.max_age = max_age.total_seconds()
-        self.max_cards = max_cards
-        self._cards: dict[int, _Entry] = {}
-        # Bumped whenever the cards are dropped: a card loaded before that is not kept.
-        self._generation = 0
-        self._edits_seen = _Committed.edits
+        self._cards = TableCache[int, _Entry](
+            changes, PROGRAMME_TABLES, max_age=max_age, max_entries=max_cards
+        )
         self._version: CatalogueVersion | None = None
         self._checked_at = -math.inf
 
     async def card(self, session: AsyncSession, offer_id: int, now: datetime) -> OfferCard | None:
         """What `catalogue.queries.offer_card` returns, from memory when it is still true."""
-        await self._forget_if_changed(session)
-        entry = self._cards.get(offer_id)
+        await self._forget_if_version_changed(session)
+        entry = self._cards.get(session, offer_id)
         if entry is not None and self._fresh(entry, now):
             return entry.card
-        generation = self._generation
+        stamp = self._cards.stamp()
         card = await offer_card(session, offer_id, now)
         if card is None:
             return None
         card = _detached(card)
-        # Not kept if the cards were dropped meanwhile, or if this very transaction edited
-        # the programme: it may yet roll back.
-        if generation == self._generation and not session.info.get(_EDITED):
-            if len(self._cards) >= self.max_cards:
-                del self._cards[next(iter(self._cards))]
-            self._cards[offer_id] = _Entry(card, now, time.monotonic())
+        self._cards.keep(session, offer_id, stamp, _Entry(card, now))
         return card
 
-    def _fresh(self, entry: _Entry, now: datetime) -> bool:
+    @staticmethod
+    def _fresh(entry: _Entry, now: datetime) -> bool:
         valid_until = entry.card.valid_until
-        return (
-            entry.loaded_for <= now
-            and (valid_until is None or now < valid_until)
-            and time.monotonic() - entry.loaded_at < self.max_age
-        )
+        return entry.loaded_for <= now and (valid_until is None or now < valid_until)
 
-    async def _forget_if_changed(self, session: AsyncSession) -> None:
-        if self._edits_seen != _Committed.edits:
-            self._edits_seen = _Committed.edits
-            self._forget()
+    async def _forget_if_version_changed(self, session: AsyncSession) -> None:
         if time.monotonic() - self._checked_at < self.recheck_every:
             return
         self._checked_at = time.monotonic()
         version = await catalogue_version(session)
         if version != self._version:
             self._version = version
-            self._forget()
-
-    def _forget(self) -> None:
-        self._cards = {}
-        self._generation += 1
+            self._cards.forget_all()
 
 
 def _detached(card: OfferCard) -> OfferCard:

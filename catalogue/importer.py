@@ -21,7 +21,6 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.cards import note_programme_edit
 from catalogue.models import (
     Category,
     Festival,
@@ -333,7 +332,6 @@ async def import_document(session: AsyncSession, document: CatalogueDocument) ->
     errors = await check_references(session, document)
     if errors:
         raise CatalogueImportError(errors)
-    note_programme_edit(session)
     report = ImportReport()
     ids: dict[str, dict[str, int]] = {}
     for table in TABLES:

@@ -143,6 +143,7 @@ class TableCache(Generic[Key, Value]):
         self.max_age = max_age.total_seconds()
         self.max_entries = max_entries
         self._entries: dict[Key, tuple[Stamp, float, Value]] = {}
+        self._forgotten = 0  # times `forget_all` ran: a value read before it is not kept
 
     def get(self, session: AsyncSession, key: Key) -> Value | None:
         """What was kept for `key` if it still holds for `session`: not if its own transaction
@@ -158,7 +159,12 @@ class TableCache(Generic[Key, Value]):
 
     def stamp(self) -> Stamp:
         """Taken before reading what is to be kept."""
-        return self.changes.stamp(self.tables)
+        return (self._forgotten, *self.changes.stamp(self.tables))
+
+    def forget_all(self) -> None:
+        """For news of a change from elsewhere, which may be older than what is kept."""
+        self._entries = {}
+        self._forgotten += 1
 
     def keep(self, session: AsyncSession, key: Key, stamp: Stamp, value: Value) -> None:
         """Keeps `value`, read by `session` after `stamp` was taken, unless the tables changed

@@ -24,7 +24,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.cards import note_programme_edit
 from catalogue.models import Offer, OfferSession, Resident, SessionStatus, utc_now
 from scheduler.models import Attendance, AttendanceStatus, OutboxMessage, OutboxState
 from scheduler.outbox import enqueue_many, skip_pending
@@ -182,9 +181,7 @@ async def _notify(
 
 
 async def touch_offer(session: AsyncSession, offer_id: int, now: datetime) -> None:
-    """Stamp the offer as changed: the search index's fingerprint (catalogue.search) sees it,
-    and the offer cards kept in memory (catalogue.cards) are dropped when this commits."""
-    note_programme_edit(session)
+    """Stamp the offer as changed: the search index's fingerprint (catalogue.search) sees it."""
     await session.execute(update(Offer).where(Offer.id == offer_id).values(updated_at=now))
     await session.flush()
 
