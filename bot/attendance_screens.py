@@ -24,8 +24,8 @@ from bot.attendance_callbacks import (
     SkipComment,
     StopCheckIn,
 )
-from bot.callbacks import Navigate, Screen, ShowOffer
-from bot.screens import MESSAGE_LIMIT, View, Viewer, button, shorten
+from bot.callbacks import ShowOffer
+from bot.screens import MESSAGE_LIMIT, View, Viewer, button, menu_button, shorten
 from catalogue.attendance import (
     MAX_CODES_PER_MESSAGE,
     MAX_HEADCOUNT,
@@ -157,7 +157,7 @@ def choose_session(
         )
         if words:
             builder.row(button(_("All of today's sessions"), CheckInSessions()))
-        builder.row(button("🏠 " + _("Menu"), Navigate(to=Screen.MENU)))
+        builder.row(menu_button())
         return View("📋 " + text, builder.as_markup())
     lines = ["📋 <b>" + _("Check-in: which session?") + "</b>", ""]
     if by_venue and len(items) > SESSIONS_AS_BUTTONS:
@@ -393,7 +393,7 @@ def self_checked_in(
     builder = InlineKeyboardBuilder()
     for row in rows:
         builder.row(*row)
-    builder.row(button("🏠 " + _("Menu"), Navigate(to=Screen.MENU)))
+    builder.row(menu_button())
     return View("\n".join(lines), builder.as_markup())
 
 

@@ -11,14 +11,14 @@ from datetime import datetime
 from html import escape
 from urllib.parse import quote_plus
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_timedelta
 
 from bot import formatting
 from bot.callbacks import CalendarFile, Rsvp, ShowOffer
-from bot.screens import BUTTON_TEXT_LIMIT, MESSAGE_LIMIT, View, Viewer, shorten
+from bot.screens import MESSAGE_LIMIT, View, Viewer, button, shorten
 from catalogue.models import Offer, OfferSession, SessionStatus, Venue, translated
 
 DIGEST_ITEMS = 8
@@ -52,19 +52,15 @@ def _when(viewer: Viewer, offer_session: OfferSession) -> str:
     )
 
 
-def _button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=shorten(text, BUTTON_TEXT_LIMIT), callback_data=data)
-
-
 def attendance_keyboard(offer_session: OfferSession, offer: Offer) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.row(
-        _button("✅ " + _("I'm going"), Rsvp(session_id=offer_session.id, going=1).pack()),
-        _button("❌ " + _("Can't come"), Rsvp(session_id=offer_session.id, going=0).pack()),
+        button("✅ " + _("I'm going"), Rsvp(session_id=offer_session.id, going=1)),
+        button("❌ " + _("Can't come"), Rsvp(session_id=offer_session.id, going=0)),
     )
     builder.row(
-        _button("📅 " + _("Add to calendar"), CalendarFile(session_id=offer_session.id).pack()),
-        _button("ℹ️ " + _("Details"), ShowOffer(offer_id=offer.id).pack()),
+        button("📅 " + _("Add to calendar"), CalendarFile(session_id=offer_session.id)),
+        button("ℹ️ " + _("Details"), ShowOffer(offer_id=offer.id)),
     )
     return builder.as_markup()
 
@@ -118,7 +114,7 @@ def change_notice(
             _("Sorry for the change of plans. Other sessions are on the offer card."),
         ]
         builder = InlineKeyboardBuilder()
-        builder.row(_button("ℹ️ " + _("Details"), ShowOffer(offer_id=offer.id).pack()))
+        builder.row(button("ℹ️ " + _("Details"), ShowOffer(offer_id=offer.id)))
         return View("\n".join(lines), builder.as_markup())
     lines = ["⚠️ " + _("Changed: <b>{title}</b>").format(title=title), ""]
     if old_starts_at is not None and old_starts_at != offer_session.starts_at:
@@ -165,7 +161,7 @@ def announcement(
         ),
     ]
     builder = InlineKeyboardBuilder()
-    builder.row(_button("ℹ️ " + _("Details"), ShowOffer(offer_id=offer.id).pack()))
+    builder.row(button("ℹ️ " + _("Details"), ShowOffer(offer_id=offer.id)))
     return View("\n".join(lines), builder.as_markup())
 
 
@@ -191,6 +187,6 @@ def digest(
     builder = InlineKeyboardBuilder()
     for offer in list(offers.values())[:5]:
         label = "ℹ️ " + translated(offer.title, viewer.locale)
-        builder.row(_button(label, ShowOffer(offer_id=offer.id).pack()))
+        builder.row(button(label, ShowOffer(offer_id=offer.id)))
     lines += ["", _("Change the day or turn the digest off in /settings.")]
     return View(shorten("\n".join(lines), MESSAGE_LIMIT), builder.as_markup())

@@ -6,21 +6,14 @@ from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import Navigate, Screen
 from bot.privacy_callbacks import Privacy, PrivacyAction
-from bot.screens import View
+from bot.screens import View, button, menu_button
 
 EXPORT_FILE_NAME = "learncity-my-data.json"
 
 
 def _button(text: str, action: PrivacyAction) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=Privacy(action=action).pack())
-
-
-def _menu() -> InlineKeyboardButton:
-    return InlineKeyboardButton(
-        text="🏠 " + _("Menu"), callback_data=Navigate(to=Screen.MENU).pack()
-    )
+    return button(text, Privacy(action=action))
 
 
 def privacy_notice() -> View:
@@ -56,7 +49,7 @@ def privacy_notice() -> View:
     builder = InlineKeyboardBuilder()
     builder.row(_button("📦 " + _("Export my data"), PrivacyAction.EXPORT))
     builder.row(_button("🗑 " + _("Delete my data"), PrivacyAction.FORGET))
-    builder.row(_menu())
+    builder.row(menu_button())
     return View(text, builder.as_markup())
 
 
@@ -90,5 +83,5 @@ def forgotten() -> View:
 
 def kept() -> View:
     builder = InlineKeyboardBuilder()
-    builder.row(_menu())
+    builder.row(menu_button())
     return View(_("Nothing was deleted."), builder.as_markup())

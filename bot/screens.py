@@ -68,6 +68,10 @@ def button(text: str, callback: CallbackData | str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=shorten(text, BUTTON_TEXT_LIMIT), callback_data=data)
 
 
+def menu_button() -> InlineKeyboardButton:
+    return button("🏠 " + _("Menu"), Navigate(to=Screen.MENU))
+
+
 def _back(callback: CallbackData) -> InlineKeyboardButton:
     return button(_("« Back"), callback)
 
@@ -182,7 +186,7 @@ def offer_list(viewer: Viewer, page: OfferPage) -> View:
         builder.row(*navigation)
     builder.row(
         _back(ChooseCategory(category_id=track.category_id)),
-        button("🏠 " + _("Menu"), Navigate(to=Screen.MENU)),
+        menu_button(),
     )
     return View("\n".join(lines), builder.as_markup())
 
@@ -241,7 +245,7 @@ def offer_card(
             lines.append(_("…and {count} more").format(count=more))
     last_row = [_back(back)]
     if not isinstance(back, Navigate):
-        last_row.append(button("🏠 " + _("Menu"), Navigate(to=Screen.MENU)))
+        last_row.append(menu_button())
     # Built directly: InlineKeyboardBuilder deep-copies every button on each add and export,
     # about half of the card's rendering time.
     keyboard = InlineKeyboardMarkup(inline_keyboard=[*(extra_rows or []), last_row])
@@ -278,5 +282,5 @@ def help_screen() -> View:
 def notice(text: str, back: CallbackData | None = None) -> View:
     """A short explanation with one way out, e.g. when a button has gone stale."""
     builder = InlineKeyboardBuilder()
-    builder.row(_back(back) if back else button("🏠 " + _("Menu"), Navigate(to=Screen.MENU)))
+    builder.row(_back(back) if back else menu_button())
     return View(text, builder.as_markup())

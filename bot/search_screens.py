@@ -18,7 +18,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import formatting
 from bot.callbacks import Navigate, PageCounter, Screen
-from bot.screens import BUTTON_TEXT_LIMIT, View, Viewer, button, offer_card, shorten
+from bot.screens import BUTTON_TEXT_LIMIT, View, Viewer, button, menu_button, offer_card, shorten
 from bot.search_callbacks import (
     SearchFor,
     SearchPage,
@@ -65,7 +65,7 @@ def results(
             "Type what you would like to learn, in a word or two: for example "
             "<i>ceramics</i>, <i>английский</i> or <i>robotics</i>."
         )
-        builder.row(button("🏠 " + _("Menu"), Navigate(to=Screen.MENU)))
+        builder.row(menu_button())
         return View(text, builder.as_markup())
     pages = max(1, -(-found.total // RESULTS_PER_PAGE))
     if found.total == 0:
@@ -128,7 +128,7 @@ def results(
                 for toggle in available[start : start + 3]
             )
         )
-    builder.row(button("🏠 " + _("Menu"), Navigate(to=Screen.MENU)))
+    builder.row(menu_button())
     return View("\n".join(lines), builder.as_markup())
 
 
@@ -160,7 +160,7 @@ def ask_location() -> View:
 
 def stale_search() -> View:
     builder = InlineKeyboardBuilder()
-    builder.row(button("🏠 " + _("Menu"), Navigate(to=Screen.MENU)))
+    builder.row(menu_button())
     return View(
         _("This search has expired. Just type what you are looking for again."), builder.as_markup()
     )

@@ -23,7 +23,16 @@ from bot.callbacks import (
     Subscribe,
     Unsubscribe,
 )
-from bot.screens import BUTTON_TEXT_LIMIT, LANGUAGE_BUTTONS, View, Viewer, offer_card, shorten
+from bot.screens import (
+    LANGUAGE_BUTTONS,
+    MESSAGE_LIMIT,
+    View,
+    Viewer,
+    button,
+    menu_button,
+    offer_card,
+    shorten,
+)
 from catalogue.attendance import TrackProgress
 from catalogue.models import Resident, translated
 from catalogue.queries import OfferCard
@@ -45,16 +54,6 @@ KIND_ICONS = {
     SubscriptionKind.TRACK: "📚",
     SubscriptionKind.FESTIVAL: "🎪",
 }
-
-
-def _button(text: str, callback: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(
-        text=shorten(text, BUTTON_TEXT_LIMIT), callback_data=callback.pack()
-    )
-
-
-def _menu() -> InlineKeyboardButton:
-    return _button("🏠 " + _("Menu"), Navigate(to=Screen.MENU))
 
 
 # ---------------------------------------------------------------- the offer card
@@ -105,23 +104,23 @@ def card_view(
         else:
             label = "🔔 " + _("Remind me: {when}").format(when=when)
         notes[session_id] = lines
-        rows.append([_button(label, toggle("s", session_id))])
+        rows.append([button(label, toggle("s", session_id))])
     if card.sessions:
         label = (
             "🔕 " + _("Stop following all sessions")
             if state.follows_offer
             else "🔔 " + _("All sessions of this offer")
         )
-        rows.append([_button(label, toggle("o", card.offer.id))])
+        rows.append([button(label, toggle("o", card.offer.id))])
     follow_row = []
     if state.track_id:
         label = "📚 " + (_("Unfollow the track") if state.follows_track else _("Follow the track"))
-        follow_row.append(_button(label, toggle("t", state.track_id)))
+        follow_row.append(button(label, toggle("t", state.track_id)))
     if state.festival_id:
         label = "🎪 " + (
             _("Unfollow the festival") if state.follows_festival else _("Follow the festival")
         )
-        follow_row.append(_button(label, toggle("f", state.festival_id)))
+        follow_row.append(button(label, toggle("f", state.festival_id)))
     if follow_row:
         rows.append(follow_row)
     return offer_card(viewer, card, back, session_notes=notes, extra_rows=rows)
@@ -162,7 +161,7 @@ def my_subscriptions(
             line += " · ⏳ " + _("waitlist #{position}").format(position=item.position)
         lines.append(line)
         title = translated(item.offer.title, viewer.locale)
-        builder.row(_button(f"✖ {when} · {title}", Unsubscribe(what="s", target=item.session.id)))
+        builder.row(button(f"✖ {when} · {title}", Unsubscribe(what="s", target=item.session.id)))
     if mine.total_sessions > len(mine.sessions):
         more = mine.total_sessions - len(mine.sessions)
         lines.append(_("…and {count} more").format(count=more))
@@ -179,7 +178,7 @@ def my_subscriptions(
         lines.append(f"{icon} " + follow_labels[follow.kind].format(title=viewer.t(follow.title)))
         title = translated(follow.title, viewer.locale)
         builder.row(
-            _button(
+            button(
                 f"✖ {icon} {title}", Unsubscribe(what=codes[follow.kind], target=follow.target_id)
             )
         )
@@ -189,8 +188,8 @@ def my_subscriptions(
         for row in rows:
             builder.row(*row)
     lines += ["", reminders_summary(viewer, resident)]
-    builder.row(_button("⚙️ " + _("Settings"), OpenSettings()), _menu())
-    return View(shorten("\n".join(lines), 4096), builder.as_markup())
+    builder.row(button("⚙️ " + _("Settings"), OpenSettings()), menu_button())
+    return View(shorten("\n".join(lines), MESSAGE_LIMIT), builder.as_markup())
 
 
 def reminders_summary(viewer: Viewer, resident: Resident) -> str:
@@ -238,24 +237,24 @@ def settings_main(viewer: Viewer, resident: Resident, city_zone: ZoneInfo) -> Vi
         "🔕 " + _("Turn reminders off") if resident.reminders_on else "🔔 " + _("Turn reminders on")
     )
     builder.row(
-        _button("⏰ " + _("Reminder times"), OpenSettings(screen=SettingsScreen.OFFSETS)),
-        _button(reminders_toggle, ChangeSetting(field="rem", value=int(not resident.reminders_on))),
+        button("⏰ " + _("Reminder times"), OpenSettings(screen=SettingsScreen.OFFSETS)),
+        button(reminders_toggle, ChangeSetting(field="rem", value=int(not resident.reminders_on))),
     )
     builder.row(
-        _button("🌙 " + _("Quiet hours"), OpenSettings(screen=SettingsScreen.QUIET)),
-        _button("🕒 " + _("Time zone"), OpenSettings(screen=SettingsScreen.ZONE)),
+        button("🌙 " + _("Quiet hours"), OpenSettings(screen=SettingsScreen.QUIET)),
+        button("🕒 " + _("Time zone"), OpenSettings(screen=SettingsScreen.ZONE)),
     )
     news_toggle = "📣 " + (_("Turn news off") if resident.announcements_on else _("Turn news on"))
     builder.row(
-        _button(news_toggle, ChangeSetting(field="ann", value=int(not resident.announcements_on))),
-        _button("📰 " + _("Weekly digest"), OpenSettings(screen=SettingsScreen.DIGEST)),
+        button(news_toggle, ChangeSetting(field="ann", value=int(not resident.announcements_on))),
+        button("📰 " + _("Weekly digest"), OpenSettings(screen=SettingsScreen.DIGEST)),
     )
-    builder.row(_button("🌍 " + _("Language"), Navigate(to=Screen.LANGUAGE)), _menu())
+    builder.row(button("🌍 " + _("Language"), Navigate(to=Screen.LANGUAGE)), menu_button())
     return View("\n".join(lines), builder.as_markup())
 
 
 def _back_to_settings() -> InlineKeyboardButton:
-    return _button("« " + _("Back"), OpenSettings())
+    return button("« " + _("Back"), OpenSettings())
 
 
 def settings_offsets(viewer: Viewer, resident: Resident) -> View:
@@ -270,7 +269,7 @@ def settings_offsets(viewer: Viewer, resident: Resident) -> View:
     for offset in OFFSET_CHOICES:
         mark = "✅ " if offset in chosen else ""
         label = mark + _("{time} before").format(time=offset_label(offset, viewer.locale))
-        builder.add(_button(label, ChangeSetting(field="off", value=offset)))
+        builder.add(button(label, ChangeSetting(field="off", value=offset)))
     builder.adjust(2)
     builder.row(_back_to_settings())
     return View(text, builder.as_markup())
@@ -291,10 +290,10 @@ def settings_quiet(viewer: Viewer, resident: Resident) -> View:
     for number, (start, end) in enumerate(QUIET_CHOICES, start=1):
         mark = "✅ " if current == (start, end) else ""
         label = f"{mark}{clock_text(start)}–{clock_text(end)}"
-        builder.add(_button(label, ChangeSetting(field="quiet", value=number)))
+        builder.add(button(label, ChangeSetting(field="quiet", value=number)))
     builder.adjust(3)
     none_mark = "✅ " if resident.quiet_from is None else ""
-    builder.row(_button(none_mark + _("No quiet hours"), ChangeSetting(field="quiet", value=0)))
+    builder.row(button(none_mark + _("No quiet hours"), ChangeSetting(field="quiet", value=0)))
     builder.row(_back_to_settings())
     return View(text, builder.as_markup())
 
@@ -311,7 +310,7 @@ def settings_zone(viewer: Viewer, resident: Resident, city_zone: ZoneInfo, now: 
     builder = InlineKeyboardBuilder()
     city_mark = "✅ " if resident.timezone is None else ""
     builder.row(
-        _button(
+        button(
             city_mark + _("City time: {zone}").format(zone=_zone_label(city_zone.key, now)),
             ChangeSetting(field="zone", value=0),
         )
@@ -321,7 +320,7 @@ def settings_zone(viewer: Viewer, resident: Resident, city_zone: ZoneInfo, now: 
             continue
         mark = "✅ " if resident.timezone == name else ""
         builder.add(
-            _button(mark + _zone_label(name, now), ChangeSetting(field="zone", value=number))
+            button(mark + _zone_label(name, now), ChangeSetting(field="zone", value=number))
         )
     builder.adjust(1, 2)
     builder.row(_back_to_settings())
@@ -340,17 +339,17 @@ def settings_digest(viewer: Viewer, resident: Resident) -> View:
     days = get_day_names("abbreviated", locale=viewer.locale)
     for weekday in range(7):
         mark = "✅ " if resident.digest_weekday == weekday else ""
-        builder.add(_button(mark + days[weekday], ChangeSetting(field="dday", value=weekday)))
+        builder.add(button(mark + days[weekday], ChangeSetting(field="dday", value=weekday)))
     builder.adjust(4, 3)
     time_row = []
     for minute in DIGEST_TIMES:
         chosen = resident.digest_weekday is not None and resident.digest_minute == minute
         mark = "✅ " if chosen else ""
         time_row.append(
-            _button(mark + clock_text(minute), ChangeSetting(field="dtime", value=minute))
+            button(mark + clock_text(minute), ChangeSetting(field="dtime", value=minute))
         )
     builder.row(*time_row)
     off_mark = "✅ " if resident.digest_weekday is None else ""
-    builder.row(_button(off_mark + _("No digest"), ChangeSetting(field="dday", value=-1)))
+    builder.row(button(off_mark + _("No digest"), ChangeSetting(field="dday", value=-1)))
     builder.row(_back_to_settings())
     return View(text, builder.as_markup())
