@@ -7,7 +7,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.models import Category, Resident, Track
-from catalogue.table_changes import TableCache, TableChanges, detached_copy
+from catalogue.table_changes import TableCache, TableChanges, detached_copy, rows_changed_in
 from catalogue.team import Role, TeamMember
 
 # Built once: every update runs it.
@@ -20,11 +20,15 @@ RESIDENT_AND_TEAM_ROLE = select(
 
 class KnownResidents(TableCache[int, tuple[Resident, Role | None]]):
     """Residents and their team role by Telegram id: every update needs them, and they change
-    seldom. Forgotten when anything writes to the resident or team tables."""
+    seldom. Forgotten when a resident row is changed or deleted, or anything is written to the
+    team; not when new residents register (a festival's first hour), as only residents found
+    are kept."""
 
     def __init__(self, changes: TableChanges) -> None:
         # About 1 KB a resident: the default 10,000 is more than a minute of a busy festival.
-        super().__init__(changes, (Resident.__tablename__, TeamMember.__tablename__))
+        super().__init__(
+            changes, (rows_changed_in(Resident.__tablename__), TeamMember.__tablename__)
+        )
 
 
 async def get_or_create_resident(
@@ -48,7 +52,8 @@ async def resident_and_team_role(
         stamp = known.stamp()
     mine = {"telegram_id": telegram_id}
     found = (await session.execute(RESIDENT_AND_TEAM_ROLE, mine)).first()
-    if found is None:
+    registered = found is None
+    if registered:
         # Two updates of a new resident may be handled at once (in two processes, or two
         # tasks of one): the second insert yields to the first instead of failing.
         row = Resident(telegram_id=telegram_id, language=language).model_dump(exclude={"id"})
@@ -65,7 +70,7 @@ async def resident_and_team_role(
         session.add(resident)
         await session.flush()
     role = Role(member_role) if member_role is not None else None
-    if known is not None:
+    if known is not None and not registered:  # this transaction may yet roll back
         known.keep(session, telegram_id, stamp, (detached_copy(resident), role))
     return resident, role
 

@@ -26,10 +26,11 @@ from typing import Any, Generic, TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
-from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.dml import Insert, UpdateBase
 
 Row = TypeVar("Row")
 Key = TypeVar("Key")
@@ -97,6 +98,12 @@ def table_changes(engine: AsyncEngine) -> TableChanges:
     return changes
 
 
+def rows_changed_in(table: str) -> str:
+    """What counts only the writes to `table` that change or delete rows it had, not those
+    that add new ones: for a cache that keeps rows by key and never keeps "not found"."""
+    return f"{table}:rows changed"
+
+
 def wrote_to(session: AsyncSession, tables: Iterable[str]) -> bool:
     """Whether the session's open transaction wrote to any of `tables`."""
     connection_info = session.sync_session.info.get(_CONNECTION_INFO)
@@ -106,7 +113,22 @@ def wrote_to(session: AsyncSession, tables: Iterable[str]) -> bool:
 
 def _note_write(connection: Connection, statement: Any, *_arguments: Any) -> None:
     if isinstance(statement, UpdateBase):
-        connection.info.setdefault(_WRITTEN, set()).add(statement.table.name)
+        table = statement.table.name
+        written = connection.info.setdefault(_WRITTEN, set())
+        written.add(table)
+        if not _adds_rows_only(statement):
+            written.add(rows_changed_in(table))
+
+
+_KEEPS_EXISTING_ROWS = (postgresql.dml.OnConflictDoNothing, sqlite.dml.OnConflictDoNothing)
+
+
+def _adds_rows_only(statement: UpdateBase) -> bool:
+    # An upsert (ON CONFLICT DO UPDATE) changes rows that were there.
+    if not isinstance(statement, Insert):
+        return False
+    on_conflict = statement._post_values_clause
+    return on_conflict is None or isinstance(on_conflict, _KEEPS_EXISTING_ROWS)
 
 
 def _note_commit(connection: Connection) -> None:

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.app import create_app
 from bot.shared_state import TableChangesRelay
@@ -173,6 +174,35 @@ async def test_a_resident_is_read_once_and_registration_is_not_kept(app, user_id
         assert (await session.get(Resident, registered.id)).language == "ru"
         fresh, _role = await resident_and_team_role(session, user_id, "en", known)
         assert fresh.language == "ru"
+
+
+async def test_new_residents_leave_the_known_ones_kept(app, user_id) -> None:
+    known = KnownResidents(table_changes(app.engine))
+    async with app.session_maker.begin() as session:
+        await resident_and_team_role(session, user_id, "en", known)  # registered
+    async with app.session_maker() as session:
+        await resident_and_team_role(session, user_id, "en", known)  # kept
+    statements = count_statements(app)
+    for newcomer in range(user_id + 1, user_id + 4):  # a festival's first hour
+        async with app.session_maker.begin() as session:
+            await resident_and_team_role(session, newcomer, "en", known)
+    async with app.session_maker() as session:
+        await resident_and_team_role(session, user_id, "en", known)
+    assert len(statements) == 3 * 3  # each newcomer: look up, insert, look up again
+
+    # An upsert changes a row that was there: everything kept is forgotten.
+    dialect = postgresql if app.engine.dialect.name == "postgresql" else sqlite
+    row = Resident(telegram_id=user_id, language="ru").model_dump(exclude={"id"})
+    upsert = dialect.insert(Resident).values(**row)
+    async with app.session_maker.begin() as session:
+        await session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=["telegram_id"], set_={"language": upsert.excluded.language}
+            )
+        )
+    async with app.session_maker() as session:
+        resident, _role = await resident_and_team_role(session, user_id, "en", known)
+    assert resident.language == "ru"
 
 
 @pytest.mark.redis
