@@ -56,7 +56,8 @@ class DatabaseSessionMiddleware(BaseMiddleware):
                 result = await handler(event, data)
             finally:
                 _UPDATE_TRANSACTION.reset(token)
-            await session.commit()
+            if session.in_transaction():  # not if all was committed before the bot spoke
+                await session.commit()
             return result
 
 
