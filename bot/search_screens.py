@@ -57,7 +57,8 @@ def results(
     has_track: bool,
 ) -> View:
     shown_query = escape(shorten(query, 60))
-    builder = InlineKeyboardBuilder()
+    # Rows built directly: aiogram's builder deep-copies every button on the way out.
+    rows: list[list[InlineKeyboardButton]] = []
     if found.note in {QueryNote.EMPTY, QueryNote.TOO_SHORT, QueryNote.NOTHING_TO_SEARCH} and not (
         found.hits
     ):
@@ -65,16 +66,16 @@ def results(
             "Type what you would like to learn, in a word or two: for example "
             "<i>ceramics</i>, <i>английский</i> or <i>robotics</i>."
         )
-        builder.row(menu_button())
-        return View(text, builder.as_markup())
+        rows.append([menu_button()])
+        return View(text, InlineKeyboardMarkup(inline_keyboard=rows))
     pages = max(1, -(-found.total // RESULTS_PER_PAGE))
     if found.total == 0:
         lines = ["🔎 " + _("Nothing found for «{query}».").format(query=shown_query)]
         advice = found.suggestions
         if advice and advice.did_you_mean:
             lines.append(_("Did you mean:"))
-            builder.row(
-                *(button(word, SearchFor(text=word[:40])) for word in advice.did_you_mean[:3])
+            rows.append(
+                [button(word, SearchFor(text=word[:40])) for word in advice.did_you_mean[:3]]
             )
         relaxable = [
             FILTER_NAMES[name]
@@ -83,11 +84,11 @@ def results(
         ]
         if relaxable:
             lines.append(_("Or drop a filter:"))
-            builder.row(
-                *(
+            rows.append(
+                [
                     button("✖ " + str(TOGGLE_LABELS[toggle]), ToggleSearchFilter(name=toggle))
                     for toggle in relaxable
-                )
+                ]
             )
     else:
         first = page * RESULTS_PER_PAGE + 1
@@ -103,11 +104,13 @@ def results(
         for number, hit in enumerate(found.hits, start=first):
             offer = offers.get(hit.offer_id)
             if offer is not None:
-                builder.row(
-                    button(
-                        result_label(viewer, number, offer, hit),
-                        SearchResult(offer_id=offer.id, page=page),
-                    )
+                rows.append(
+                    [
+                        button(
+                            result_label(viewer, number, offer, hit),
+                            SearchResult(offer_id=offer.id, page=page),
+                        )
+                    ]
                 )
         if pages > 1:
             navigation = []
@@ -116,20 +119,20 @@ def results(
             navigation.append(button(f"{page + 1} / {pages}", PageCounter()))
             if page < pages - 1:
                 navigation.append(button("›", SearchPage(page=page + 1)))
-            builder.row(*navigation)
+            rows.append(navigation)
     available = [toggle for toggle in SearchToggle if toggle != SearchToggle.MY_TRACK or has_track]
     for start in range(0, len(available), 3):
-        builder.row(
-            *(
+        rows.append(
+            [
                 button(
                     ("✅ " if toggle in toggles else "") + str(TOGGLE_LABELS[toggle]),
                     ToggleSearchFilter(name=toggle),
                 )
                 for toggle in available[start : start + 3]
-            )
+            ]
         )
-    builder.row(menu_button())
-    return View("\n".join(lines), builder.as_markup())
+    rows.append([menu_button()])
+    return View("\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows))
 
 
 def result_label(viewer: Viewer, number: int, offer: Offer, hit: SearchHit) -> str:

@@ -16,7 +16,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineQuery, Message, TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import screens, search_screens
@@ -39,6 +39,8 @@ router = Router(name=__name__)
 SEARCH_KEY = "search"
 QUERY_LIMIT = 200  # the index reads only the beginning of longer text anyway
 INLINE_RESULTS = 10
+# Built once: every search asks it.
+OFFERS_BY_ID = select(Offer).where(Offer.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass
@@ -72,9 +74,7 @@ class ResidentSearch:
         # A page past the end (results shrank since the button was drawn) shows the last one.
         page = min(max(page, 0), max(found.total - 1, 0) // per_page)
         hits = found.hits[page * per_page :]
-        rows = await self.session.scalars(
-            select(Offer).where(Offer.id.in_([hit.offer_id for hit in hits]))
-        )
+        rows = await self.session.scalars(OFFERS_BY_ID, {"ids": [hit.offer_id for hit in hits]})
         offers = {offer.id: offer for offer in rows}
         toggles = {SearchToggle(name) for name in saved.get("toggles", [])}
         if saved.get("near"):
