@@ -178,6 +178,9 @@ class TableChangesRelay:
             news = json.loads(message["data"])
             sender, tables = news["from"], news["tables"]
         except (ValueError, KeyError, TypeError):
+            tables = None
+        if not isinstance(tables, list) or not all(isinstance(name, str) for name in tables):
+            # Anyone may publish on the channel: a bad message must not stop the listening.
             logger.warning("Ignored a malformed message on %s", self.channel)
             return
         if sender != self.sender:

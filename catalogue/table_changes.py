@@ -148,6 +148,13 @@ def _remember_connection(
     session.info[_CONNECTION_INFO] = connection.info
 
 
+@event.listens_for(Session, "after_transaction_end")
+def _forget_connection(session: Session, transaction: SessionTransaction) -> None:
+    # The connection goes back to the pool, where another session's writes are not ours.
+    if transaction.parent is None:
+        session.info.pop(_CONNECTION_INFO, None)
+
+
 class TableCache(Generic[Key, Value]):
     """Values read from `tables`, kept while none of them changes, for at most `max_age`, at
     most `max_entries` of them (the oldest go first)."""

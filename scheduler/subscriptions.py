@@ -438,7 +438,7 @@ class OwnSubscriptions:
 
 class CardStates:
     """What offer cards show of subscriptions, kept in memory: asked on every press of an
-    offer button, it changes only when someone subscribes, cancels or checks in. Forgotten
+    offer button, it changes only when someone subscribes or cancels. Forgotten
     when anything writes to the attendance or subscription tables (catalogue.table_changes),
     or to residents (erasing one deletes theirs)."""
 

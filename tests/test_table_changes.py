@@ -206,6 +206,29 @@ async def test_new_residents_leave_the_known_ones_kept(app, user_id) -> None:
 
 
 @pytest.mark.redis
+async def test_malformed_news_is_ignored_and_listening_goes_on(app, redis_space) -> None:
+    settings = redis_space.settings(app.settings)
+    here = await create_app(settings)
+    try:
+        heard = TableChanges()
+        listener = TableChangesRelay(here.redis, heard, settings.redis_prefix)
+        await listener.start()
+        before = heard.stamp(RESIDENTS)
+        for junk in ["not json", "[]", '{"from": "x"}', '{"from": "x", "tables": 5}', "🙂" * 4096]:
+            await here.redis.publish(listener.channel, junk)
+        await here.redis.publish(listener.channel, '{"from": "x", "tables": ["resident"]}')
+        for _ in range(100):
+            if heard.stamp(RESIDENTS) != before:
+                break
+            await asyncio.sleep(0.02)
+        assert heard.stamp(RESIDENTS) != before
+        assert not [task for task in listener._tasks if task.done()]
+        await listener.stop()
+    finally:
+        await here.close()
+
+
+@pytest.mark.redis
 async def test_another_process_hears_of_a_write_at_once(app, redis_space) -> None:
     settings = redis_space.settings(app.settings)
     here, there = await create_app(settings), await create_app(settings)
