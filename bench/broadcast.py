@@ -48,21 +48,21 @@ from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app import create_app
-from bot.dispatcher import create_bot
 from bot.settings import load_settings
+from bot.startup.app import create_app
+from bot.startup.dispatcher import create_bot
 from catalogue.database import create_engine, create_session_maker
-from scheduler.broadcast_runner import BroadcastRunner
-from scheduler.broadcasts import (
+from catalogue.outbox.broadcasts import (
     Audience,
     AudienceKind,
     Broadcast,
     create_broadcast,
     progress,
 )
+from catalogue.outbox.messages import OutboxMessage, OutboxState
+from scheduler.broadcast_runner import BroadcastRunner
 from scheduler.delivery import OutboundLimiter
 from scheduler.jobs import create_outbox_worker
-from scheduler.models import OutboxMessage, OutboxState
 from tests.fake_bot_api import FakeBotApi
 
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"

@@ -22,7 +22,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from catalogue.database import create_engine, create_session_maker
-from scheduler.broadcasts import plan_page
+from catalogue.outbox.broadcasts import plan_page
 
 
 async def main(database_url: str, broadcast_id: int) -> None:

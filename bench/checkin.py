@@ -5,7 +5,8 @@
 1. One session, `--codes` residents with passes (half of them registered), `--volunteers`
    volunteers checking codes in at once, each code in its own message, through the real
    dispatcher, middlewares and handlers of one bot process (the Bot API answered in memory,
-   bot.offline, so only our stack and the database are measured). Each volunteer types their
+   bot.startup.offline_api, so only our stack and the database are measured). Each volunteer
+   types their
    share of the codes and then a fifth of a neighbour's share again (two volunteers at two
    doors with the same resident), so the same code often arrives from two chats at once.
    Reported: per-code response time (p50, p95, max: from the update arriving to the answer
@@ -41,19 +42,15 @@ from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app import create_app
-from bot.local_chat import LocalChat
-from bot.report_screens import chart_labels, chart_png
-from bot.screens import Viewer
+from bot.screens.reports import chart_labels, chart_png
+from bot.screens.view import Viewer
 from bot.settings import load_settings
-from catalogue.attendance import (
-    CheckIn,
-    ResidentPass,
-    check_in_codes,
-    new_pass_code,
-    open_session,
-    show_code,
-)
+from bot.startup.app import create_app
+from bot.startup.local_chat import LocalChat
+from catalogue.checkin.door import check_in_codes
+from catalogue.checkin.passes import new_pass_code, show_code
+from catalogue.checkin.tables import CheckIn, ResidentPass
+from catalogue.checkin.today import open_session
 from catalogue.models import (
     Category,
     Festival,
@@ -63,12 +60,13 @@ from catalogue.models import (
     OfferSession,
     Provider,
     Resident,
+    Seat,
+    SeatStatus,
     Venue,
     utc_now,
 )
 from catalogue.reports import ReportScope, ScopeKind, build_report, write_attendance_csv
 from catalogue.team import Role, TeamMember
-from scheduler.models import Attendance, AttendanceStatus
 
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 FIRST_RESIDENT = 50_000_000
@@ -155,12 +153,12 @@ async def seed_door(app: Any, codes: int, volunteers: int) -> tuple[int, list[st
             ],
         )
         await session.execute(
-            Attendance.__table__.insert(),
+            Seat.__table__.insert(),
             [
                 {
                     "resident_id": resident_id,
                     "session_id": offer_session.id,
-                    "status": AttendanceStatus.GOING,
+                    "status": SeatStatus.GOING,
                     "via_offer": False,
                     "created_at": now,
                     "updated_at": now,

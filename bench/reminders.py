@@ -49,8 +49,8 @@ from sqlalchemy import insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app import create_app
 from bot.settings import load_settings
+from bot.startup.app import create_app
 from catalogue.models import (
     Offer,
     OfferFormat,
@@ -58,9 +58,11 @@ from catalogue.models import (
     OfferSession,
     Provider,
     Resident,
+    Seat,
+    SeatStatus,
     Venue,
 )
-from scheduler.models import Attendance, AttendanceStatus, OutboxMessage, OutboxState
+from catalogue.outbox.messages import OutboxMessage, OutboxState
 from tests.fake_bot_api import FakeBotApi
 
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -158,7 +160,7 @@ async def seed(database_url: str, dues: list[datetime], sessions_start: datetime
             {
                 "resident_id": resident_id,
                 "session_id": session_id,
-                "status": AttendanceStatus.GOING,
+                "status": SeatStatus.GOING,
                 "via_offer": False,
                 "created_at": now,
                 "updated_at": now,
@@ -181,7 +183,7 @@ async def seed(database_url: str, dues: list[datetime], sessions_start: datetime
         )
     async with app.session_maker.begin() as session:
         for start in range(0, len(attendance), CHUNK):
-            await session.execute(insert(Attendance), attendance[start : start + CHUNK])
+            await session.execute(insert(Seat), attendance[start : start + CHUNK])
     queueing = time.perf_counter()
     async with app.session_maker.begin() as session:
         for start in range(0, len(outbox), CHUNK):

@@ -42,11 +42,11 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app import App, create_app
-from bot.callbacks import ShowOffer
-from bot.dispatcher import create_bot
-from bot.offline import OfflineSession, OfflineTelegram
+from bot.callbacks.browse import ShowOffer
 from bot.settings import Settings, load_settings
+from bot.startup.app import App, create_app
+from bot.startup.dispatcher import create_bot
+from bot.startup.offline_api import OfflineSession, OfflineTelegram
 from catalogue.models import Offer
 from catalogue.residents import get_or_create_resident, set_language
 

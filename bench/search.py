@@ -14,7 +14,7 @@ one, the freshness check, and pg_trgm answering the same queries on the same dat
 process is pinned to one CPU core; PostgreSQL runs in its own processes.
 
 pg_trgm is given the same normalised text as our index, the Latin search keys of every
-indexed word (`catalogue.text_normalisation`), in a column with a GIN `gin_trgm_ops`
+indexed word (`catalogue.search.text`), in a column with a GIN `gin_trgm_ops`
 index; it is queried with `<%` and ranked by `word_similarity`, so the comparison is
 between the matching engines, not the normalisation. Its threshold is the best of a few
 on the quality set.
@@ -47,16 +47,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from catalogue.database import apply_migrations, create_engine, create_session_maker
-from catalogue.demo import build_demo_document
+from catalogue.exchange.demo import build_demo_document
+from catalogue.exchange.seeding import import_demo
 from catalogue.models import Offer, OfferFormat
-from catalogue.search import (
-    GeoPoint,
-    SearchFilters,
-    When,
-    catalogue_version,
-    load_snapshot,
-)
-from catalogue.search_index import (
+from catalogue.search.engine import GeoPoint, SearchFilters, When, catalogue_version, load_snapshot
+from catalogue.search.index import (
     FREE_WORDS,
     KIND_WORDS,
     MIN_WORD_CHARS,
@@ -64,9 +59,8 @@ from catalogue.search_index import (
     SearchIndex,
     analyse_query,
 )
-from catalogue.search_types import CatalogueSnapshot
-from catalogue.seeding import import_demo
-from catalogue.text_normalisation import STOP_KEYS, index_words, search_key
+from catalogue.search.text import STOP_KEYS, index_words, search_key
+from catalogue.search.types import CatalogueSnapshot
 
 POSTGRES_ADMIN_DSN = os.environ.get(
     "TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"

@@ -3,7 +3,8 @@
     python bench/updates.py [--updates 2000]
 
 Each update is a resident pressing an offer button: callback → middlewares → database → edited
-card, the Bot API answered in memory (bot.offline) so only our stack is measured. The anchor is a
+card, the Bot API answered in memory (bot.startup.offline_api) so only our stack is measured.
+The anchor is a
 bare aiogram Dispatcher whose one handler edits the message with the very card ours shows for
 that button (rendered beforehand), run in the same process on the same machine; the earlier
 anchor, a fixed two-button card, is printed beside it. Then the real `learncity run` process is
@@ -43,12 +44,12 @@ from sqlalchemy import select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.scaling import PATHS, memory_soak, person, press, scaling
-from bot.app import create_app
-from bot.callbacks import Navigate, Screen, ShowOffer
-from bot.dispatcher import OFFLINE_TOKEN, create_bot
-from bot.offline import OfflineSession, OfflineTelegram
-from bot.screens import Viewer
+from bot.callbacks.browse import Navigate, Screen, ShowOffer
+from bot.screens.view import Viewer
 from bot.settings import load_settings
+from bot.startup.app import create_app
+from bot.startup.dispatcher import OFFLINE_TOKEN, create_bot
+from bot.startup.offline_api import OfflineSession, OfflineTelegram
 from catalogue.models import Offer
 from catalogue.residents import get_or_create_resident, set_language
 from tests.fake_bot_api import FakeBotApi
@@ -70,7 +71,7 @@ async def drive(dispatcher: Dispatcher, bot: Bot, datas: list[str], count: int) 
         for n in range(1, count + 1)
     ]
     warm_up = [  # imports, statement caches, the connection pool; ids of their own, as the
-        # bot drops an update_id it has seen (bot/dedupe.py)
+        # bot drops an update_id it has seen (bot/middlewares/dedupe.py)
         press(count + n, users[n % USERS], message_ids[users[n % USERS].id], datas[0])
         for n in range(1, 51)
     ]

@@ -58,7 +58,7 @@ class BroadcastForm(StatesGroup):
     confirm = State()
 
 
-class SettingsForm(StatesGroup):
+class PreferencesForm(StatesGroup):
     """/settings asked the resident to type a time zone or quiet hours."""
 
     zone = State()

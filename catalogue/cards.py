@@ -1,7 +1,7 @@
 """Offer cards kept in memory: the catalogue part of a card (offer, provider, festival, next
 sessions with venues) is the same for every resident, asked for on every press of an offer
 button, and changes seldom. What is the resident's own (seats, subscriptions) is kept apart
-(scheduler.subscriptions.CardStates).
+(catalogue.subscriptions.CardStates).
 
 A handler keeps one `CardCache` for the process and, per press::
 
@@ -10,7 +10,7 @@ A handler keeps one `CardCache` for the process and, per press::
 A card is forgotten
 * when anything writes to the programme's tables, at once in this process and, over Redis,
   in the others (catalogue/table_changes.py);
-* when `catalogue_version` (catalogue.search) changes, checked at most every `recheck_every`:
+* when `catalogue_version` (catalogue.search.engine) changes, checked at most every `recheck_every`:
   an import by a command beside a bot that has no Redis to hear it from;
 * when its first upcoming session ends (the card shows sessions until they end);
 * after `max_age`, which bounds what the checks above cannot see (a venue renamed by hand).
@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.models import Festival, Offer, OfferSession, Provider, Venue
 from catalogue.queries import OfferCard, SessionView, offer_card
-from catalogue.search import CatalogueVersion, catalogue_version
+from catalogue.search.engine import CatalogueVersion, catalogue_version
 from catalogue.table_changes import TableCache, TableChanges, detached_copy
 
 PROGRAMME_TABLES = tuple(

@@ -244,3 +244,51 @@ class CatalogueMeta(SQLModel, table=True):
 
     key: str = Field(sa_column=_string_column(64, primary_key=True))
     value: str = Field(sa_column=_string_column(400))
+
+
+class SeatStatus(StrEnum):
+    GOING = "going"  # has a seat (or the session has no capacity): gets reminders
+    WAITLISTED = "waitlisted"  # the session was full: promoted in order when a seat frees up
+    DECLINED = "declined"  # pressed "Can't come" or unsubscribed: keeps no seat
+
+
+ACTIVE = (SeatStatus.GOING, SeatStatus.WAITLISTED)  # holds a place or is in line for one
+
+
+class Seat(SQLModel, table=True):
+    """A resident's subscription to one session: a seat, a place in the queue, or a "no"."""
+
+    __tablename__ = "attendance"
+
+    __table_args__ = (sa.UniqueConstraint("resident_id", "session_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    resident_id: int = Field(sa_column=_foreign_key("resident.id", ondelete="CASCADE"))
+    session_id: int = Field(
+        sa_column=_foreign_key("offer_session.id", ondelete="CASCADE", index=True)
+    )
+    status: SeatStatus = Field(sa_column=_enum_column(SeatStatus, index=True))
+    # Came from following the whole offer (unfollowing it removes these, not single picks).
+    via_offer: bool = False
+    confirmed_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # Waitlist order: first come, first promoted.
+    created_at: datetime = Field(default_factory=utc_now, sa_column=_utc_column())
+    updated_at: datetime = Field(default_factory=utc_now, sa_column=_utc_column())
+
+
+class SubscriptionKind(StrEnum):
+    OFFER = "offer"  # every session of the offer, including ones added later
+    TRACK = "track"  # new offers in the track
+    FESTIVAL = "festival"  # new offers in the festival
+
+
+class Subscription(SQLModel, table=True):
+    """A resident follows an offer, a track or a festival."""
+
+    __table_args__ = (sa.UniqueConstraint("resident_id", "kind", "target_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    resident_id: int = Field(sa_column=_foreign_key("resident.id", ondelete="CASCADE"))
+    kind: SubscriptionKind = Field(sa_column=_enum_column(SubscriptionKind))
+    target_id: int = Field(index=True)
+    created_at: datetime = Field(default_factory=utc_now, sa_column=_utc_column())

@@ -112,7 +112,7 @@ class Forgotten:
 
 async def _anonymise_broadcast_history(session: AsyncSession, resident: Resident) -> int:
     """Broadcast messages already finished stay, nameless, so the broadcast's counts hold."""
-    from scheduler.models import OutboxMessage, OutboxState
+    from catalogue.outbox.messages import OutboxMessage, OutboxState
 
     finished = [OutboxState.SENT, OutboxState.FAILED, OutboxState.SKIPPED]
     result = await session.execute(
@@ -139,7 +139,7 @@ async def _anonymise_broadcast_history(session: AsyncSession, resident: Resident
 async def forget_resident(session: AsyncSession, resident: Resident) -> Forgotten:
     """Delete everything kept about the resident (see the module's docstring), in the caller's
     transaction. If they write to the bot again, they start afresh as a new resident."""
-    from scheduler.models import OutboxMessage
+    from catalogue.outbox.messages import OutboxMessage
 
     report = Forgotten()
     report.anonymised = await _anonymise_broadcast_history(session, resident)

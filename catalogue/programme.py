@@ -1,6 +1,7 @@
 """The programme as organisers change it from the chat: new offers and sessions, edits.
 
-Everything goes through the catalogue exchange format (`catalogue.schema`) and the importer's
+Everything goes through the catalogue exchange format (`catalogue.exchange.schema`) and the
+importer's
 upsert, so a form in the chat obeys exactly the rules of an imported file: a record is built
 as a plain dict, validated by the same pydantic model, and written by `import_document`.
 """
@@ -18,7 +19,9 @@ from pydantic import ValidationError
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.importer import CatalogueImportError, RowError, import_document
+from catalogue.errors import DomainError
+from catalogue.exchange.importer import CatalogueImportError, RowError, import_document
+from catalogue.exchange.schema import CatalogueDocument, OfferRecord, SessionRecord
 from catalogue.models import (
     Category,
     Festival,
@@ -30,15 +33,14 @@ from catalogue.models import (
     Venue,
     translated,
 )
-from catalogue.schema import CatalogueDocument, OfferRecord, SessionRecord
-from catalogue.text_normalisation import _CYRILLIC_TO_LATIN as CYRILLIC_TO_LATIN
-from catalogue.text_normalisation import normalise
+from catalogue.search.text import _CYRILLIC_TO_LATIN as CYRILLIC_TO_LATIN
+from catalogue.search.text import normalise
 
 FOUND_LIMIT = 8
 CHOICES_LIMIT = 24
 
 
-class FormError(ValueError):
+class FormError(DomainError, ValueError):
     """What is wrong with a value typed into a form, fit to show the organiser."""
 
 

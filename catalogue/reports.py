@@ -35,12 +35,21 @@ import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.attendance import AgeBand, AttendanceEntry, CheckIn, CheckInMethod, SessionFeedback
+from catalogue.checkin.tables import (
+    AgeBand,
+    AttendanceEntry,
+    CheckIn,
+    CheckInMethod,
+    SessionFeedback,
+)
+from catalogue.errors import DomainError
 from catalogue.models import (
     Category,
     Festival,
     Offer,
     OfferSession,
+    Seat,
+    SeatStatus,
     Track,
     TrackStep,
     Translations,
@@ -48,7 +57,6 @@ from catalogue.models import (
     translated,
 )
 from catalogue.team import TeamMember
-from scheduler.models import Attendance, AttendanceStatus
 
 UNKNOWN = "unknown"  # an age band or category nobody told, a session without a venue
 MAX_RANGE_DAYS = 3 * 366
@@ -68,7 +76,7 @@ class ScopeProblem(StrEnum):
     BAD_DATES = "bad_dates"
 
 
-class ScopeError(Exception):
+class ScopeError(DomainError):
     def __init__(self, problem: ScopeProblem, detail: str = "") -> None:
         super().__init__(problem)
         self.problem = problem
@@ -292,12 +300,12 @@ async def build_report(
     # Registrations; no-shows over the ended sessions where check-in took place: the seats
     # held there less the people who came with a seat (`check_in.registered`).
     for session_id, registered in await session.execute(
-        select(Attendance.session_id, func.count())
+        select(Seat.session_id, func.count())
         .where(
-            Attendance.session_id.in_(in_scope),
-            Attendance.status == AttendanceStatus.GOING,
+            Seat.session_id.in_(in_scope),
+            Seat.status == SeatStatus.GOING,
         )
-        .group_by(Attendance.session_id)
+        .group_by(Seat.session_id)
     ):
         report.registrations += registered
         _starts, ends_at, _district = facts.get(session_id, (now, now, None))

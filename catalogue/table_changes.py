@@ -11,7 +11,8 @@ under is ever served:
     value = await read(session)                 # may see the database before or after a write
     cache.keep(session, key, stamp, value)      # dropped if a write committed meanwhile
 
-Other processes hear of our writes through Redis (bot/shared_state.py `TableChangesRelay`), and
+Other processes hear of our writes through Redis (bot/startup/shared_state.py
+`TableChangesRelay`), and
 every entry has a maximum age, for writes nobody announces (a hand edit in psql, a command run
 without Redis beside a bot on SQLite).
 """

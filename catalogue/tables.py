@@ -1,7 +1,9 @@
 """Every module that defines tables, imported in one place so migrations see them all."""
 
-import catalogue.attendance
+import catalogue.checkin.tables
 import catalogue.models
+import catalogue.outbox.broadcasts
+import catalogue.outbox.messages
+import catalogue.seats
+import catalogue.subscriptions
 import catalogue.team  # noqa: F401
-import scheduler.broadcasts
-import scheduler.models  # noqa: F401

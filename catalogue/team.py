@@ -23,6 +23,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Column, Field, SQLModel
 
+from catalogue.errors import DomainError
 from catalogue.models import _enum_column, _string_column, _utc_column, utc_now
 
 INVITE_PREFIX = "inv_"
@@ -99,7 +100,7 @@ class InviteProblem(StrEnum):
     REVOKED = "revoked"
 
 
-class TeamError(Exception):
+class TeamError(DomainError):
     """A team change that cannot be made; `problem` says which."""
 
     def __init__(self, problem: InviteProblem | str) -> None:

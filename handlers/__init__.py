@@ -3,38 +3,38 @@
 from aiogram import Router
 
 from handlers import (
-    attendance,
     broadcast,
     browse,
-    checkin,
+    checkin_resident,
+    checkin_volunteer,
     errors,
     fallback,
-    invites,
     menu,
+    preferences,
     privacy,
     programme,
     reports,
     search,
-    settings,
     start,
     subscriptions,
     team,
+    team_invites,
 )
 
 FEATURE_ROUTERS: tuple[Router, ...] = (
     errors.router,
-    invites.router,  # /start inv_…, before the plain /start
-    attendance.router,  # /pass, /start pass_… and ci_…, the feedback comment form
+    team_invites.router,  # /start inv_…, before the plain /start
+    checkin_resident.router,  # /pass, /start pass_… and ci_…, the feedback comment form
     start.router,
     privacy.router,  # any time, also in the middle of a form
     menu.router,
     browse.router,
     subscriptions.router,
-    settings.router,
+    preferences.router,
     team.router,
     programme.router,
     broadcast.router,
-    checkin.router,  # volunteers at the door: pass codes typed in a form
+    checkin_volunteer.router,  # volunteers at the door: pass codes typed in a form
     reports.router,
     search.router,  # plain text outside a form, after every form
     fallback.router,

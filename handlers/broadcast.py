@@ -17,30 +17,17 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import broadcast_screens as ui
-from bot import formatting, screens
+from bot import formatting
+from bot.callbacks.broadcast import BroadcastAction, BroadcastControl, BroadcastPick
 from bot.filters import TYPED, Magic
 from bot.permissions import protect
-from bot.programme_screens import form_error
-from bot.replies import show
-from bot.screens import Viewer
+from bot.screens import broadcast as ui
+from bot.screens.programme import form_error
+from bot.screens.view import Viewer, notice, show
 from bot.settings import SUPPORTED_LOCALES, Settings
 from bot.states import BroadcastForm
-from bot.team_callbacks import BroadcastAction, BroadcastControl, BroadcastPick
 from catalogue.models import Category, Festival, Offer, OfferSession, Track, translated, utc_now
-from catalogue.programme import (
-    Choice,
-    FormError,
-    category_choices,
-    clean_typed,
-    festival_choices,
-    find_offers,
-    parse_start,
-    track_choices,
-    upcoming_sessions,
-)
-from catalogue.team import Permission
-from scheduler.broadcasts import (
+from catalogue.outbox.broadcasts import (
     Audience,
     AudienceKind,
     Broadcast,
@@ -54,6 +41,18 @@ from scheduler.broadcasts import (
     progress,
     resume,
 )
+from catalogue.programme import (
+    Choice,
+    FormError,
+    category_choices,
+    clean_typed,
+    festival_choices,
+    find_offers,
+    parse_start,
+    track_choices,
+    upcoming_sessions,
+)
+from catalogue.team import Permission
 
 router = protect(Router(name=__name__), Permission.BROADCAST)
 
@@ -380,7 +379,7 @@ async def control(
         return
     callback_answer.text = done if changed else _("This broadcast has already moved on.")
     if broadcast.started_at is None:
-        await show(callback, screens.notice(_("The scheduled broadcast is cancelled.")))
+        await show(callback, notice(_("The scheduled broadcast is cancelled.")))
         return
     figures = await progress(session, broadcast)
     await show(callback, ui.progress(broadcast, figures, None, viewer.locale))
@@ -392,7 +391,7 @@ async def control(
 @router.callback_query(FORM, pick(ui.DISCARD))
 async def discard(callback: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
-    await show(callback, screens.notice(_("The announcement was not sent.")))
+    await show(callback, notice(_("The announcement was not sent.")))
 
 
 @router.callback_query(BroadcastPick.filter())

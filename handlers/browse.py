@@ -9,11 +9,10 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import screens
-from bot.callbacks import ChooseCategory, ChooseTrack, Navigate, Screen, ShowOffer
-from bot.offer_cards import OfferCards
-from bot.replies import show
-from bot.screens import Viewer
+from bot.callbacks.browse import ChooseCategory, ChooseTrack, Navigate, Screen, ShowOffer
+from bot.screens.browse import categories, offer_list, tracks
+from bot.screens.offer_cards import OfferCards
+from bot.screens.view import Viewer, notice, show
 from catalogue.models import Resident, Track, utc_now
 from catalogue.queries import list_categories, list_tracks, track_offers_page
 from catalogue.residents import choose_category, choose_track
@@ -27,7 +26,7 @@ async def show_categories(
     event: Message | CallbackQuery, session: AsyncSession, resident: Resident, viewer: Viewer
 ) -> None:
     items = await list_categories(session)
-    await show(event, screens.categories(viewer, items, resident.category_id))
+    await show(event, categories(viewer, items, resident.category_id))
 
 
 @router.callback_query(ChooseCategory.filter())
@@ -42,10 +41,10 @@ async def show_tracks(
     category = await choose_category(session, resident, callback_data.category_id)
     if category is None:
         callback_answer.text = _("This category no longer exists.")
-        await show(callback, screens.categories(viewer, await list_categories(session), None))
+        await show(callback, categories(viewer, await list_categories(session), None))
         return
     items = await list_tracks(session, category.id, utc_now())
-    await show(callback, screens.tracks(viewer, category, items, resident.track_id))
+    await show(callback, tracks(viewer, category, items, resident.track_id))
 
 
 @router.callback_query(ChooseTrack.filter())
@@ -83,10 +82,10 @@ async def show_offer_page(
 ) -> None:
     if track is None:
         callback_answer.text = _("This track no longer exists. Please choose another.")
-        await show(callback, screens.categories(viewer, await list_categories(session), None))
+        await show(callback, categories(viewer, await list_categories(session), None))
         return
     offers = await track_offers_page(session, track, utc_now(), page)
-    await show(callback, screens.offer_list(viewer, offers))
+    await show(callback, offer_list(viewer, offers))
 
 
 @router.callback_query(ShowOffer.filter())
@@ -108,6 +107,6 @@ async def show_offer(
     view = await offer_cards.view(session, resident, viewer, callback_data.offer_id, back)
     if view is None:
         callback_answer.text = _("This offer has been removed from the programme.")
-        await show(callback, screens.notice(_("This offer is no longer in the programme."), back))
+        await show(callback, notice(_("This offer is no longer in the programme."), back))
         return
     await show(callback, view)

@@ -1,18 +1,38 @@
-"""Unexpected errors: logged with the update, the resident told in their language."""
+"""Errors: the catalogue's refusals answered in the person's language; anything else logged with
+the update and apologised for. First in line, so every router's errors come here."""
 
 from __future__ import annotations
 
 import logging
+from zoneinfo import ZoneInfo
 
 from aiogram import Router
+from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.screens import Viewer
+from bot.screens.errors import explain
+from bot.screens.view import BUTTON_ALERT_LIMIT, Viewer, shorten
+from catalogue.errors import DomainError
 
 router = Router(name=__name__)
 logger = logging.getLogger(__name__)
+
+
+@router.errors(ExceptionTypeFilter(DomainError))
+async def explain_refusal(event: ErrorEvent, i18n: I18n, viewer: Viewer | None = None) -> bool:
+    """A `DomainError` a handler let rise: its transaction is already rolled back."""
+    viewer = viewer or Viewer(i18n.default_locale, ZoneInfo("UTC"))
+    with i18n.context(), i18n.use_locale(viewer.locale):
+        text = explain(event.exception, viewer)
+    update = event.update
+    if update.callback_query is not None:
+        # A button's answer is a short alert; the refusal is said there, not in a new message.
+        await update.callback_query.answer(shorten(text, BUTTON_ALERT_LIMIT), show_alert=True)
+    elif update.message is not None:
+        await update.message.answer(text)
+    return True
 
 
 @router.errors()

@@ -10,10 +10,9 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import screens
-from bot.callbacks import Navigate, PageCounter, Screen
-from bot.replies import show
-from bot.screens import Viewer
+from bot.callbacks.browse import Navigate, PageCounter, Screen
+from bot.screens import browse as browse_screens
+from bot.screens.view import Viewer, show
 from catalogue.models import Resident
 from handlers.start import menu_view
 
@@ -31,7 +30,7 @@ async def main_menu(
 @router.message(Command("help"))
 @router.callback_query(Navigate.filter(F.to == Screen.HELP))
 async def help_screen(event: Message | CallbackQuery) -> None:
-    await show(event, screens.help_screen())
+    await show(event, browse_screens.help_screen())
 
 
 @router.message(Command("cancel"))

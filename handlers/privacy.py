@@ -10,9 +10,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import privacy_screens
-from bot.privacy_callbacks import Privacy, PrivacyAction
-from bot.replies import show
+from bot.callbacks.privacy import Privacy, PrivacyAction
+from bot.screens import privacy as privacy_screens
+from bot.screens.view import show
 from catalogue.models import Resident
 from catalogue.privacy import export_json, export_resident, forget_resident
 

@@ -20,14 +20,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import programme_screens as ui
-from bot.filters import TYPED, Magic
-from bot.permissions import HasPermission, protect
-from bot.replies import show
-from bot.screens import Viewer
-from bot.settings import SUPPORTED_LOCALES, Settings
-from bot.states import ImportStates, OfferForm, ProgrammeStates, RescheduleForm, SessionForm
-from bot.team_callbacks import (
+from bot.callbacks.programme import (
     AddSession,
     CancelSession,
     EditOffer,
@@ -40,7 +33,13 @@ from bot.team_callbacks import (
     ProgrammeHome,
     RescheduleSession,
 )
-from catalogue.importer import TABLES, CatalogueImportError, import_bytes
+from bot.filters import TYPED, Magic
+from bot.permissions import HasPermission, protect
+from bot.screens import programme as ui
+from bot.screens.view import Viewer, show
+from bot.settings import SUPPORTED_LOCALES, Settings
+from bot.states import ImportStates, OfferForm, ProgrammeStates, RescheduleForm, SessionForm
+from catalogue.exchange.importer import TABLES, CatalogueImportError, import_bytes
 from catalogue.models import (
     Festival,
     Offer,
@@ -77,8 +76,8 @@ from catalogue.programme import (
     venue_choices,
 )
 from catalogue.queries import OfferCard, offer_card
+from catalogue.session_changes import cancel_session, reschedule_session, subscriber_count
 from catalogue.team import Permission
-from scheduler.changes import cancel_session, reschedule_session, subscriber_count
 
 router = protect(Router(name=__name__), Permission.MANAGE_PROGRAMME)
 

@@ -11,11 +11,10 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import report_screens
-from bot.attendance_callbacks import ReportFor
+from bot.callbacks.reports import ReportFor
 from bot.permissions import protect
-from bot.replies import show
-from bot.screens import Viewer
+from bot.screens import reports as report_screens
+from bot.screens.view import Viewer, show
 from bot.settings import Settings
 from catalogue.models import utc_now
 from catalogue.reports import ReportScope, ScopeError, ScopeProblem, resolve_scope

@@ -19,20 +19,19 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import screens, search_screens
-from bot.filters import TYPED, Magic
-from bot.offer_cards import OfferCards
-from bot.replies import show
-from bot.screens import Viewer
-from bot.search_callbacks import (
+from bot.callbacks.search import (
     SearchFor,
     SearchPage,
     SearchResult,
     SearchToggle,
     ToggleSearchFilter,
 )
+from bot.filters import TYPED, Magic
+from bot.screens import search as search_screens
+from bot.screens.offer_cards import OfferCards
+from bot.screens.view import Viewer, notice, show
 from catalogue.models import Offer, Resident, utc_now
-from catalogue.search import CatalogueSearch, GeoPoint, SearchFilters, When
+from catalogue.search.engine import CatalogueSearch, GeoPoint, SearchFilters, When
 
 router = Router(name=__name__)
 
@@ -210,7 +209,7 @@ async def open_result(
     view = await offer_cards.view(session, resident, viewer, callback_data.offer_id, back)
     if view is None:
         callback_answer.text = _("This offer has been removed from the programme.")
-        await show(callback, screens.notice(_("This offer is no longer in the programme."), back))
+        await show(callback, notice(_("This offer is no longer in the programme."), back))
         return
     await show(callback, view)
 

@@ -11,11 +11,10 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import screens
-from bot.callbacks import ChooseLanguage, Navigate, Screen
-from bot.offer_cards import OfferCards
-from bot.replies import show
-from bot.screens import Viewer
+from bot.callbacks.browse import ChooseLanguage, Navigate, Screen
+from bot.screens.browse import categories, language_picker, main_menu
+from bot.screens.offer_cards import OfferCards
+from bot.screens.view import View, Viewer, notice, show
 from bot.settings import SUPPORTED_LOCALES
 from catalogue.models import Category, Resident, Track
 from catalogue.queries import find_offer, list_categories
@@ -40,7 +39,7 @@ async def open_offer_link(
     back = Navigate(to=Screen.MENU)
     view = await offer_cards.view(session, resident, viewer, offer.id, back) if offer else None
     if view is None:
-        await show(message, screens.notice(_("This offer is no longer in the programme.")))
+        await show(message, notice(_("This offer is no longer in the programme.")))
         return
     await show(message, view)
 
@@ -50,7 +49,7 @@ async def start(
     message: Message, session: AsyncSession, resident: Resident, viewer: Viewer
 ) -> None:
     if not resident.language_chosen:
-        await show(message, screens.language_picker(resident.language))
+        await show(message, language_picker(resident.language))
         return
     await show(message, await menu_view(session, resident, viewer))
 
@@ -58,7 +57,7 @@ async def start(
 @router.message(Command("language"))
 @router.callback_query(Navigate.filter(F.to == Screen.LANGUAGE))
 async def ask_language(event: Message | CallbackQuery, resident: Resident) -> None:
-    await show(event, screens.language_picker(resident.language))
+    await show(event, language_picker(resident.language))
 
 
 @router.callback_query(ChooseLanguage.filter(F.code.in_(SUPPORTED_LOCALES)))
@@ -76,12 +75,12 @@ async def choose_language(
     with i18n.use_locale(callback_data.code):
         if first_time or resident.category_id is None:
             items = await list_categories(session)
-            await show(callback, screens.categories(viewer, items, resident.category_id))
+            await show(callback, categories(viewer, items, resident.category_id))
         else:
             await show(callback, await menu_view(session, resident, viewer))
 
 
-async def menu_view(session: AsyncSession, resident: Resident, viewer: Viewer) -> screens.View:
+async def menu_view(session: AsyncSession, resident: Resident, viewer: Viewer) -> View:
     category = await session.get(Category, resident.category_id) if resident.category_id else None
     track = await session.get(Track, resident.track_id) if resident.track_id else None
-    return screens.main_menu(viewer, category, track)
+    return main_menu(viewer, category, track)

@@ -16,35 +16,18 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import screens, subscription_screens
 from bot.calendar_file import file_name, session_calendar
-from bot.callbacks import (
-    CalendarFile,
-    ChooseTrack,
-    Navigate,
-    Rsvp,
-    Screen,
-    Subscribe,
-    Unsubscribe,
-)
-from bot.offer_cards import OfferCards
-from bot.replies import show
-from bot.screens import Viewer
+from bot.callbacks.browse import ChooseTrack, Navigate, Screen
+from bot.callbacks.subscriptions import CalendarFile, Rsvp, Subscribe, Unsubscribe
+from bot.screens import subscriptions as subscriptions_screens
+from bot.screens.offer_cards import OfferCards
+from bot.screens.preferences import offsets_text
+from bot.screens.view import Viewer, notice, show
 from bot.settings import Settings
-from catalogue.attendance import track_progress
-from catalogue.models import Resident, utc_now
-from scheduler.models import SubscriptionKind
-from scheduler.subscriptions import (
-    SESSION,
-    Outcome,
-    Result,
-    confirm_going,
-    leave_session,
-    my_subscriptions,
-    session_details,
-    toggle,
-    unsubscribe,
-)
+from catalogue.checkin.progress import track_progress
+from catalogue.models import Resident, SubscriptionKind, utc_now
+from catalogue.seats import Outcome, Result, confirm_going, leave_session
+from catalogue.subscriptions import SESSION, my_subscriptions, session_details, toggle, unsubscribe
 
 router = Router(name=__name__)
 
@@ -61,7 +44,7 @@ def result_text(kind: str, result: Result, resident: Resident, locale: str) -> s
     if outcome == Outcome.GOING:
         if not resident.reminders_on:
             return _("Subscribed. Reminders are off: turn them on in /settings.")
-        offsets = subscription_screens.offsets_text(resident.reminder_offsets, locale)
+        offsets = offsets_text(resident.reminder_offsets, locale)
         return _("Subscribed: I will remind you {offsets} before.").format(offsets=offsets)
     if outcome == Outcome.WAITLISTED:
         return _("The session is full: you are number {position} on the waitlist.").format(
@@ -106,7 +89,7 @@ async def toggle_from_card(
     )
     view = await offer_cards.view(session, resident, viewer, callback_data.offer_id, back)
     if view is None:
-        view = screens.notice(_("This offer is no longer in the programme."), back)
+        view = notice(_("This offer is no longer in the programme."), back)
     await show(callback, view)
 
 
@@ -118,7 +101,7 @@ async def show_my_subscriptions(
     now = utc_now()
     mine = await my_subscriptions(session, resident, now)
     progress = await track_progress(session, resident, now)
-    await show(event, subscription_screens.my_subscriptions(viewer, resident, mine, progress))
+    await show(event, subscriptions_screens.my_subscriptions(viewer, resident, mine, progress))
 
 
 @router.callback_query(Unsubscribe.filter(F.what.in_(KINDS)))
@@ -139,7 +122,7 @@ async def unsubscribe_from_my(
     callback_answer.text = result_text(kind, result, resident, viewer.locale)
     mine = await my_subscriptions(session, resident, now)
     progress = await track_progress(session, resident, now)
-    await show(callback, subscription_screens.my_subscriptions(viewer, resident, mine, progress))
+    await show(callback, subscriptions_screens.my_subscriptions(viewer, resident, mine, progress))
 
 
 @router.callback_query(Rsvp.filter(F.going == 1))

@@ -16,13 +16,12 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import team_screens
+from bot.callbacks.team import NewInvite, RemoveMember, RevokeInvite, ShowTeam
+from bot.command_menus import publish_member_commands
 from bot.permissions import protect
-from bot.replies import show
-from bot.screens import Viewer
+from bot.screens import team as team_screens
+from bot.screens.view import Viewer, show
 from bot.settings import Settings
-from bot.team_callbacks import NewInvite, RemoveMember, RevokeInvite, ShowTeam
-from bot.team_commands import publish_member_commands
 from catalogue.models import Resident
 from catalogue.team import (
     INVITABLE_ROLES,

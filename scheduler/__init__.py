@@ -10,7 +10,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
-from catalogue.seeding import refresh_demo
+from catalogue.exchange.seeding import refresh_demo
 
 logger = logging.getLogger(__name__)
 

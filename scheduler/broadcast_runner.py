@@ -9,7 +9,7 @@ into the final figures at the end, followed by a report message.
 `render_broadcast` (the outbox renderer of kind "broadcast") lives here too: whatever process
 sends broadcasts has imported this module.
 
-Everything it knows is in the database (`scheduler.broadcasts`), so a restarted process picks
+Everything it knows is in the database (`catalogue.outbox.broadcasts`), so a restarted process picks
 up where the previous one stopped; the only state kept in memory is how fast sending went
 since the last progress update, for the estimate of the time left.
 """
@@ -29,10 +29,10 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import broadcast_screens
+from bot.screens import broadcast as broadcast_screens
 from bot.settings import Settings
 from catalogue.models import Resident, utc_now
-from scheduler.broadcasts import (
+from catalogue.outbox.broadcasts import (
     CANCELLED,
     KIND,
     PAUSED,
@@ -47,8 +47,8 @@ from scheduler.broadcasts import (
     start_due,
     waiting_rows,
 )
+from catalogue.outbox.messages import OutboxMessage
 from scheduler.delivery import OutboundLimiter, Outgoing
-from scheduler.models import OutboxMessage
 from scheduler.outbox import RenderContext, Rendered, Skip, renderer
 
 logger = logging.getLogger(__name__)

@@ -62,6 +62,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalogue.models import Resident
+from catalogue.outbox.messages import UNREACHABLE
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +72,6 @@ BACKOFF_BASE = 0.5  # seconds; doubled on every retry, with jitter
 BACKOFF_CAP = 30.0
 RATE_LIMIT_WAITS = 5  # 429s survived for one message before handing back RETRY
 SEND_TIMEOUT = 10.0  # seconds for one Bot API request
-# 400 descriptions that mean "this chat cannot get messages from us".
-UNREACHABLE = ("chat not found", "user is deactivated", "bot was blocked", "peer_id_invalid")
 
 
 class DeliveryStatus(StrEnum):

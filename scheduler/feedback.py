@@ -1,6 +1,6 @@
 """The one feedback prompt after an attended session: an outbox kind with its renderer.
 
-`catalogue.attendance` queues a row (kind "feedback", one per resident and session, due when
+`catalogue.checkin.door` queues a row (kind "feedback", one per resident and session, due when
 the session ends) for every check-in; this renderer decides at send time whether it is still
 wanted: not when the check-in was undone, the resident already rated, or the session ended
 more than FEEDBACK_STALE ago. A session that now ends later waits for its new end; quiet hours
@@ -14,14 +14,15 @@ from datetime import timedelta
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import attendance_screens
-from bot.screens import Viewer
-from catalogue.attendance import FEEDBACK, CheckIn, SessionFeedback
+from bot.screens.feedback import feedback_prompt
+from bot.screens.view import Viewer
+from catalogue.checkin.feedback import FEEDBACK
+from catalogue.checkin.tables import CheckIn, SessionFeedback
 from catalogue.models import Offer, OfferSession, Resident
+from catalogue.outbox.messages import OutboxMessage
+from catalogue.outbox.reminders import quiet_hours, resident_zone
 from scheduler.delivery import Outgoing
-from scheduler.models import OutboxMessage
 from scheduler.outbox import RenderContext, Rendered, Reschedule, Skip, renderer
-from scheduler.reminders import quiet_hours, resident_zone
 
 FEEDBACK_STALE = timedelta(days=3)
 
@@ -97,7 +98,7 @@ async def render_feedback(
             rendered[row.id] = Reschedule(quiet.after(now, zone), row.anchor_at, "quiet hours")
         else:
             with context.i18n.use_locale(resident.language):
-                view = attendance_screens.feedback_prompt(
+                view = feedback_prompt(
                     Viewer.of(resident, context.settings.city_zone), offer, offer_session
                 )
             rendered[row.id] = Outgoing(view.text, view.markup)

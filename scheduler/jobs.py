@@ -1,6 +1,6 @@
 """Wiring the reminder machinery into a running bot: the outbox worker and periodic jobs.
 
-`run_polling` (bot/app.py) builds one `OutboxWorker` per process with
+`run_polling` (bot/startup/app.py) builds one `OutboxWorker` per process with
 `create_outbox_worker` and starts it with the bot; `add_reminder_jobs` puts the periodic
 upkeep on the process's APScheduler (in memory, deterministic ids: nothing is pickled, the
 truth is in our tables). With several processes on one PostgreSQL, the upkeep runs in one
@@ -24,10 +24,10 @@ import scheduler.feedback  # (registers the feedback prompt after an attended se
 import scheduler.renderers  # noqa: F401  (registers the renderers of every kind)
 from bot.settings import Settings
 from catalogue.models import utc_now
+from catalogue.subscriptions import subscribe_followers_to_new_sessions
 from scheduler.delivery import Delivery, OutboundLimiter
 from scheduler.outbox import OutboxWorker, forget_finished
-from scheduler.reminders import announce_new_offers, plan_digests, resync_reminders
-from scheduler.subscriptions import subscribe_followers_to_new_sessions
+from scheduler.planning import announce_new_offers, plan_digests, resync_reminders
 
 logger = logging.getLogger(__name__)
 

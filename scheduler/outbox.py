@@ -1,7 +1,8 @@
 """Durable outgoing messages: queued as rows, claimed atomically, sent once, marked sent.
 
 Every reminder, change notice, waitlist promotion, announcement, digest and broadcast is an
-`OutboxMessage` row (scheduler/models.py): kind, chat, due time, state, attempts, a lease and a
+`OutboxMessage` row (catalogue/outbox/messages.py): kind, chat, due time, state, attempts, a
+lease and a
 unique `dedupe_key`, so the same message can never be queued twice. The row holds what to say
 about (`payload`, `session_id`), not the words: a *renderer* for its kind turns it into text in
 the resident's language and time zone at send time, so a moved session shows its new time.
@@ -25,7 +26,7 @@ transaction. `kind="text"` sends `payload["text"]` (HTML) with an optional
 `payload["markup"]` (an InlineKeyboardMarkup as a dict) as is; other kinds register a
 renderer with `@renderer("kind")`.
 
-Sending: one `OutboxWorker` per bot process (started in `bot.app.run_polling`) sleeps until
+Sending: one `OutboxWorker` per bot process (started in `bot.startup.app.run_polling`) sleeps until
 the next due row (claiming at most every `tick_seconds` once caught up, so rows falling due
 together share one claim and one render), claims what is due, renders, sends through the
 shared `scheduler.delivery.Delivery` (rate limits, 429, 403, retries) and records the outcome.
@@ -42,36 +43,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import math
 import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
-from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from catalogue.models import Resident, utc_now
+from catalogue.outbox.messages import OutboxMessage, OutboxState
 from scheduler.delivery import Delivery, DeliveryResult, DeliveryStatus, Outgoing, backoff
-from scheduler.models import OutboxMessage, OutboxState
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8  # sends tried (network errors, 5xx) before a row is given up as failed
 RETRY_BACKOFF_BASE = 5.0  # seconds before the first retry of a row; doubles each time
 RETRY_BACKOFF_CAP = 3600.0
-INSERT_CHUNK = 500  # rows per INSERT statement (PostgreSQL allows 32767 parameters)
 KEEP_FINISHED_DAYS = 30  # sent, failed and skipped rows are deleted after this
 # Sends that Telegram may have accepted and the database not yet recorded, at most: this many,
 # or a fifth of a second's worth at the outbound rate if that is more.
@@ -80,103 +77,6 @@ UNRECORDED_LIMIT = 8
 
 def unrecorded_limit(outbound_rate: float) -> int:
     return max(UNRECORDED_LIMIT, math.ceil(outbound_rate / 5))
-
-
-class Conflict(StrEnum):
-    """What `enqueue_many` does when a row with the same dedupe key is already there."""
-
-    KEEP = "keep"  # leave it: the message is queued or went out already
-    REFRESH = "refresh"  # a pending or skipped one takes the new due time and payload
-    # …and a sent or failed one is queued again if its anchor moved (a reminder for a
-    # session's new time is a new reminder); used for reminders.
-    MOVE = "move"
-
-
-@dataclass(frozen=True)
-class NewMessage:
-    kind: str
-    chat_id: int
-    dedupe_key: str
-    due_at: datetime
-    payload: dict[str, Any] = field(default_factory=dict)
-    resident_id: int | None = None
-    session_id: int | None = None
-    anchor_at: datetime | None = None
-
-
-async def enqueue_many(
-    session: AsyncSession, messages: Iterable[NewMessage], conflict: Conflict = Conflict.KEEP
-) -> None:
-    """Queue messages in the caller's transaction; the dedupe key decides about duplicates."""
-    rows = [
-        {
-            "kind": message.kind,
-            "chat_id": message.chat_id,
-            "dedupe_key": message.dedupe_key,
-            "due_at": message.due_at,
-            "payload": message.payload,
-            "resident_id": message.resident_id,
-            "session_id": message.session_id,
-            "anchor_at": message.anchor_at,
-            "state": OutboxState.PENDING,
-            "attempts": 0,
-            "created_at": utc_now(),
-        }
-        for message in messages
-    ]
-    if not rows:
-        return
-    statement = _enqueue_statement(
-        session.bind.dialect.name if session.bind is not None else "postgresql", conflict
-    )
-    for start in range(0, len(rows), INSERT_CHUNK):
-        # Rows apart from the statement: compiled once, sent as one multi-row INSERT.
-        await session.execute(statement, rows[start : start + INSERT_CHUNK])
-
-
-@functools.cache
-def _enqueue_statement(dialect: str, conflict: Conflict) -> Any:
-    table = OutboxMessage.__table__
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table)
-    if conflict is Conflict.KEEP:
-        return statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
-    new = statement.excluded
-
-    def state_is(*states: OutboxState) -> Any:  # not IN (…): executemany cannot expand lists
-        return or_(*(table.c.state == state for state in states))
-
-    requeue = state_is(OutboxState.PENDING, OutboxState.SKIPPED)
-    if conflict is Conflict.MOVE:
-        moved = table.c.anchor_at.is_distinct_from(new.anchor_at) & state_is(
-            OutboxState.SENT, OutboxState.FAILED, OutboxState.CLAIMED
-        )
-        requeue = requeue | moved
-    return statement.on_conflict_do_update(
-        index_elements=["dedupe_key"],
-        set_={
-            "due_at": new.due_at,
-            "anchor_at": new.anchor_at,
-            "payload": new.payload,
-            "state": OutboxState.PENDING,
-            "attempts": 0,
-            "claimed_by": None,
-            "claimed_until": None,
-            "last_error": None,
-        },
-        where=requeue,
-    )
-
-
-async def skip_pending(session: AsyncSession, reason: str, *conditions: Any) -> int:
-    """Mark pending rows matching `conditions` skipped (unsubscribed, reminders off, …)."""
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.state == OutboxState.PENDING, *conditions)
-        .values(state=OutboxState.SKIPPED, last_error=reason[:300])
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount or 0
 
 
 async def claim_due(

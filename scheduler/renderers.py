@@ -2,7 +2,7 @@
 
 Each renderer loads what its rows are about in a few queries, decides per row whether it is
 still wanted (`Skip`), due later (`Reschedule`: its session moved) or ready (`Outgoing`), and
-renders it in the resident's language and zone with bot/notices.py.
+renders it in the resident's language and zone with bot/screens/notices.py.
 
 A reminder is dropped, never sent late, when its session has begun: nobody is told "your
 class starts" two hours after it started. When the bot was down, an overdue reminder whose
@@ -16,24 +16,24 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import notices
-from bot.screens import View, Viewer
+from bot.screens import notices
+from bot.screens.view import View, Viewer
 from catalogue.models import (
     Category,
     Festival,
     Offer,
     OfferSession,
     Resident,
+    Seat,
+    SeatStatus,
     SessionStatus,
     Track,
     TrackStep,
     Venue,
     translated,
 )
-from scheduler.delivery import Outgoing
-from scheduler.models import Attendance, AttendanceStatus, OutboxMessage, OutboxState
-from scheduler.outbox import RenderContext, Rendered, Reschedule, Skip, renderer
-from scheduler.reminders import (
+from catalogue.outbox.messages import OutboxMessage, OutboxState
+from catalogue.outbox.reminders import (
     ANNOUNCE,
     CHANGE,
     DIGEST,
@@ -42,7 +42,9 @@ from scheduler.reminders import (
     quiet_hours,
     resident_zone,
 )
-from scheduler.timing import reminder_due
+from catalogue.outbox.timing import reminder_due
+from scheduler.delivery import Outgoing
+from scheduler.outbox import RenderContext, Rendered, Reschedule, Skip, renderer
 
 DIGEST_DAYS = 7
 
@@ -74,14 +76,14 @@ async def _sessions(session: AsyncSession, ids: set[int]) -> dict[int, SessionFa
 
 async def _statuses(
     session: AsyncSession, rows: list[OutboxMessage]
-) -> dict[tuple[int, int], AttendanceStatus]:
+) -> dict[tuple[int, int], SeatStatus]:
     session_ids = {row.session_id for row in rows if row.session_id is not None}
     resident_ids = {row.resident_id for row in rows if row.resident_id is not None}
     if not session_ids or not resident_ids:
         return {}
     found = await session.execute(
-        select(Attendance.resident_id, Attendance.session_id, Attendance.status).where(
-            Attendance.session_id.in_(session_ids), Attendance.resident_id.in_(resident_ids)
+        select(Seat.resident_id, Seat.session_id, Seat.status).where(
+            Seat.session_id.in_(session_ids), Seat.resident_id.in_(resident_ids)
         )
     )
     return {(resident_id, session_id): status for resident_id, session_id, status in found}
@@ -112,7 +114,7 @@ async def render_reminders(
             rendered[row.id] = Skip("reminders off")
         elif offer_session.status == SessionStatus.CANCELLED:
             rendered[row.id] = Skip("session cancelled")
-        elif statuses.get((resident.id, offer_session.id)) != AttendanceStatus.GOING:
+        elif statuses.get((resident.id, offer_session.id)) != SeatStatus.GOING:
             rendered[row.id] = Skip("not going")
         elif offer_session.starts_at <= now:
             rendered[row.id] = Skip("session already begun")
@@ -191,8 +193,8 @@ async def render_changes(
         if cancelled != (offer_session.status == SessionStatus.CANCELLED):
             rendered[row.id] = Skip("changed again since")
         elif statuses.get((resident.id, offer_session.id)) not in (
-            AttendanceStatus.GOING,
-            AttendanceStatus.WAITLISTED,
+            SeatStatus.GOING,
+            SeatStatus.WAITLISTED,
         ):
             rendered[row.id] = Skip("no longer subscribed")
         elif max(offer_session.starts_at, old_starts or offer_session.starts_at) <= context.now:
@@ -226,7 +228,7 @@ async def render_promotions(
             rendered[row.id] = Skip("session or resident gone")
             continue
         offer_session, offer, venue = facts
-        if statuses.get((resident.id, offer_session.id)) != AttendanceStatus.GOING:
+        if statuses.get((resident.id, offer_session.id)) != SeatStatus.GOING:
             rendered[row.id] = Skip("no longer going")
         elif offer_session.status == SessionStatus.CANCELLED:
             rendered[row.id] = Skip("session cancelled")

@@ -14,11 +14,10 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import func, select
 
-from bot.app import App
-from catalogue.attendance import CheckIn
-from catalogue.models import Resident, utc_now
+from bot.startup.app import App
+from catalogue.checkin.tables import CheckIn
+from catalogue.models import Resident, Seat, SeatStatus, utc_now
 from catalogue.team import Role, TeamMember
-from scheduler.models import Attendance, AttendanceStatus
 from tests.reminder_world import Made, english_resident, make_offer
 from tests.resident_chat import ResidentChat
 
@@ -57,11 +56,7 @@ async def register(app: App, chat: ResidentChat, session_id: int) -> None:
         resident_id = await session.scalar(
             select(Resident.id).where(Resident.telegram_id == chat.user.id)
         )
-        session.add(
-            Attendance(
-                resident_id=resident_id, session_id=session_id, status=AttendanceStatus.GOING
-            )
-        )
+        session.add(Seat(resident_id=resident_id, session_id=session_id, status=SeatStatus.GOING))
 
 
 async def check_ins(app: App, session_id: int) -> int:

@@ -21,8 +21,8 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import App, create_app
 from bot.settings import Settings, load_settings
+from bot.startup.app import App, create_app
 from tests.resident_chat import ResidentChat
 
 POSTGRES_ADMIN_DSN = os.environ.get(

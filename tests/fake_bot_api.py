@@ -1,7 +1,8 @@
 """A local Bot API HTTP server for end-to-end tests and benchmarks (`BOT_API_URL`).
 
 It speaks the Bot API over real HTTP: the bot process under test cannot tell it from Telegram.
-Methods are answered by `bot.offline.OfflineTelegram`, the same model of Telegram the local chat
+Methods are answered by `bot.startup.offline_api.OfflineTelegram`, the same model of Telegram
+the local chat
 uses; this adds the network, `getUpdates` long polling and ways to play the residents' side.
 
 Once the bot calls `setWebhook`, updates are posted to it instead, with the secret header, as
@@ -20,7 +21,13 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
 
-from bot.offline import ApiCall, BotApiError, OfflineTelegram, callback_update, message_update
+from bot.startup.offline_api import (
+    ApiCall,
+    BotApiError,
+    OfflineTelegram,
+    callback_update,
+    message_update,
+)
 
 LONG_POLL_CAP = 1.0  # seconds; short, so a stopping bot does not hang the test
 

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.app import App
-from bot.dispatcher import create_bot
-from bot.offline import OfflineSession, OfflineTelegram
+from bot.startup.app import App
+from bot.startup.dispatcher import create_bot
+from bot.startup.offline_api import OfflineSession, OfflineTelegram
 from catalogue.models import (
     Category,
     Offer,
@@ -27,8 +27,8 @@ from catalogue.models import (
     TrackStep,
     Venue,
 )
+from catalogue.outbox.messages import OutboxMessage
 from scheduler.jobs import create_outbox_worker
-from scheduler.models import OutboxMessage
 from scheduler.outbox import OutboxWorker
 from tests.resident_chat import ResidentChat
 

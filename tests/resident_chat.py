@@ -1,6 +1,6 @@
 """A resident's side of the conversation, for tests that read like what a person does.
 
-It is the local chat (`bot.local_chat.LocalChat`) with a few conveniences: press a button by
+It is the local chat (`bot.startup.local_chat.LocalChat`) with a few conveniences: press a button by
 its label, read the screen, list the Bot API calls made. Telegram is replaced only at the
 aiogram session boundary, so the dispatcher, middlewares, filters and handlers run for real.
 """
@@ -11,9 +11,9 @@ import itertools
 
 from aiogram.types import User
 
-from bot.app import App
-from bot.local_chat import LocalChat
-from bot.offline import ApiCall, ChatMessage, media_update
+from bot.startup.app import App
+from bot.startup.local_chat import LocalChat
+from bot.startup.offline_api import ApiCall, ChatMessage, media_update
 
 UPDATE_IDS = itertools.count(1)
 

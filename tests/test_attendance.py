@@ -10,24 +10,21 @@ import pytest
 from sqlalchemy import select
 
 from bot.settings import load_settings
-from catalogue.attendance import (
+from catalogue.checkin.door import NEW, Answer, check_in_codes
+from catalogue.checkin.passes import (
     CODE_BODY,
-    NEW,
     PASS_ALPHABET,
-    Answer,
-    CheckIn,
-    SessionFeedback,
     _check_character,
-    check_in_codes,
     new_pass_code,
     normalise_code,
-    open_session,
     pass_of,
     show_code,
     split_codes,
 )
+from catalogue.checkin.tables import CheckIn, SessionFeedback
+from catalogue.checkin.today import open_session
 from catalogue.models import OfferSession, Resident, utc_now
-from scheduler.models import OutboxState
+from catalogue.outbox.messages import OutboxState
 from tests.checkin_world import check_ins, pass_code, session_now, team_member
 from tests.reminder_world import english_resident, make_offer, outbox_rows, worker_for
 from tests.resident_chat import ResidentChat
@@ -126,7 +123,7 @@ async def test_ten_volunteers_typing_overlapping_codes_count_each_resident_once(
 
 
 async def test_an_undone_first_visit_makes_the_next_one_the_first(app) -> None:
-    from catalogue.attendance import undo_last
+    from catalogue.checkin.door import undo_last
 
     made = await make_offer(app, [utc_now() - timedelta(days=1), utc_now() - timedelta(minutes=10)])
     async with app.session_maker.begin() as session:
@@ -209,7 +206,7 @@ async def test_no_prompt_after_an_undone_check_in_and_no_rating_without_attendin
     assert [row.state for row in await outbox_rows(app, "feedback")] == [OutboxState.SKIPPED]
 
     # A forged rating for a session the resident did not attend changes nothing.
-    from bot.attendance_callbacks import RateSession
+    from bot.callbacks.feedback import RateSession
 
     await resident.send("/menu")
     await resident.press_data(RateSession(session_id=made.session_ids[0], score=5).pack())
@@ -289,7 +286,7 @@ async def test_self_check_in_shows_the_track_progress(app, resident) -> None:
 
 async def test_volunteer_menus_list_the_check_in_commands(app) -> None:
     volunteer = await team_member(app, VOLUNTEER)
-    from bot.team_commands import commands_for
+    from bot.command_menus import commands_for
     from catalogue.team import Role
 
     names = [command.command for command in commands_for(Role.VOLUNTEER, app.i18n, "en")]

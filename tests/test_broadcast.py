@@ -12,13 +12,23 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.dispatcher import create_bot
-from bot.offline import OfflineSession
 from bot.settings import load_settings
-from catalogue.models import Category, Festival, Offer, OfferSession, Resident, Track, utc_now
-from catalogue.team import Role, TeamMember
-from scheduler.broadcast_runner import BroadcastRunner
-from scheduler.broadcasts import (
+from bot.startup.dispatcher import create_bot
+from bot.startup.offline_api import OfflineSession
+from catalogue.models import (
+    Category,
+    Festival,
+    Offer,
+    OfferSession,
+    Resident,
+    Seat,
+    SeatStatus,
+    Subscription,
+    SubscriptionKind,
+    Track,
+    utc_now,
+)
+from catalogue.outbox.broadcasts import (
     Audience,
     AudienceKind,
     Broadcast,
@@ -28,15 +38,10 @@ from scheduler.broadcasts import (
     plan_page,
     progress,
 )
+from catalogue.outbox.messages import OutboxMessage, OutboxState
+from catalogue.team import Role, TeamMember
+from scheduler.broadcast_runner import BroadcastRunner
 from scheduler.jobs import create_outbox_worker
-from scheduler.models import (
-    Attendance,
-    AttendanceStatus,
-    OutboxMessage,
-    OutboxState,
-    Subscription,
-    SubscriptionKind,
-)
 from tests.resident_chat import ResidentChat
 
 ORGANISER = 920_001
@@ -305,12 +310,12 @@ async def test_each_audience_reaches_the_right_residents(app, session_maker) -> 
             )
         )
         for name, session_id, status in [
-            ("going", first.id, AttendanceStatus.GOING),
-            ("waitlisted", first.id, AttendanceStatus.WAITLISTED),
-            ("declined", first.id, AttendanceStatus.DECLINED),
-            ("offer_fan", second.id, AttendanceStatus.GOING),
+            ("going", first.id, SeatStatus.GOING),
+            ("waitlisted", first.id, SeatStatus.WAITLISTED),
+            ("declined", first.id, SeatStatus.DECLINED),
+            ("offer_fan", second.id, SeatStatus.GOING),
         ]:
-            session.add(Attendance(resident_id=ids[name], session_id=session_id, status=status))
+            session.add(Seat(resident_id=ids[name], session_id=session_id, status=status))
 
     expected = {
         Audience(AudienceKind.EVERYONE): 7,

@@ -19,11 +19,17 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from bot.app import create_app
 from bot.settings import load_settings
+from bot.startup.app import create_app
 from catalogue.models import Resident
-from scheduler.broadcasts import Audience, AudienceKind, Broadcast, BroadcastState, create_broadcast
-from scheduler.models import OutboxMessage, OutboxState
+from catalogue.outbox.broadcasts import (
+    Audience,
+    AudienceKind,
+    Broadcast,
+    BroadcastState,
+    create_broadcast,
+)
+from catalogue.outbox.messages import OutboxMessage, OutboxState
 from tests.fake_bot_api import FakeBotApi
 
 pytestmark = pytest.mark.e2e

@@ -18,8 +18,8 @@ from catalogue.database import create_engine
 from catalogue.models import Offer, OfferSession, Venue, utc_now
 from catalogue.programme import offer_record, save_offer
 from catalogue.queries import offer_card
+from catalogue.session_changes import cancel_session, reschedule_session
 from catalogue.table_changes import table_changes
-from scheduler.changes import cancel_session, reschedule_session
 from tests.reminder_world import english_resident, make_offer, open_card
 
 

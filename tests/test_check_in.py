@@ -11,14 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.settings import load_settings
-from catalogue.attendance import (
-    AgeBand,
-    AttendanceEntry,
-    CheckIn,
-    CheckInMethod,
-    ResidentPass,
-    normalise_code,
-)
+from catalogue.checkin.passes import normalise_code
+from catalogue.checkin.tables import AgeBand, AttendanceEntry, CheckIn, CheckInMethod, ResidentPass
 from catalogue.models import Resident, utc_now
 from catalogue.team import Role
 from tests.checkin_world import (
@@ -135,7 +129,7 @@ async def test_an_unknown_code_reveals_nothing_about_anyone(app, resident, volun
     await english_resident(resident)
     code = await pass_code(resident)
     # A well-formed code that nobody holds: one character changed, the check fixed up.
-    from catalogue.attendance import PASS_ALPHABET, _check_character
+    from catalogue.checkin.passes import PASS_ALPHABET, _check_character
 
     body = code.replace("-", "")[:7]
     other = PASS_ALPHABET[(PASS_ALPHABET.index(body[0]) + 1) % len(PASS_ALPHABET)] + body[1:]
@@ -325,7 +319,7 @@ async def test_the_self_check_in_qr(app, resident, volunteer) -> None:
 
 
 async def test_a_self_check_in_qr_expires(app, resident, volunteer) -> None:
-    from catalogue.attendance import CheckInToken
+    from catalogue.checkin.tables import CheckInToken
 
     made = await session_now(app)
     await volunteer.send(f"/checkin {made.session_ids[0]}")

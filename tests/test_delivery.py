@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from bot.dispatcher import create_bot
-from bot.offline import BotApiError
 from bot.settings import load_settings
+from bot.startup.dispatcher import create_bot
+from bot.startup.offline_api import BotApiError
 from catalogue.models import Resident
 from scheduler.delivery import Delivery, DeliveryStatus, OutboundLimiter, Outgoing
 from tests.fake_bot_api import FakeBotApi

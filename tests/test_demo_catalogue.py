@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from catalogue.demo import build_demo_document
+from catalogue.exchange.demo import build_demo_document
+from catalogue.exchange.schema import CatalogueDocument, OfferRecord, SessionRecord
 from catalogue.models import OfferFormat, OfferKind, SessionStatus
-from catalogue.schema import CatalogueDocument, OfferRecord, SessionRecord
 
 CITY_ZONE = ZoneInfo("Asia/Yekaterinburg")
 # A winter day, a summer day and New Year's Eve, whose programme runs into the next year.

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
+from catalogue.exchange.seeding import DEMO_DATE_KEY, refresh_demo
 from catalogue.models import CatalogueMeta, Offer, OfferSession
-from catalogue.seeding import DEMO_DATE_KEY, refresh_demo
 
 
 async def row_counts(session) -> tuple[int, int]:

@@ -14,13 +14,13 @@ from aiogram.types import Update
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
-from bot.app import App, create_app
-from bot.dedupe import MemoryUpdateLedger, RedisUpdateLedger
-from bot.flood import MemoryFloodCounter, RedisFloodCounter, Verdict
-from bot.guards import Dropped
-from bot.offline import callback_update, message_update
+from bot.middlewares.dedupe import MemoryUpdateLedger, RedisUpdateLedger
+from bot.middlewares.flood import MemoryFloodCounter, RedisFloodCounter, Verdict
+from bot.middlewares.guards import Dropped
 from bot.settings import Settings
-from scheduler.models import Subscription
+from bot.startup.app import App, create_app
+from bot.startup.offline_api import callback_update, message_update
+from catalogue.models import Subscription
 from tests.conftest import RedisSpace
 from tests.resident_chat import ResidentChat
 
@@ -273,7 +273,7 @@ async def test_flooding_with_updates_for_the_dispatcher_directly(flood_app: App,
 async def test_fsm_memory_holds_only_people_in_a_form() -> None:
     from aiogram.fsm.storage.base import StorageKey
 
-    from bot.shared_state import LeanMemoryStorage
+    from bot.startup.shared_state import LeanMemoryStorage
 
     storage = LeanMemoryStorage()
     keys = [StorageKey(bot_id=1, chat_id=n, user_id=n) for n in range(1000)]

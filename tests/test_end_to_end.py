@@ -156,7 +156,7 @@ async def test_volunteer_checks_a_resident_in(
 
     from sqlalchemy import func, select
 
-    from catalogue.attendance import CheckIn
+    from catalogue.checkin.tables import CheckIn
     from catalogue.database import create_engine, create_session_maker
     from tests.checkin_world import CODE, session_now
 

@@ -40,13 +40,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
-from bot.app import App, create_app
-from bot.offline import BOT_USER, ApiCall
 from bot.settings import SUPPORTED_LOCALES, Settings
-from catalogue.models import OfferSession, Resident
+from bot.startup.app import App, create_app
+from bot.startup.offline_api import BOT_USER, ApiCall
+from catalogue.models import OfferSession, Resident, Seat, SeatStatus
 from catalogue.team import Role, TeamMember
 from handlers import FEATURE_ROUTERS
-from scheduler.models import Attendance, AttendanceStatus
 from tests.resident_chat import ResidentChat
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -92,8 +91,8 @@ def known_commands() -> list[str]:
 
 def callback_classes() -> list[type[CallbackData]]:
     classes: list[type[CallbackData]] = []
-    for path in sorted(Path(__file__).resolve().parent.parent.glob("bot/*callbacks*.py")):
-        module = importlib.import_module(f"bot.{path.stem}")
+    for path in sorted(Path(__file__).resolve().parent.parent.glob("bot/callbacks/*.py")):
+        module = importlib.import_module(f"bot.callbacks.{path.stem}".removesuffix(".__init__"))
         for value in vars(module).values():
             if (
                 isinstance(value, type)
@@ -343,9 +342,9 @@ async def database_problems(app: App) -> list[str]:
         if duplicates:
             problems.append(f"{duplicates} people registered twice")
         going = (
-            select(Attendance.session_id, func.count().label("seats"))
-            .where(Attendance.status == AttendanceStatus.GOING)
-            .group_by(Attendance.session_id)
+            select(Seat.session_id, func.count().label("seats"))
+            .where(Seat.status == SeatStatus.GOING)
+            .group_by(Seat.session_id)
             .subquery()
         )
         overbooked = await session.scalar(
@@ -444,8 +443,8 @@ def test_random_bodies_never_break_the_webhook(settings: Settings) -> None:
     from aiohttp.test_utils import TestClient, TestServer
     from pydantic import SecretStr
 
-    from bot.app import prepare_to_run
-    from bot.webhook import SECRET_HEADER, create_web_app
+    from bot.startup.app import prepare_to_run
+    from bot.startup.webhook import SECRET_HEADER, create_web_app
 
     runner = asyncio.Runner()
     app = runner.run(create_app(settings))

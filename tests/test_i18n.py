@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALES_DIR, compile_catalogues
 from bot.settings import SUPPORTED_LOCALES
-from bot.translations import SOURCE_DIRS
+from bot.startup.translations import SOURCE_DIRS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +37,9 @@ def test_every_message_in_the_code_is_in_every_catalogue(tmp_path: Path) -> None
     for locale in SUPPORTED_LOCALES:
         in_catalogue = {message.id for message in catalogue(locale) if message.id}
         missing = in_code - in_catalogue
-        assert not missing, f"{locale}: run `python -m bot.translations`; missing {sorted(missing)}"
+        assert not missing, (
+            f"{locale}: run `python -m bot.startup.translations`; missing {sorted(missing)}"
+        )
 
 
 def test_every_message_has_a_russian_translation() -> None:

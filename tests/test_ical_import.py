@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from catalogue.importer import CatalogueImportError, import_bytes, import_file
+from catalogue.exchange.importer import CatalogueImportError, import_bytes, import_file
 from catalogue.models import Offer, OfferSession, SessionStatus
 
 DATA = Path(__file__).parent / "data"

@@ -9,7 +9,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from catalogue.importer import CatalogueImportError, export_document, import_document, import_file
+from catalogue.exchange.importer import (
+    CatalogueImportError,
+    export_document,
+    import_document,
+    import_file,
+)
 from catalogue.models import Offer, OfferSession, TrackStep
 
 DATA = Path(__file__).parent / "data"

@@ -14,12 +14,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.dispatcher import create_bot
-from bot.offline import BotApiError, OfflineSession, OfflineTelegram
+from bot.startup.dispatcher import create_bot
+from bot.startup.offline_api import BotApiError, OfflineSession, OfflineTelegram
 from catalogue.models import Resident, utc_now
+from catalogue.outbox.messages import NewMessage, OutboxMessage, OutboxState, enqueue_many
 from scheduler.jobs import create_outbox_worker
-from scheduler.models import OutboxMessage, OutboxState
-from scheduler.outbox import NewMessage, OutboxWorker, claim_due, enqueue_many
+from scheduler.outbox import OutboxWorker, claim_due
 
 
 @pytest.fixture

@@ -17,14 +17,16 @@ from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
 from aiogram.fsm.state import State, StatesGroup
 from sqlalchemy import func, select
 
-from bot import team_callbacks
+from bot.callbacks import broadcast as broadcast_callbacks
+from bot.callbacks import programme as programme_callbacks
+from bot.callbacks import team as team_callbacks
+from bot.command_menus import TEAM_COMMANDS
 from bot.settings import load_settings
-from bot.team_commands import TEAM_COMMANDS
 from catalogue.models import Offer, OfferSession
+from catalogue.outbox.broadcasts import Broadcast
+from catalogue.outbox.messages import OutboxMessage
 from catalogue.team import Permission, Role, TeamInvite, TeamMember, may
 from handlers import FEATURE_ROUTERS
-from scheduler.broadcasts import Broadcast
-from scheduler.models import OutboxMessage
 from tests.resident_chat import ResidentChat
 
 ADMIN = 910_001
@@ -106,12 +108,14 @@ def test_every_team_button_and_command_belongs_to_a_protected_router() -> None:
     assert {name for name, _text, _permission in TEAM_COMMANDS} <= protected_commands
     team_data = {
         value
-        for value in vars(team_callbacks).values()
+        for module in (team_callbacks, programme_callbacks, broadcast_callbacks)
+        for value in vars(module).values()
         if isinstance(value, type)
         and issubclass(value, CallbackData)
         and value is not CallbackData
-        and value.__module__ == team_callbacks.__name__
+        and value.__module__ == module.__name__
     }
+    assert len(team_data) > 10
     for router in FEATURE_ROUTERS:
         for handler in router.callback_query.handlers:
             for item in handler.filters or []:

@@ -7,10 +7,10 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
-from catalogue.models import Resident, utc_now
+from catalogue.models import Resident, Seat, Subscription, utc_now
+from catalogue.outbox.messages import OutboxMessage, OutboxState
 from catalogue.privacy import export_json, export_resident, forget_resident, personal_links
 from catalogue.team import Role, TeamMember
-from scheduler.models import Attendance, OutboxMessage, OutboxState, Subscription
 from tests.resident_chat import ResidentChat
 
 
@@ -124,7 +124,7 @@ async def test_forget_me_deletes_personal_rows_and_keeps_anonymous_counts(
                     broadcast_id=7,
                 )
             )
-    assert await count(session_maker, Attendance, Attendance.resident_id == me.id) >= 1
+    assert await count(session_maker, Seat, Seat.resident_id == me.id) >= 1
     # Someone else's data stays.
     neighbour = ResidentChat(resident.app, user_id=resident.user.id + 500_000)
     await subscribed_resident(neighbour)
@@ -136,7 +136,7 @@ async def test_forget_me_deletes_personal_rows_and_keeps_anonymous_counts(
     assert "Your data is deleted" in screen.text
 
     assert await the_resident(session_maker, resident.user.id) is None
-    for model in (Subscription, Attendance):
+    for model in (Subscription, Seat):
         assert await count(session_maker, model, model.resident_id == me.id) == 0
     assert await count(session_maker, TeamMember, TeamMember.telegram_id == resident.user.id) == 0
     assert await count(session_maker, OutboxMessage, OutboxMessage.chat_id == resident.user.id) == 0

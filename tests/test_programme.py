@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from catalogue.models import Offer, OfferSession, Resident, SessionStatus, utc_now
+from catalogue.models import Offer, OfferSession, Resident, Seat, SeatStatus, SessionStatus, utc_now
+from catalogue.outbox.messages import OutboxMessage, OutboxState
 from catalogue.team import Role, TeamMember
-from scheduler.models import Attendance, AttendanceStatus, OutboxMessage, OutboxState
 from tests.resident_chat import ResidentChat
 
 CITY = ZoneInfo("Asia/Yekaterinburg")
@@ -193,10 +193,10 @@ async def follower_of(session_maker, offer_session: OfferSession, telegram_id: i
         session.add(resident)
         await session.flush()
         session.add(
-            Attendance(
+            Seat(
                 resident_id=resident.id,
                 session_id=offer_session.id,
-                status=AttendanceStatus.GOING,
+                status=SeatStatus.GOING,
             )
         )
         return resident.id

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from catalogue.schema import json_schema
+from catalogue.exchange.schema import json_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.app import create_app
 from bot.settings import load_settings
+from bot.startup.app import create_app
 from catalogue.models import Resident, utc_now
-from scheduler.models import OutboxMessage, OutboxState
+from catalogue.outbox.messages import OutboxMessage, OutboxState
+from catalogue.seats import subscribe_to_session
 from scheduler.outbox import unrecorded_limit
-from scheduler.subscriptions import subscribe_to_session
 from tests.conftest import _empty_postgres
 from tests.fake_bot_api import FakeBotApi
 from tests.reminder_world import make_offer

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduler.timing import (
+from catalogue.outbox.timing import (
     QuietHours,
     local_to_utc,
     next_weekly,
@@ -129,7 +129,7 @@ def test_quiet_hours_are_read_from_a_range() -> None:
 
 def planned_due(now: datetime) -> list[datetime]:
     from catalogue.models import OfferSession, Resident
-    from scheduler.reminders import reminder_messages
+    from catalogue.outbox.reminders import reminder_messages
 
     resident = Resident(
         id=5, telegram_id=5, reminder_offsets=[60], quiet_from=22 * 60, quiet_until=8 * 60

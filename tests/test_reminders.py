@@ -13,10 +13,10 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from catalogue.models import OfferSession, utc_now
-from scheduler.changes import cancel_session, reschedule_session
-from scheduler.models import Attendance, AttendanceStatus, OutboxState
-from scheduler.reminders import resync_reminders
+from catalogue.models import OfferSession, Seat, SeatStatus, utc_now
+from catalogue.outbox.messages import OutboxState
+from catalogue.session_changes import cancel_session, reschedule_session
+from scheduler.planning import resync_reminders
 from tests.reminder_world import (
     english_resident,
     last_answer,
@@ -98,7 +98,7 @@ async def test_im_going_and_the_calendar_file(app, resident) -> None:
     await resident.press("I'm going")
     assert last_answer(resident) == "Great, see you there!"
     async with app.session_maker() as session:
-        attendance = await session.scalar(select(Attendance))
+        attendance = await session.scalar(select(Seat))
     assert attendance.confirmed_at is not None
 
     await resident.press("Add to calendar")
@@ -354,8 +354,8 @@ async def test_waitlisted_residents_are_told_about_a_cancellation_too(app, user_
         )
     assert report.notified == 2
     async with app.session_maker() as session:
-        statuses = set(await session.scalars(select(Attendance.status)))
-    assert statuses == {AttendanceStatus.GOING, AttendanceStatus.WAITLISTED}
+        statuses = set(await session.scalars(select(Seat.status)))
+    assert statuses == {SeatStatus.GOING, SeatStatus.WAITLISTED}
     await send_due(app, first, utc_now())  # one bot sends to both
     for chat in (first, second):
         notice = first.telegram.last_bot_message(chat.user.id)

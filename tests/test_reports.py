@@ -16,18 +16,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.__main__ import build_parser
-from bot.report_cli import report_command
 from bot.settings import load_settings
-from catalogue.attendance import (
-    AgeBand,
-    check_in_codes,
-    pass_of,
-    rate_session,
-    record_headcount,
-    show_code,
-)
-from catalogue.models import Category, OfferSession, Resident, utc_now
+from bot.startup.cli import build_parser
+from bot.startup.report_cli import report_command
+from catalogue.checkin.door import check_in_codes, record_headcount
+from catalogue.checkin.feedback import rate_session
+from catalogue.checkin.passes import pass_of, show_code
+from catalogue.checkin.tables import AgeBand
+from catalogue.models import Category, OfferSession, Resident, Seat, SeatStatus, utc_now
 from catalogue.reports import (
     ATTENDANCE_COLUMNS,
     UNKNOWN,
@@ -37,7 +33,6 @@ from catalogue.reports import (
     resolve_scope,
 )
 from catalogue.team import Role, TeamMember
-from scheduler.models import Attendance, AttendanceStatus
 from tests.checkin_world import team_member
 from tests.reminder_world import Made, make_offer
 
@@ -98,10 +93,10 @@ async def small_world(app) -> World:
         for resident_index, offer_session in [(0, ended), (1, ended), (2, ended), (3, ended),
                                               (0, ongoing), (4, ongoing)]:  # fmt: skip
             session.add(
-                Attendance(
+                Seat(
                     resident_id=residents[resident_index].id,
                     session_id=offer_session.id,
-                    status=AttendanceStatus.GOING,
+                    status=SeatStatus.GOING,
                 )
             )
         await session.flush()
@@ -239,7 +234,7 @@ async def test_learncity_report_writes_the_same_files(app, tmp_path, capsys) -> 
 
 def test_the_bot_starts_without_matplotlib_or_segno() -> None:
     probe = (
-        "import sys, bot.app, handlers, scheduler.jobs; "
+        "import sys, bot.startup.app, handlers, scheduler.jobs; "
         "print(sorted(m for m in ('matplotlib', 'segno') if m in sys.modules))"
     )
     result = subprocess.run(

@@ -1,7 +1,7 @@
 """Telegram stumbles (5xx, broken connections, 429) and the bot's replies still arrive.
 
 The Bot API is a real local HTTP server (tests/fake_bot_api.py) told to fail the next
-requests; the retrying is aiogram's session middleware from bot/retries.py.
+requests; the retrying is aiogram's session middleware from bot/startup/retries.py.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter, TelegramServerError
 from aiogram.types import Update
 
-from bot.app import App, create_reply_bot, prepare_to_run
-from bot.dispatcher import create_bot
-from bot.metrics import Metrics, RequestMetrics
-from bot.offline import BotApiError, OfflineSession, OfflineTelegram, message_update
-from bot.retries import RetryRequests
 from bot.settings import Settings, load_settings
+from bot.startup.app import App, create_reply_bot, prepare_to_run
+from bot.startup.dispatcher import create_bot
+from bot.startup.metrics import Metrics, RequestMetrics
+from bot.startup.offline_api import BotApiError, OfflineSession, OfflineTelegram, message_update
+from bot.startup.retries import RetryRequests
 from tests.fake_bot_api import FakeBotApi
 
 CHAT = 4343

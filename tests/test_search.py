@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from catalogue.importer import import_file
+from catalogue.exchange.importer import import_file
 from catalogue.models import Offer, OfferFormat, OfferKind, OfferSession, SessionStatus
-from catalogue.search import (
+from catalogue.search.engine import (
     CatalogueSearch,
     DateRange,
     GeoPoint,
@@ -28,8 +28,9 @@ from catalogue.search import (
     build_search_index,
     search_command,
 )
-from catalogue.search_index import MAX_QUERY_WORDS, MAX_WORD_CHARS, SearchIndex, analyse_query
-from catalogue.search_types import (
+from catalogue.search.index import MAX_QUERY_WORDS, MAX_WORD_CHARS, SearchIndex, analyse_query
+from catalogue.search.text import index_words, normalise, search_key, words
+from catalogue.search.types import (
     CatalogueSnapshot,
     CatalogueVersion,
     OfferFacts,
@@ -37,7 +38,6 @@ from catalogue.search_types import (
     TrackMembership,
     VenueFacts,
 )
-from catalogue.text_normalisation import index_words, normalise, search_key, words
 
 DATA = Path(__file__).parent / "data"
 CITY = ZoneInfo("Asia/Yekaterinburg")
@@ -543,8 +543,8 @@ async def test_the_command_prints_ranked_lines_or_json(session: AsyncSession) ->
 
 
 async def test_a_cancelled_session_reaches_the_index_at_its_next_check(app, session_maker) -> None:
-    from catalogue.search import CatalogueSearch
-    from scheduler.changes import cancel_session
+    from catalogue.search.engine import CatalogueSearch
+    from catalogue.session_changes import cancel_session
 
     catalogue_search = CatalogueSearch(recheck_every=timedelta(0))
     async with session_maker() as session:

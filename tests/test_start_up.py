@@ -17,7 +17,7 @@ LEFT_FOR_LATER = ["icalendar", "segno", "matplotlib", "numpy", "rapidfuzz"]
 def test_starting_leaves_the_libraries_of_rare_features_for_later() -> None:
     code = (
         "import sys\n"
-        "import bot.__main__, bot.app\n"
+        "import bot.startup.cli, bot.startup.app\n"
         f"print(sorted(set({LEFT_FOR_LATER!r}) & set(sys.modules)))\n"
     )
     result = subprocess.run(

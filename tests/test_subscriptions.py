@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.callbacks import Subscribe
-from catalogue.models import OfferSession, utc_now
-from scheduler.models import Attendance, AttendanceStatus, OutboxState, Subscription
-from scheduler.reminders import announce_new_offers
+from bot.callbacks.subscriptions import Subscribe
+from catalogue.models import OfferSession, Seat, SeatStatus, Subscription, utc_now
+from catalogue.outbox.messages import OutboxState
+from scheduler.planning import announce_new_offers
 from tests.reminder_world import (
     english_resident,
     last_answer,
@@ -39,9 +39,9 @@ def days_ahead(app, days: int, hour: int = 18, minute: int = 30) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone).astimezone(UTC)
 
 
-async def attendances(app) -> list[Attendance]:
+async def attendances(app) -> list[Seat]:
     async with app.session_maker() as session:
-        return list(await session.scalars(select(Attendance).order_by(Attendance.id)))
+        return list(await session.scalars(select(Seat).order_by(Seat.id)))
 
 
 async def test_remind_me_plans_a_reminder_a_day_and_an_hour_before(app, resident) -> None:
@@ -80,7 +80,7 @@ async def test_my_lists_subscriptions_and_unsubscribes_with_a_button(app, reside
     assert last_answer(resident) == "Unsubscribed."
     assert "Nothing yet" in screen.text
     (attendance,) = await attendances(app)
-    assert attendance.status == AttendanceStatus.DECLINED
+    assert attendance.status == SeatStatus.DECLINED
     assert {row.state for row in await outbox_rows(app, "reminder")} == {OutboxState.SKIPPED}
 
 
@@ -103,7 +103,7 @@ async def test_a_full_session_queues_and_promotes_with_a_message(app, user_id) -
     assert last_answer(first) == "Unsubscribed."
     statuses = {row.resident_id: row.status for row in await attendances(app)}
     second_resident = await resident_row(app, second)
-    assert statuses[second_resident.id] == AttendanceStatus.GOING
+    assert statuses[second_resident.id] == SeatStatus.GOING
 
     worker = worker_for(app, second.telegram, utc_now())
     await worker.drain()
@@ -125,7 +125,7 @@ async def test_a_seat_is_committed_before_the_resident_is_told(app, resident) ->
 
     async def count_seats(make_request, bot, method):  # at the Bot API boundary
         async with app.session_maker() as session:
-            count = select(func.count()).select_from(Attendance)
+            count = select(func.count()).select_from(Seat)
             seats_when_told.append(await session.scalar(count))
         return await make_request(bot, method)
 
@@ -156,7 +156,7 @@ async def test_following_an_offer_subscribes_to_every_session(app, resident) -> 
 
 
 async def test_a_session_added_to_a_followed_offer_is_subscribed_to(app, resident) -> None:
-    from scheduler.subscriptions import subscribe_followers_to_new_sessions
+    from catalogue.subscriptions import subscribe_followers_to_new_sessions
 
     made = await make_offer(app, [days_ahead(app, 2)])
     await english_resident(resident)

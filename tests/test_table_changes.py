@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.app import create_app
-from bot.shared_state import TableChangesRelay
+from bot.startup.app import create_app
+from bot.startup.shared_state import TableChangesRelay
 from catalogue.models import Offer, Resident, utc_now
 from catalogue.residents import KnownResidents, resident_and_team_role
 from catalogue.table_changes import TableCache, TableChanges, table_changes, wrote_to

@@ -26,8 +26,7 @@ from sqlalchemy import select
 
 from catalogue.database import create_engine, create_session_maker
 from catalogue.models import utc_now
-from scheduler.models import OutboxMessage, OutboxState
-from scheduler.outbox import NewMessage, enqueue_many
+from catalogue.outbox.messages import NewMessage, OutboxMessage, OutboxState, enqueue_many
 from tests.conftest import RedisSpace, _empty_postgres
 from tests.fake_bot_api import FakeBotApi
 from tests.test_end_to_end import free_port

@@ -16,9 +16,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from bot.app import App, Running, create_app, prepare_to_run
-from bot.offline import message_update
-from bot.webhook import SECRET_HEADER, create_web_app
+from bot.startup.app import App, Running, create_app, prepare_to_run
+from bot.startup.offline_api import message_update
+from bot.startup.webhook import SECRET_HEADER, create_web_app
 from tests.conftest import RedisSpace
 from tests.fake_bot_api import FakeBotApi
 
@@ -159,7 +159,7 @@ async def test_queue_depth_counts_what_is_due(served: Served) -> None:
     from datetime import timedelta
 
     from catalogue.models import utc_now
-    from scheduler.outbox import NewMessage, enqueue_many
+    from catalogue.outbox.messages import NewMessage, enqueue_many
 
     now = utc_now()
     async with served.app.session_maker.begin() as session:

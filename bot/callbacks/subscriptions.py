@@ -1,0 +1,37 @@
+"""Buttons of subscriptions: the card's subscribe toggles, /my, and the buttons under a reminder."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+from bot.callbacks import Id
+
+# -- subscriptions, reminders and settings (handlers/subscriptions.py, handlers/preferences.py)
+
+
+class Subscribe(CallbackData, prefix="sub"):
+    """Toggle a subscription on the offer card; the card is shown again with the same Back."""
+
+    what: str  # "s" a session, "o" the offer, "t" the track, "f" the festival
+    target: Id
+    offer_id: Id
+    track_id: Id = 0
+    page: Id = 0
+
+
+class Unsubscribe(CallbackData, prefix="uns"):
+    """A ✖ button on /my."""
+
+    what: str
+    target: Id
+
+
+class Rsvp(CallbackData, prefix="rsvp"):
+    """ "I'm going" (going=1) or "Can't come" (going=0) under a reminder."""
+
+    session_id: Id
+    going: Id
+
+
+class CalendarFile(CallbackData, prefix="ics"):
+    session_id: Id

@@ -1,0 +1,54 @@
+"""Screens of the feedback prompt after an attended session and its answers."""
+
+from __future__ import annotations
+
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot import formatting
+from bot.callbacks.feedback import RateSession, SkipComment
+from bot.screens.view import View, Viewer, button
+from catalogue.models import Offer, OfferSession
+
+
+def feedback_prompt(viewer: Viewer, offer: Offer, offer_session: OfferSession) -> View:
+    when = formatting.short_when(offer_session.starts_at, viewer.zone, viewer.locale)
+    text = "\n".join(
+        [
+            "💬 " + _("How was {title} ({when})?").format(title=viewer.t(offer.title), when=when),
+            _("Rate it from 1 (poor) to 5 (excellent): it helps the organisers."),
+        ]
+    )
+    builder = InlineKeyboardBuilder()
+    for score in range(1, 6):
+        builder.add(button(f"{score} ⭐", RateSession(session_id=offer_session.id, score=score)))
+    builder.adjust(5)
+    return View(text, builder.as_markup())
+
+
+def feedback_thanks(session_id: int, score: int) -> View:
+    text = "\n".join(
+        [
+            "🙏 " + _("Thank you! Your rating: {stars}").format(stars="⭐" * score),
+            _("Anything to add? Type a comment now, or press Skip."),
+        ]
+    )
+    builder = InlineKeyboardBuilder()
+    builder.row(button(_("Skip"), SkipComment(session_id=session_id)))
+    return View(text, builder.as_markup())
+
+
+def feedback_not_allowed() -> str:
+    return _("You can rate only the sessions you were checked in to.")
+
+
+def comment_saved() -> str:
+    return _("Thank you, the organisers will read it.")
+
+
+def comment_skipped() -> str:
+    return _("Thank you for your rating!")
+
+
+def comment_expected() -> str:
+    return _("Please type your comment as text, or press Skip.")

@@ -1,0 +1,470 @@
+"""Screens of programme management: finding an offer, its sessions, the forms, import reports."""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiogram.types import InlineKeyboardButton
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot import formatting
+from bot.callbacks.programme import (
+    AddSession,
+    CancelSession,
+    EditOffer,
+    FormPick,
+    ImportFile,
+    NewOffer,
+    OfferField,
+    OpenOffer,
+    OpenSession,
+    ProgrammeHome,
+    RescheduleSession,
+)
+from bot.screens.browse import LANGUAGE_BUTTONS, offer_card
+from bot.screens.view import MESSAGE_LIMIT, View, Viewer, button, shorten
+from bot.settings import SUPPORTED_LOCALES
+from catalogue.exchange.importer import ImportReport, RowError
+from catalogue.models import Offer, OfferFormat, OfferKind, OfferSession, SessionStatus, Venue
+from catalogue.programme import Choice
+from catalogue.queries import OfferCard
+
+REPORT_LINES = 20
+SKIP = "skip"
+NONE = "none"
+SAVE = "save"
+DISCARD = "discard"
+
+FIELD_LABELS = {
+    OfferField.TITLE: __("Title"),
+    OfferField.KIND: __("Kind"),
+    OfferField.FORMAT: __("Format"),
+    OfferField.LANGUAGE: __("Language"),
+    OfferField.PROVIDER: __("Provider"),
+    OfferField.FESTIVAL: __("Festival"),
+    OfferField.DESCRIPTION: __("Description"),
+    OfferField.PRICE: __("Price"),
+    OfferField.AGES: __("Ages"),
+}
+FORM_ERRORS = {
+    "title": __("A title needs 3 to 200 characters. Please send it again."),
+    "price": __("Send the price as a number, like 250 or 99.50, or 0 if it is free."),
+    "ages": __("Send ages like 12-18, 60+, -6 (up to six), or press “All ages”."),
+    "start": __("I could not read that date. Send it like 2026-06-01 18:30 or 01.06 18:30."),
+    "past": __("That time has already passed. Send a time in the future."),
+    "end": __("Send the end like 20:00, or the length like 90 min or 1h30m."),
+    "capacity": __("Send the number of places, like 12, or press “No limit”."),
+    "link": __("Send a web address starting with https://, or press “Skip”."),
+    "text": __("Please send text, or /cancel to stop."),
+}
+
+
+def _cancel_row(builder: InlineKeyboardBuilder) -> None:
+    builder.row(button("✖️ " + _("Cancel"), FormPick(value=DISCARD)))
+
+
+def form_error(code: str) -> str:
+    return "⚠️ " + str(FORM_ERRORS.get(code, FORM_ERRORS["text"]))
+
+
+# ---------------------------------------------------------------- finding offers
+
+
+def programme_home(offers: int, upcoming_sessions: int) -> View:
+    text = "\n".join(
+        [
+            "🗂 <b>" + _("Programme") + "</b>",
+            _("{offers} offers, {sessions} upcoming sessions.").format(
+                offers=offers, sessions=upcoming_sessions
+            ),
+            "",
+            _("Type part of an offer's title (or its id) to find it, or:"),
+        ]
+    )
+    builder = InlineKeyboardBuilder()
+    builder.row(button("➕ " + _("New offer"), NewOffer()))
+    builder.row(button("📥 " + _("Import a file"), ImportFile()))
+    return View(text, builder.as_markup())
+
+
+def found_offers(query: str, choices: list[Choice]) -> View:
+    builder = InlineKeyboardBuilder()
+    if not choices:
+        text = _("Nothing found for “{query}”. Try another word, or create a new offer.").format(
+            query=escape(shorten(query, 60))
+        )
+        builder.row(button("➕ " + _("New offer"), NewOffer()))
+        return View(text, builder.as_markup())
+    text = _("Found for “{query}”:").format(query=escape(shorten(query, 60)))
+    for choice in choices:
+        builder.row(button(choice.label, OpenOffer(offer_id=choice.id)))
+    return View(text, builder.as_markup())
+
+
+def offer_manage(viewer: Viewer, offer: Offer, sessions: list[OfferSession]) -> View:
+    lines = [
+        f"🗂 <b>{viewer.t(offer.title)}</b>",
+        f"<i>{formatting.kind(offer)} · {formatting.offer_format(offer)} · "
+        f"{formatting.price(offer, viewer.locale)}</i>",
+        _("Id: {id}").format(id=f"<code>{escape(offer.external_id)}</code>"),
+        "",
+    ]
+    lines.append(
+        _("Upcoming sessions: press one to move or cancel it.")
+        if sessions
+        else _("No upcoming sessions.")
+    )
+    builder = InlineKeyboardBuilder()
+    for item in sessions:
+        label = formatting.short_when(item.starts_at, viewer.zone, viewer.locale)
+        if item.status == SessionStatus.CANCELLED:
+            label = "❌ " + label + " · " + _("cancelled")
+        elif item.status == SessionStatus.CHANGED:
+            label = "⚠️ " + label
+        else:
+            label = "🗓 " + label
+        builder.row(button(label, OpenSession(session_id=item.id)))
+    builder.row(
+        button("✏️ " + _("Edit"), EditOffer(offer_id=offer.id)),
+        button("➕ " + _("Add a session"), AddSession(offer_id=offer.id)),
+    )
+    builder.row(button("📥 " + _("Import sessions (.ics)"), ImportFile(offer_id=offer.id)))
+    builder.row(button("« " + _("Programme"), ProgrammeHome()))
+    return View("\n".join(lines), builder.as_markup())
+
+
+def choose_field(offer: Offer) -> View:
+    builder = InlineKeyboardBuilder()
+    for field, label in FIELD_LABELS.items():
+        builder.add(button(str(label), EditOffer(offer_id=offer.id, field=field)))
+    builder.adjust(3)
+    builder.row(button("« " + _("Back"), OpenOffer(offer_id=offer.id)))
+    return View(_("What do you want to change?"), builder.as_markup())
+
+
+def session_manage(
+    viewer: Viewer, offer: Offer, offer_session: OfferSession, venue: Venue | None
+) -> View:
+    when = formatting.when(
+        offer_session.starts_at, offer_session.ends_at, viewer.zone, viewer.locale
+    )
+    lines = [f"<b>{viewer.t(offer.title)}</b>", f"🗓 {when}"]
+    if venue is not None:
+        lines.append(f"📍 {viewer.t(venue.name)}")
+    if offer_session.online_url:
+        lines.append("💻 " + escape(offer_session.online_url))
+    if offer_session.capacity is not None:
+        lines.append(_("Places: {count}").format(count=offer_session.capacity))
+    builder = InlineKeyboardBuilder()
+    if offer_session.status == SessionStatus.CANCELLED:
+        lines.append("❌ " + _("This session is cancelled."))
+    else:
+        builder.row(
+            button("🕒 " + _("Reschedule"), RescheduleSession(session_id=offer_session.id)),
+            button("❌ " + _("Cancel session"), CancelSession(session_id=offer_session.id)),
+        )
+    builder.row(button("« " + _("Back"), OpenOffer(offer_id=offer.id)))
+    return View("\n".join(lines), builder.as_markup())
+
+
+def confirm_cancel_session(
+    viewer: Viewer, offer: Offer, offer_session: OfferSession, subscribers: int
+) -> View:
+    when = formatting.when(
+        offer_session.starts_at, offer_session.ends_at, viewer.zone, viewer.locale
+    )
+    text = "\n".join(
+        [
+            _("Cancel “{title}” on {when}?").format(title=viewer.t(offer.title), when=when),
+            _("Residents who follow it will be told: {count}.").format(count=subscribers),
+        ]
+    )
+    builder = InlineKeyboardBuilder()
+    builder.row(
+        button(
+            "❌ " + _("Yes, cancel it"), CancelSession(session_id=offer_session.id, confirmed=True)
+        ),
+        button("« " + _("Back"), OpenSession(session_id=offer_session.id)),
+    )
+    return View(text, builder.as_markup())
+
+
+# ---------------------------------------------------------------- the offer form
+
+
+def _choices_keyboard(
+    choices: list[Choice], extra: list[InlineKeyboardButton]
+) -> InlineKeyboardBuilder:
+    builder = InlineKeyboardBuilder()
+    for choice in choices:
+        builder.row(button(choice.label, FormPick(value=str(choice.id))))
+    for extra_button in extra:
+        builder.row(extra_button)
+    _cancel_row(builder)
+    return builder
+
+
+def ask_title() -> View:
+    builder = InlineKeyboardBuilder()
+    _cancel_row(builder)
+    return View(
+        "✏️ " + _("What is the offer called? Send its title (in the language you use with me)."),
+        builder.as_markup(),
+    )
+
+
+def ask_kind() -> View:
+    builder = InlineKeyboardBuilder()
+    for kind in OfferKind:
+        builder.add(button(str(formatting.KIND_LABELS[kind]), FormPick(value=kind.value)))
+    builder.adjust(2)
+    _cancel_row(builder)
+    return View(_("What kind of offer is it?"), builder.as_markup())
+
+
+def ask_format() -> View:
+    builder = InlineKeyboardBuilder()
+    for offer_format in OfferFormat:
+        label = str(formatting.FORMAT_LABELS[offer_format])
+        builder.add(button(label, FormPick(value=offer_format.value)))
+    builder.adjust(3)
+    _cancel_row(builder)
+    return View(_("How does it take place?"), builder.as_markup())
+
+
+def ask_language() -> View:
+    builder = InlineKeyboardBuilder()
+    for code in SUPPORTED_LOCALES:
+        builder.add(button(LANGUAGE_BUTTONS[code], FormPick(value=code)))
+    _cancel_row(builder)
+    return View(_("In which language is it taught?"), builder.as_markup())
+
+
+def ask_provider(choices: list[Choice]) -> View:
+    text = _("Who runs it? Choose the provider, or type part of its name to narrow the list.")
+    if not choices:
+        text = _("No provider matches. Type another part of the name.")
+    return View(text, _choices_keyboard(choices, []).as_markup())
+
+
+def ask_festival(choices: list[Choice]) -> View:
+    extra = [button(_("Not part of a festival"), FormPick(value=NONE))]
+    return View(_("Is it part of a festival?"), _choices_keyboard(choices, extra).as_markup())
+
+
+def ask_description() -> View:
+    builder = InlineKeyboardBuilder()
+    builder.row(button(_("No description"), FormPick(value=SKIP)))
+    _cancel_row(builder)
+    return View(
+        _("Describe it in a few sentences: what people will do and learn."), builder.as_markup()
+    )
+
+
+def ask_price() -> View:
+    builder = InlineKeyboardBuilder()
+    builder.row(button(_("Free"), FormPick(value="0")))
+    _cancel_row(builder)
+    return View(_("What does it cost? Send the price, like 250 or 99.50."), builder.as_markup())
+
+
+def ask_ages() -> View:
+    builder = InlineKeyboardBuilder()
+    builder.row(button(_("All ages"), FormPick(value="all")))
+    _cancel_row(builder)
+    return View(_("For which ages? Send like 12-18, 60+ or -6 (up to six)."), builder.as_markup())
+
+
+def offer_preview(viewer: Viewer, card: OfferCard, is_new: bool) -> View:
+    card_view = offer_card(viewer, card, back=ProgrammeHome())
+    heading = (
+        _("Preview of the new offer, as residents will see it:")
+        if is_new
+        else _("Preview of the changed offer, as residents will see it:")
+    )
+    builder = InlineKeyboardBuilder()
+    builder.row(
+        button("✅ " + _("Save"), FormPick(value=SAVE)),
+        button("✖️ " + _("Cancel"), FormPick(value=DISCARD)),
+    )
+    text = shorten(f"👁 <i>{heading}</i>\n\n{card_view.text}", MESSAGE_LIMIT)
+    return View(text, builder.as_markup())
+
+
+def form_problems(errors: list[RowError]) -> str:
+    lines = ["⚠️ " + _("This cannot be saved yet:")]
+    lines += [f"• {escape(error.field or '')}: {escape(error.message)}" for error in errors[:10]]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the session form
+
+
+def ask_starts(offer: Offer, viewer: Viewer) -> View:
+    builder = InlineKeyboardBuilder()
+    _cancel_row(builder)
+    text = _(
+        "When does the session of “{title}” start? Send the date and time, like 2026-06-01 "
+        "18:30 or 01.06 18:30 ({zone} time)."
+    ).format(title=viewer.t(offer.title), zone=escape(str(viewer.zone)))
+    return View(text, builder.as_markup())
+
+
+def ask_ends(length_minutes: int | None = None) -> View:
+    builder = InlineKeyboardBuilder()
+    if length_minutes:
+        builder.row(
+            button(
+                _("Same length as before ({minutes} min)").format(minutes=length_minutes),
+                FormPick(value=str(length_minutes)),
+            )
+        )
+    builder.row(
+        *(
+            button(_("{minutes} min").format(minutes=minutes), FormPick(value=str(minutes)))
+            for minutes in (60, 90, 120)
+        )
+    )
+    _cancel_row(builder)
+    return View(
+        _("When does it end? Send the time, like 20:00, or the length, like 90 min."),
+        builder.as_markup(),
+    )
+
+
+def ask_venue(choices: list[Choice]) -> View:
+    extra = [button(_("No venue (online)"), FormPick(value=NONE))]
+    return View(_("Where does it take place?"), _choices_keyboard(choices, extra).as_markup())
+
+
+def ask_link() -> View:
+    builder = InlineKeyboardBuilder()
+    builder.row(button(_("Skip"), FormPick(value=SKIP)))
+    _cancel_row(builder)
+    return View(_("Send the link to join online (https://…)."), builder.as_markup())
+
+
+def ask_capacity() -> View:
+    builder = InlineKeyboardBuilder()
+    builder.row(button(_("No limit"), FormPick(value=SKIP)))
+    _cancel_row(builder)
+    return View(_("How many places are there?"), builder.as_markup())
+
+
+def session_preview(
+    viewer: Viewer,
+    offer: Offer,
+    offer_session: OfferSession,
+    venue: Venue | None,
+    heading: str,
+) -> View:
+    when = formatting.when(
+        offer_session.starts_at, offer_session.ends_at, viewer.zone, viewer.locale
+    )
+    lines = [f"👁 <i>{escape(heading)}</i>", "", f"<b>{viewer.t(offer.title)}</b>", f"🗓 {when}"]
+    if venue is not None:
+        lines.append(f"📍 {viewer.t(venue.name)}, {viewer.t(venue.address)}")
+    if offer_session.online_url:
+        lines.append("💻 " + escape(offer_session.online_url))
+    if offer_session.capacity is not None:
+        lines.append(_("Places: {count}").format(count=offer_session.capacity))
+    builder = InlineKeyboardBuilder()
+    builder.row(
+        button("✅ " + _("Save"), FormPick(value=SAVE)),
+        button("✖️ " + _("Cancel"), FormPick(value=DISCARD)),
+    )
+    return View("\n".join(lines), builder.as_markup())
+
+
+def reschedule_preview(
+    viewer: Viewer,
+    offer: Offer,
+    offer_session: OfferSession,
+    new_start,
+    new_end,
+    subscribers: int,
+) -> View:
+    old = formatting.when(
+        offer_session.starts_at, offer_session.ends_at, viewer.zone, viewer.locale
+    )
+    new = formatting.when(new_start, new_end, viewer.zone, viewer.locale)
+    text = "\n".join(
+        [
+            f"<b>{viewer.t(offer.title)}</b>",
+            _("From: {old}").format(old=old),
+            _("To: {new}").format(new=new),
+            "",
+            _("Residents who follow it will be told: {count}.").format(count=subscribers),
+        ]
+    )
+    builder = InlineKeyboardBuilder()
+    builder.row(
+        button("✅ " + _("Move it"), FormPick(value=SAVE)),
+        button("✖️ " + _("Cancel"), FormPick(value=DISCARD)),
+    )
+    return View(text, builder.as_markup())
+
+
+# ---------------------------------------------------------------- import
+
+
+def ask_file(offer: Offer | None, viewer: Viewer) -> View:
+    if offer is not None:
+        text = _(
+            "Send the .ics calendar file of “{title}”: each event becomes one of its sessions."
+        ).format(title=viewer.t(offer.title))
+    else:
+        text = "\n".join(
+            [
+                "📥 " + _("Send me a file to import:"),
+                "• " + _("a JSON document in the catalogue format;"),
+                "• " + _("a CSV file of one table, named after it (offers.csv, sessions.csv…);"),
+                "• "
+                + _("an .ics calendar: open the offer first and press “Import sessions (.ics)”."),
+                _("Nothing is imported unless the whole file is right."),
+            ]
+        )
+    builder = InlineKeyboardBuilder()
+    _cancel_row(builder)
+    return View(text, builder.as_markup())
+
+
+def import_done(report: ImportReport) -> str:
+    lines = ["✅ " + _("Imported.")]
+    for table, created in report.created.items():
+        updated = report.updated.get(table, 0)
+        if created or updated:
+            lines.append(
+                _("{table}: {created} new, {updated} updated").format(
+                    table=table, created=created, updated=updated
+                )
+            )
+    if len(lines) == 1:
+        lines.append(_("The file held no records."))
+    return "\n".join(lines)
+
+
+def import_failed(errors: list[RowError]) -> str:
+    lines = [
+        "⛔️ "
+        + _("Nothing was imported: {count} problem(s). Fix them and send the file again.").format(
+            count=len(errors)
+        ),
+        "",
+    ]
+    lines += [f"• {escape(str(error))}" for error in errors[:REPORT_LINES]]
+    if len(errors) > REPORT_LINES:
+        lines.append(_("The full list is in the attached file."))
+    return "\n".join(lines)
+
+
+def error_report_file(errors: list[RowError]) -> bytes:
+    return ("\n".join(str(error) for error in errors) + "\n").encode()
+
+
+def with_cancel(text: str) -> View:
+    builder = InlineKeyboardBuilder()
+    _cancel_row(builder)
+    return View(text, builder.as_markup())

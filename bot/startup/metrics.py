@@ -1,0 +1,184 @@
+"""Prometheus figures of one bot process, served at /metrics in webhook mode.
+
+* `learncity_updates_total{type}`: updates handled, by type (message, callback_query, …);
+* `learncity_update_errors_total{type}`: updates whose handler raised (the resident got an
+  apology, the error was logged);
+* `learncity_updates_dropped_total{reason}`: duplicates and flooding (bot/middlewares/guards.py);
+* `learncity_update_seconds`: how long handling took; `learncity_updates_in_flight`;
+* `learncity_telegram_requests_total{sender,outcome}`: Bot API requests, `sender` "replies"
+  (answers to updates) or "outbox" (reminders, digests, broadcasts), `outcome` ok, 429, 5xx,
+  network or refused;
+* `learncity_telegram_rate_limited_total{sender}`: 429 "Too Many Requests" answers;
+* `learncity_telegram_retries_total{reason}`: requests the session retried (bot/startup/retries.py);
+* `learncity_outbox_queue_depth`: outgoing messages due and not yet sent, read from the
+  database when scraped (`scheduler.outbox.queue_depth`), so it is the same in every process.
+
+Each `Metrics` has its own registry: tests and benchmarks build several apps in one process.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.methods import GetUpdates, Response, TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import TelegramObject, Update
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.middlewares.guards import Dropped, InFlightUpdates
+from catalogue.models import utc_now
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        registry = self.registry
+        self.updates = Counter(
+            "learncity_updates", "Updates handled, by type", ["type"], registry=registry
+        )
+        self.update_errors = Counter(
+            "learncity_update_errors", "Updates whose handler raised", ["type"], registry=registry
+        )
+        self.dropped = Counter(
+            "learncity_updates_dropped",
+            "Updates not handled: duplicates and flooding",
+            ["reason"],
+            registry=registry,
+        )
+        self.update_seconds = Histogram(
+            "learncity_update_seconds",
+            "Time to handle one update",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=registry,
+        )
+        self.in_flight = Gauge(
+            "learncity_updates_in_flight", "Updates being handled now", registry=registry
+        )
+        self.requests = Counter(
+            "learncity_telegram_requests",
+            "Bot API requests by sender and outcome",
+            ["sender", "outcome"],
+            registry=registry,
+        )
+        self.rate_limited = Counter(
+            "learncity_telegram_rate_limited",
+            "429 Too Many Requests answers from Telegram",
+            ["sender"],
+            registry=registry,
+        )
+        self.retries = Counter(
+            "learncity_telegram_retries",
+            "Bot API requests retried by the session, by reason",
+            ["reason"],
+            registry=registry,
+        )
+        self.outbox_depth = Gauge(
+            "learncity_outbox_queue_depth",
+            "Outgoing messages due and not yet sent (all processes)",
+            registry=registry,
+        )
+        for reason in Dropped:
+            self.dropped.labels(reason.value)
+        for sender in ("replies", "outbox"):
+            self.rate_limited.labels(sender)
+
+    def track_in_flight(self, in_flight: InFlightUpdates) -> None:
+        self.in_flight.set_function(lambda: in_flight.count)
+
+    async def refresh(self, session_maker: async_sessionmaker[AsyncSession]) -> None:
+        """Read the figures that live in the database (called when /metrics is scraped)."""
+        from scheduler.outbox import queue_depth
+
+        try:
+            async with session_maker() as session:
+                self.outbox_depth.set(await queue_depth(session, utc_now()))
+        except Exception:  # a scrape must answer even when the database does not
+            logger.exception("Could not read the outbox queue depth")
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def value(self, name: str, **labels: str) -> float:
+        """One sample's current value (tests, benchmarks); 0 if it was never recorded."""
+        return self.registry.get_sample_value(name, labels) or 0.0
+
+
+class UpdateMetrics(BaseMiddleware):
+    """Counts every update by what became of it, and times it."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        kind = event.event_type if isinstance(event, Update) else type(event).__name__
+        started = time.perf_counter()
+        try:
+            result = await handler(event, data)
+        except Exception:
+            self.metrics.update_errors.labels(kind).inc()
+            raise
+        finally:
+            self.metrics.update_seconds.observe(time.perf_counter() - started)
+        if isinstance(result, Dropped):
+            self.metrics.dropped.labels(result.value).inc()
+        else:
+            self.metrics.updates.labels(kind).inc()
+        return result
+
+
+class RequestMetrics(BaseRequestMiddleware):
+    """Counts Bot API requests by outcome; every attempt, so each 429 is seen."""
+
+    def __init__(self, metrics: Metrics, sender: str) -> None:
+        self.metrics = metrics
+        self.sender = sender
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if isinstance(method, GetUpdates):
+            return await make_request(bot, method)
+        outcome = "cancelled"
+        try:
+            response = await make_request(bot, method)
+            outcome = "ok"
+            return response
+        except TelegramRetryAfter:
+            outcome = "429"
+            self.metrics.rate_limited.labels(self.sender).inc()
+            raise
+        except TelegramServerError:
+            outcome = "5xx"
+            raise
+        except (TelegramNetworkError, TimeoutError):
+            outcome = "network"
+            raise
+        except TelegramAPIError:
+            outcome = "refused"
+            raise
+        finally:
+            self.metrics.requests.labels(self.sender, outcome).inc()

@@ -1,0 +1,63 @@
+"""`learncity report …`: the files /report sends, written to a folder, the summary printed."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import re
+import sys
+
+from bot.i18n import create_i18n
+from bot.screens.reports import make_report_files
+from bot.screens.view import Viewer
+from bot.settings import SUPPORTED_LOCALES, Settings
+from catalogue.database import apply_migrations, create_engine, create_session_maker
+from catalogue.models import utc_now
+from catalogue.reports import ScopeError, resolve_scope
+
+TAGS = re.compile(r"</?(b|i|u|s|code|pre|a)( [^>]*)?>")
+
+
+async def report_command(arguments: argparse.Namespace, settings: Settings) -> int:
+    locale = arguments.locale or settings.default_locale
+    if locale not in SUPPORTED_LOCALES:
+        print(f"Unknown locale {locale!r}: choose {', '.join(SUPPORTED_LOCALES)}", file=sys.stderr)
+        return 2
+    i18n = create_i18n(settings.default_locale)
+    viewer = Viewer(locale, settings.city_zone)
+    engine = create_engine(settings.database_url)
+    try:
+        await apply_migrations(engine)
+        session_maker = create_session_maker(engine)
+        now = utc_now()
+        with i18n.context(), i18n.use_locale(locale):
+            async with session_maker() as session:
+                try:
+                    scope = await resolve_scope(
+                        session, arguments.scope, now.astimezone(settings.city_zone).date()
+                    )
+                except ScopeError as error:
+                    from bot.screens.reports import scope_problem
+
+                    print(_plain(scope_problem(error)), file=sys.stderr)
+                    return 1
+                files = await make_report_files(session, scope, viewer, now)
+    finally:
+        await engine.dispose()
+    folder = arguments.out
+    folder.mkdir(parents=True, exist_ok=True)
+    print(_plain(files.summary))
+    print()
+    for name, content in (
+        (files.chart_name, files.chart_png),
+        (files.attendance_name, files.attendance_csv),
+        (files.aggregates_name, files.aggregates_csv),
+    ):
+        path = folder / name
+        path.write_bytes(content)
+        print(f"Wrote {path}")
+    return 0
+
+
+def _plain(text: str) -> str:
+    return html.unescape(TAGS.sub("", text))

@@ -1,0 +1,348 @@
+"""Who came: personal passes, check-in at the door, headcounts, self check-in, feedback.
+
+* A resident's **pass** is a short code (`K7QM-4XPD`): seven characters drawn at random from an
+  alphabet without look-alikes (no 0/O, 1/I/L), then a check character that catches any one
+  mistyped character and any two neighbours swapped. Codes are not sequential and not
+  guessable (31⁷ ≈ 27 billion bodies); only a volunteer's check-in turns one into a person.
+* A **check-in** is one row per (session, resident): the database's unique constraint is what
+  makes "the same resident at the same session counts once", however many volunteers type the
+  code at once. Every row is inserted with `ON CONFLICT DO NOTHING … RETURNING`, and each
+  code's answer comes from that outcome, never from a read made before it.
+* Every volunteer action (one message of codes, one scan, one headcount) is an **entry**;
+  `/undo` deletes the volunteer's latest entry and, through it, its check-ins.
+* **Headcounts** of drop-in events are anonymous numbers on an entry: no resident involved.
+  Check-ins, passes and feedback point at `resident` (ON DELETE CASCADE), so /forget_me finds
+  and deletes them; entries and headcounts stay as the city's anonymous records.
+* **Self check-in**: a volunteer shows a QR of a deep link with a random token (only its hash
+  is stored) that expires after `SELF_CHECK_IN_TTL`, and never later than the session's end.
+
+All functions take the database session first and work in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogue.checkin.answers import NEW, Answer, CheckInError, Holder, Problem
+from catalogue.checkin.feedback import FEEDBACK, _plan_feedback
+from catalogue.checkin.passes import normalise_code
+from catalogue.checkin.tables import AttendanceEntry, CheckIn, CheckInMethod, ResidentPass
+from catalogue.checkin.today import TodaySession, checked_in_count, counts, session_facts
+from catalogue.database import dialect_insert
+from catalogue.models import (
+    OfferSession,
+    Resident,
+    Seat,
+    SeatStatus,
+)
+from catalogue.outbox.messages import (
+    OutboxMessage,
+    skip_pending,
+)
+
+MAX_CODES_PER_MESSAGE = 50
+MAX_HEADCOUNT = 10_000
+UNDO_WINDOW = timedelta(hours=24)
+
+
+# -- outcomes and problems
+
+
+@dataclass(frozen=True)
+class CodeAnswer:
+    typed: str
+    answer: Answer
+    code: str | None = None  # normalised, when well-formed
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The answers to one message of codes, in the order typed."""
+
+    answers: list[CodeAnswer]
+    checked_in: int  # the session's check-ins now, all volunteers together
+    entry_id: int | None  # None when nothing new was recorded
+
+    @property
+    def new(self) -> int:
+        return sum(answer.answer in NEW for answer in self.answers)
+
+
+# -- checking in
+
+
+async def _new_entry(
+    session: AsyncSession,
+    offer_session: OfferSession,
+    method: CheckInMethod,
+    volunteer_id: int | None,
+    now: datetime,
+    people: int = 0,
+) -> int:
+    table = AttendanceEntry.__table__
+    return await session.scalar(
+        table.insert()
+        .values(
+            session_id=offer_session.id,
+            volunteer_id=volunteer_id,
+            method=method,
+            people=people,
+            created_at=now,
+        )
+        .returning(table.c.id)
+    )
+
+
+async def _record(
+    session: AsyncSession,
+    offer_session: OfferSession,
+    holders: Sequence[Holder],
+    method: CheckInMethod,
+    volunteer_id: int | None,
+    now: datetime,
+) -> tuple[dict[int, Answer], int | None]:
+    """Insert check-ins; each holder's answer comes from whether their row went in."""
+    if not holders:
+        return {}, None
+    by_id = {holder.resident_id: holder for holder in holders}
+    entry_id = await _new_entry(session, offer_session, method, volunteer_id, now)
+    # Sorted by resident: two volunteers' overlapping batches lock rows in the same order.
+    rows = [
+        {
+            "session_id": offer_session.id,
+            "resident_id": resident_id,
+            "entry_id": entry_id,
+            "registered": by_id[resident_id].registered,
+            "first_visit": by_id[resident_id].first_visit,
+            "category_id": by_id[resident_id].category_id,
+            "age_band": by_id[resident_id].age_band,
+            "checked_in_at": now,
+        }
+        for resident_id in sorted(by_id)
+    ]
+    table = CheckIn.__table__
+    statement = (
+        dialect_insert(session)(table)
+        .on_conflict_do_nothing(index_elements=["session_id", "resident_id"])
+        .returning(table.c.resident_id)
+    )
+    # Parameters apart from the statement: one cached statement, whatever the batch size.
+    inserted = set((await session.execute(statement, rows)).scalars())
+    if not inserted:
+        await session.execute(delete(AttendanceEntry).where(AttendanceEntry.id == entry_id))
+        entry_id = None
+    else:
+        await _plan_feedback(session, offer_session, [by_id[i] for i in sorted(inserted)], now)
+    answers = {
+        resident_id: (
+            Answer.ALREADY
+            if resident_id not in inserted
+            else Answer.CHECKED_IN
+            if holder.registered
+            else Answer.WALK_IN
+        )
+        for resident_id, holder in by_id.items()
+    }
+    return answers, entry_id
+
+
+def _has_seat(session_id: int | sa.BindParameter[int]) -> sa.Exists:
+    return (
+        select(Seat.id)
+        .where(
+            Seat.session_id == session_id,
+            Seat.resident_id == Resident.id,
+            Seat.status == SeatStatus.GOING,
+        )
+        .exists()
+    )
+
+
+def _first_visit() -> sa.ColumnElement[bool]:
+    return ~select(CheckIn.id).where(CheckIn.resident_id == Resident.id).exists()
+
+
+def _holders_statement() -> sa.Select:
+    session_id = sa.bindparam("session_id")
+    so_far = select(func.count()).where(CheckIn.session_id == session_id).scalar_subquery()
+    return (
+        select(
+            so_far,
+            ResidentPass.code,
+            Resident.id,
+            Resident.telegram_id,
+            Resident.category_id,
+            ResidentPass.age_band,
+            _has_seat(session_id),
+            _first_visit(),
+        )
+        .join(Resident, Resident.id == ResidentPass.resident_id)
+        .where(ResidentPass.code.in_(sa.bindparam("codes", expanding=True)))
+    )
+
+
+# Built once: at the door every code runs it, and building it cost more than running it.
+HOLDERS = _holders_statement()
+
+
+async def _holders(
+    session: AsyncSession, codes: Iterable[str], session_id: int
+) -> tuple[dict[str, Holder], int | None]:
+    """Who holds each code and whether they have a seat, and the session's check-ins so far
+    (None when no code is known): one query."""
+    codes = list(codes)
+    if not codes:
+        return {}, None
+    parameters = {"session_id": session_id, "codes": codes}
+    rows = (await session.execute(HOLDERS, parameters)).all()
+    if not rows:
+        return {}, None
+    return {code: Holder(*holder) for _so_far, code, *holder in rows}, rows[0][0]
+
+
+async def check_in_codes(
+    session: AsyncSession,
+    offer_session: OfferSession,
+    typed: Sequence[str],
+    volunteer_id: int,
+    now: datetime,
+    method: CheckInMethod = CheckInMethod.CODE,
+) -> Batch:
+    """Check in every code of one message; one answer per item typed, in order.
+
+    More than MAX_CODES_PER_MESSAGE items: nothing is recorded (CheckInError).
+    """
+    if not typed:
+        raise CheckInError(Problem.NO_CODES, offer_session)
+    if len(typed) > MAX_CODES_PER_MESSAGE:
+        raise CheckInError(Problem.TOO_MANY_CODES, offer_session)
+    normalised = [normalise_code(item) for item in typed]
+    holders, before = await _holders(
+        session, {code for code in normalised if code}, offer_session.id
+    )
+    by_resident, entry_id = await _record(
+        session, offer_session, list(holders.values()), method, volunteer_id, now
+    )
+    answers: list[CodeAnswer] = []
+    seen: set[str] = set()
+    for item, code in zip(typed, normalised, strict=True):
+        if code is None:
+            answers.append(CodeAnswer(item, Answer.MALFORMED))
+        elif code not in holders:
+            answers.append(CodeAnswer(item, Answer.UNKNOWN, code))
+        elif code in seen:  # typed twice in one message: counted once
+            answers.append(CodeAnswer(item, Answer.ALREADY, code))
+        else:
+            seen.add(code)
+            answers.append(CodeAnswer(item, by_resident[holders[code].resident_id], code))
+    if before is None:
+        total = await checked_in_count(session, offer_session.id)
+    else:  # as counted with the codes, plus ours (others' at this moment show next time)
+        total = before + sum(answer in NEW for answer in by_resident.values())
+    return Batch(answers, total, entry_id)
+
+
+async def check_in_resident(
+    session: AsyncSession,
+    offer_session: OfferSession,
+    resident: Resident,
+    method: CheckInMethod,
+    volunteer_id: int | None,
+    now: datetime,
+) -> Answer:
+    """A self check-in: one resident."""
+    age_band, registered, first_visit = (
+        await session.execute(
+            select(ResidentPass.age_band, _has_seat(offer_session.id), _first_visit())
+            .select_from(Resident)
+            .outerjoin(ResidentPass, ResidentPass.resident_id == Resident.id)
+            .where(Resident.id == resident.id)
+        )
+    ).one()
+    holder = Holder(
+        resident.id, resident.telegram_id, resident.category_id, age_band, registered, first_visit
+    )
+    answers, _entry = await _record(session, offer_session, [holder], method, volunteer_id, now)
+    return answers[resident.id]
+
+
+async def record_headcount(
+    session: AsyncSession,
+    offer_session: OfferSession,
+    people: int,
+    volunteer_id: int,
+    now: datetime,
+) -> int:
+    """Count `people` anonymous visitors; returns the session's headcount so far."""
+    if not 1 <= people <= MAX_HEADCOUNT:
+        raise CheckInError(Problem.BAD_NUMBER, offer_session)
+    await _new_entry(
+        session, offer_session, CheckInMethod.HEADCOUNT, volunteer_id, now, people=people
+    )
+    return (await counts(session, offer_session.id)).headcount
+
+
+@dataclass(frozen=True)
+class Undone:
+    session: TodaySession
+    method: CheckInMethod
+    people: int  # check-ins taken back, or the headcount
+
+
+async def undo_last(session: AsyncSession, volunteer_id: int, now: datetime) -> Undone | None:
+    """Take back the volunteer's latest entry of the last UNDO_WINDOW; None if there is none."""
+    entry = await session.scalar(
+        select(AttendanceEntry)
+        .where(
+            AttendanceEntry.volunteer_id == volunteer_id,
+            AttendanceEntry.created_at > now - UNDO_WINDOW,
+        )
+        .order_by(AttendanceEntry.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    if entry is None:
+        return None
+    taken = (
+        await session.execute(
+            select(CheckIn.resident_id, CheckIn.first_visit).where(CheckIn.entry_id == entry.id)
+        )
+    ).all()
+    residents = [resident_id for resident_id, _first in taken]
+    await session.execute(delete(CheckIn).where(CheckIn.entry_id == entry.id))
+    gone = await session.execute(delete(AttendanceEntry).where(AttendanceEntry.id == entry.id))
+    if not gone.rowcount:  # a second /undo at the same moment took it
+        return None
+    for resident_id in sorted(resident_id for resident_id, first in taken if first):
+        # Their first visit was taken back: the earliest one left is their first now.
+        earliest = (
+            select(CheckIn.id)
+            .where(CheckIn.resident_id == resident_id)
+            .order_by(CheckIn.checked_in_at, CheckIn.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        await session.execute(
+            sa.update(CheckIn)
+            .where(CheckIn.id == earliest)
+            .values(first_visit=True)
+            .execution_options(synchronize_session=False)
+        )
+    if residents:
+        await skip_pending(
+            session,
+            "check-in undone",
+            OutboxMessage.kind == FEEDBACK,
+            OutboxMessage.session_id == entry.session_id,
+            OutboxMessage.resident_id.in_(residents),
+        )
+    facts = await session_facts(session, entry.session_id)
+    assert facts is not None  # the entry's foreign key keeps the session
+    people = entry.people if entry.method == CheckInMethod.HEADCOUNT else len(residents)
+    return Undone(facts, entry.method, people)

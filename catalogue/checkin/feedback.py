@@ -1,0 +1,93 @@
+"""Feedback after an attended session: a score and an optional comment, asked for once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogue.checkin.answers import Holder
+from catalogue.checkin.tables import FEEDBACK_COMMENT_LIMIT, CheckIn, SessionFeedback
+from catalogue.database import dialect_insert
+from catalogue.models import (
+    OfferSession,
+    Resident,
+)
+from catalogue.outbox.messages import (
+    Conflict,
+    NewMessage,
+    enqueue_many,
+)
+
+FEEDBACK = "feedback"  # outbox kind of the prompt sent after an attended session
+
+
+# -- feedback
+
+
+async def _plan_feedback(
+    session: AsyncSession, offer_session: OfferSession, holders: Sequence[Holder], now: datetime
+) -> None:
+    """One prompt per attended session, due when it ends (the renderer minds quiet hours)."""
+    due = max(now, offer_session.ends_at)
+    await enqueue_many(
+        session,
+        [
+            NewMessage(
+                kind=FEEDBACK,
+                chat_id=holder.telegram_id,
+                dedupe_key=f"{FEEDBACK}:{offer_session.id}:{holder.resident_id}",
+                due_at=due,
+                resident_id=holder.resident_id,
+                session_id=offer_session.id,
+                anchor_at=offer_session.ends_at,
+            )
+            for holder in holders
+        ],
+        # Checked in again after an /undo: the skipped prompt is due again; a sent one stays.
+        Conflict.REFRESH,
+    )
+
+
+async def attended(session: AsyncSession, resident_id: int, session_id: int) -> bool:
+    found = await session.scalar(
+        select(CheckIn.id).where(
+            CheckIn.session_id == session_id, CheckIn.resident_id == resident_id
+        )
+    )
+    return found is not None
+
+
+async def rate_session(
+    session: AsyncSession, resident: Resident, session_id: int, score: int, now: datetime
+) -> bool:
+    """Keep the resident's 1–5 for a session they attended; False if they did not attend."""
+    if not 1 <= score <= 5 or not await attended(session, resident.id, session_id):
+        return False
+    table = SessionFeedback.__table__
+    statement = dialect_insert(session)(table).values(
+        session_id=session_id, resident_id=resident.id, score=score, created_at=now
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["session_id", "resident_id"], set_={"score": statement.excluded.score}
+    )
+    await session.execute(statement)
+    return True
+
+
+async def comment_on_session(
+    session: AsyncSession, resident: Resident, session_id: int, comment: str
+) -> bool:
+    found = await session.scalar(
+        select(SessionFeedback).where(
+            SessionFeedback.session_id == session_id, SessionFeedback.resident_id == resident.id
+        )
+    )
+    if found is None:
+        return False
+    found.comment = comment.strip()[:FEEDBACK_COMMENT_LIMIT] or None
+    session.add(found)
+    await session.flush()
+    return True

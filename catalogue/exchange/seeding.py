@@ -1,0 +1,41 @@
+"""The demo programme: loaded into an empty catalogue and kept current day by day."""
+
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogue.exchange.importer import ImportReport, import_document
+from catalogue.exchange.schema import CatalogueDocument
+from catalogue.models import CatalogueMeta, Offer
+
+DEMO_DATE_KEY = "demo_generated_on"
+
+
+async def load_demo_if_empty(
+    session: AsyncSession, today: date, zone: ZoneInfo
+) -> ImportReport | None:
+    if await session.scalar(select(func.count()).select_from(Offer)):
+        return None
+    return await import_demo(session, today, zone)
+
+
+async def refresh_demo(session: AsyncSession, today: date, zone: ZoneInfo) -> ImportReport | None:
+    """Move the demo's dates forward so it always has upcoming events; a city's own
+    catalogue (no demo marker) is never touched."""
+    marker = await session.get(CatalogueMeta, DEMO_DATE_KEY)
+    if marker is None or marker.value == today.isoformat():
+        return None
+    return await import_demo(session, today, zone)
+
+
+async def import_demo(session: AsyncSession, today: date, zone: ZoneInfo) -> ImportReport:
+    from catalogue.exchange.demo import build_demo_document
+
+    document = CatalogueDocument.model_validate(build_demo_document(today, zone))
+    report = await import_document(session, document)
+    await session.merge(CatalogueMeta(key=DEMO_DATE_KEY, value=today.isoformat()))
+    return report

@@ -1,0 +1,1 @@
+"""Catalogue search: fuzzy, in Russian and English, either script, any word order."""

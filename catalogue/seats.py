@@ -1,0 +1,227 @@
+"""Seats: a resident's place at one session (going or on the waitlist), taken, left and confirmed;
+the waitlist moves up when a seat frees."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    func,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogue.models import (
+    ACTIVE,
+    OfferSession,
+    Resident,
+    Seat,
+    SeatStatus,
+    SessionStatus,
+)
+from catalogue.outbox.messages import enqueue_many
+from catalogue.outbox.reminders import PROMOTED, drop_reminders, notice, plan_reminders
+
+
+class Outcome(StrEnum):
+    GOING = "going"
+    WAITLISTED = "waitlisted"
+    ALREADY = "already"
+    STARTED = "started"  # the session has begun or is over
+    CANCELLED = "cancelled"
+    GONE = "gone"  # no such session, offer, track or festival (any more)
+    LEFT = "left"
+    NOT_SUBSCRIBED = "not_subscribed"
+    FOLLOWING = "following"
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    # Waitlist place (1 = next to be promoted) when waitlisted.
+    position: int | None = None
+    # Following an offer: how many of its sessions gave a seat, how many a waitlist place.
+    going: int = 0
+    waitlisted: int = 0
+
+
+async def lock_offer_session(session: AsyncSession, session_id: int) -> OfferSession | None:
+    """The session's row, locked until the transaction ends, fresh from the database."""
+    if session.bind is not None and session.bind.dialect.name == "sqlite":
+        # SQLite locks the whole database for the first write of a transaction: a no-op
+        # write takes that lock now, before the seats are counted.
+        await session.execute(
+            update(OfferSession)
+            .where(OfferSession.id == session_id)
+            .values(capacity=OfferSession.capacity)
+            .execution_options(synchronize_session=False)
+        )
+    return await session.scalar(
+        select(OfferSession)
+        .where(OfferSession.id == session_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def _seat(session: AsyncSession, resident_id: int, session_id: int) -> Seat | None:
+    return await session.scalar(
+        select(Seat).where(Seat.resident_id == resident_id, Seat.session_id == session_id)
+    )
+
+
+async def _going_count(session: AsyncSession, session_id: int) -> int:
+    return (
+        await session.scalar(
+            select(func.count()).where(
+                Seat.session_id == session_id, Seat.status == SeatStatus.GOING
+            )
+        )
+        or 0
+    )
+
+
+async def waitlist_position(session: AsyncSession, attendance: Seat) -> int:
+    ahead = await session.scalar(
+        select(func.count()).where(
+            Seat.session_id == attendance.session_id,
+            Seat.status == SeatStatus.WAITLISTED,
+            (Seat.created_at < attendance.created_at)
+            | ((Seat.created_at == attendance.created_at) & (Seat.id < attendance.id)),
+        )
+    )
+    return (ahead or 0) + 1
+
+
+async def subscribe_to_session(
+    session: AsyncSession,
+    resident: Resident,
+    session_id: int,
+    now: datetime,
+    city_zone: ZoneInfo,
+    *,
+    via_offer: bool = False,
+) -> Result:
+    """A seat if there is one (reminders planned), else a place on the waitlist."""
+    offer_session = await lock_offer_session(session, session_id)
+    if offer_session is None:
+        return Result(Outcome.GONE)
+    if offer_session.status == SessionStatus.CANCELLED:
+        return Result(Outcome.CANCELLED)
+    if offer_session.starts_at <= now:
+        return Result(Outcome.STARTED)
+    attendance = await _seat(session, resident.id, session_id)
+    if attendance is not None and attendance.status in ACTIVE:
+        position = None
+        if attendance.status == SeatStatus.WAITLISTED:
+            position = await waitlist_position(session, attendance)
+        return Result(Outcome.ALREADY, position)
+    capacity = offer_session.capacity
+    has_seat = capacity is None or await _going_count(session, session_id) < capacity
+    status = SeatStatus.GOING if has_seat else SeatStatus.WAITLISTED
+    if attendance is None:
+        attendance = Seat(
+            resident_id=resident.id, session_id=session_id, status=status, via_offer=via_offer
+        )
+    else:
+        attendance.status, attendance.via_offer = status, via_offer
+        attendance.created_at = attendance.updated_at = now
+        attendance.confirmed_at = None
+    session.add(attendance)
+    await session.flush()
+    if has_seat:
+        await plan_reminders(session, offer_session, [resident], now, city_zone)
+        return Result(Outcome.GOING)
+    return Result(Outcome.WAITLISTED, await waitlist_position(session, attendance))
+
+
+async def leave_session(
+    session: AsyncSession,
+    resident: Resident,
+    session_id: int,
+    now: datetime,
+    city_zone: ZoneInfo,
+) -> Result:
+    """ "Can't come" or unsubscribe: the seat (or waitlist place) goes to the next in line."""
+    offer_session = await lock_offer_session(session, session_id)
+    if offer_session is None:
+        return Result(Outcome.GONE)
+    attendance = await _seat(session, resident.id, session_id)
+    if attendance is None or attendance.status not in ACTIVE:
+        return Result(Outcome.NOT_SUBSCRIBED)
+    had_seat = attendance.status == SeatStatus.GOING
+    attendance.status, attendance.updated_at = SeatStatus.DECLINED, now
+    attendance.confirmed_at = None
+    session.add(attendance)
+    await session.flush()
+    await drop_reminders(session, "not going", resident_id=resident.id, session_id=session_id)
+    if had_seat:
+        await promote_waitlist(session, offer_session, now, city_zone)
+    return Result(Outcome.LEFT)
+
+
+async def confirm_going(
+    session: AsyncSession, resident: Resident, session_id: int, now: datetime
+) -> Seat | None:
+    """ "I'm going": noted on the seat; None if the resident has no seat there."""
+    attendance = await _seat(session, resident.id, session_id)
+    if attendance is None or attendance.status != SeatStatus.GOING:
+        return None
+    attendance.confirmed_at = now
+    session.add(attendance)
+    await session.flush()
+    return attendance
+
+
+async def promote_waitlist(
+    session: AsyncSession, offer_session: OfferSession, now: datetime, city_zone: ZoneInfo
+) -> list[Resident]:
+    """Give free seats to the waitlist in order; each promoted resident is told. Call with the
+    session's row locked (`lock_offer_session`), e.g. after raising its capacity."""
+    if offer_session.status == SessionStatus.CANCELLED or offer_session.starts_at <= now:
+        return []
+    query = (
+        select(Seat, Resident)
+        .join(Resident, Resident.id == Seat.resident_id)
+        .where(
+            Seat.session_id == offer_session.id,
+            Seat.status == SeatStatus.WAITLISTED,
+            Resident.is_active.is_(True),
+        )
+        .order_by(Seat.created_at, Seat.id)
+    )
+    if offer_session.capacity is not None:
+        free = offer_session.capacity - await _going_count(session, offer_session.id)
+        if free <= 0:
+            return []
+        query = query.limit(free)
+    promoted = []
+    for attendance, resident in (await session.execute(query)).all():
+        attendance.status, attendance.updated_at = SeatStatus.GOING, now
+        session.add(attendance)
+        promoted.append(resident)
+    if not promoted:
+        return []
+    await session.flush()
+    await plan_reminders(session, offer_session, promoted, now, city_zone)
+    stamp = int(now.timestamp())
+    await enqueue_many(
+        session,
+        [
+            notice(
+                PROMOTED,
+                resident,
+                f"{PROMOTED}:{resident.id}:{offer_session.id}:{stamp}",
+                now,
+                city_zone,
+                session_id=offer_session.id,
+                session_starts=offer_session.starts_at,
+            )
+            for resident in promoted
+        ],
+    )
+    return promoted

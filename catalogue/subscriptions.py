@@ -1,0 +1,445 @@
+"""Subscriptions: to one session (a seat or a waitlist place), an offer, a track, a festival.
+
+* A session subscription is an `Attendance` row. A session with a capacity gives seats in
+  order; when it is full, residents join its waitlist and are promoted in order, with a
+  message, when a seat comes free ("Can't come", unsubscribing, more capacity).
+* Following an offer subscribes to each of its upcoming sessions (and to sessions added
+  later, by `subscribe_followers_to_new_sessions`); unfollowing releases those seats.
+* Following a track or a festival brings announcements of new offers in it.
+
+Seats are counted under a lock on the session's row (PostgreSQL `SELECT … FOR UPDATE`; on
+SQLite a write that takes the database's one write lock), so two residents pressing at once
+never both get the last seat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    String,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogue.models import (
+    ACTIVE,
+    Festival,
+    Offer,
+    OfferSession,
+    Resident,
+    Seat,
+    SeatStatus,
+    SessionStatus,
+    Subscription,
+    SubscriptionKind,
+    Track,
+    Translations,
+    Venue,
+)
+from catalogue.seats import (
+    Outcome,
+    Result,
+    _seat,
+    leave_session,
+    subscribe_to_session,
+    waitlist_position,
+)
+from catalogue.table_changes import TableCache, TableChanges
+
+TARGETS: dict[SubscriptionKind, type] = {
+    SubscriptionKind.OFFER: Offer,
+    SubscriptionKind.TRACK: Track,
+    SubscriptionKind.FESTIVAL: Festival,
+}
+
+
+# ---------------------------------------------------------------- following
+
+
+async def follow(
+    session: AsyncSession,
+    resident: Resident,
+    kind: SubscriptionKind,
+    target_id: int,
+    now: datetime,
+    city_zone: ZoneInfo,
+) -> Result:
+    if await session.get(TARGETS[kind], target_id) is None:
+        return Result(Outcome.GONE)
+    existing = await session.scalar(
+        select(Subscription).where(
+            Subscription.resident_id == resident.id,
+            Subscription.kind == kind,
+            Subscription.target_id == target_id,
+        )
+    )
+    if existing is not None:
+        return Result(Outcome.ALREADY)
+    session.add(Subscription(resident_id=resident.id, kind=kind, target_id=target_id))
+    await session.flush()
+    going = waitlisted = 0
+    if kind == SubscriptionKind.OFFER:
+        for session_id in await _unanswered_sessions(session, resident.id, target_id, now):
+            result = await subscribe_to_session(
+                session, resident, session_id, now, city_zone, via_offer=True
+            )
+            going += result.outcome == Outcome.GOING
+            waitlisted += result.outcome == Outcome.WAITLISTED
+    return Result(Outcome.FOLLOWING, going=going, waitlisted=waitlisted)
+
+
+async def unfollow(
+    session: AsyncSession,
+    resident: Resident,
+    kind: SubscriptionKind,
+    target_id: int,
+    now: datetime,
+    city_zone: ZoneInfo,
+) -> Result:
+    removed = await session.execute(
+        delete(Subscription).where(
+            Subscription.resident_id == resident.id,
+            Subscription.kind == kind,
+            Subscription.target_id == target_id,
+        )
+    )
+    if not removed.rowcount:
+        return Result(Outcome.NOT_SUBSCRIBED)
+    if kind == SubscriptionKind.OFFER:
+        upcoming = await session.scalars(
+            select(Seat.session_id)
+            .join(OfferSession, OfferSession.id == Seat.session_id)
+            .where(
+                Seat.resident_id == resident.id,
+                Seat.via_offer.is_(True),
+                OfferSession.offer_id == target_id,
+                OfferSession.starts_at > now,
+            )
+        )
+        for session_id in list(upcoming):
+            await leave_session(session, resident, session_id, now, city_zone)
+            # Forget it altogether: following the offer again subscribes afresh.
+            await session.execute(
+                delete(Seat).where(Seat.resident_id == resident.id, Seat.session_id == session_id)
+            )
+    return Result(Outcome.LEFT)
+
+
+async def _unanswered_sessions(
+    session: AsyncSession, resident_id: int, offer_id: int, now: datetime
+) -> list[int]:
+    """Upcoming sessions of the offer the resident has no attendance row for."""
+    answered = select(Seat.session_id).where(Seat.resident_id == resident_id)
+    return list(
+        await session.scalars(
+            select(OfferSession.id)
+            .where(
+                OfferSession.offer_id == offer_id,
+                OfferSession.starts_at > now,
+                OfferSession.status != SessionStatus.CANCELLED,
+                OfferSession.id.not_in(answered),
+            )
+            .order_by(OfferSession.starts_at)
+        )
+    )
+
+
+async def subscribe_followers_to_new_sessions(
+    session: AsyncSession, now: datetime, city_zone: ZoneInfo
+) -> int:
+    """Sessions added to a followed offer after the resident followed it (periodic job)."""
+    rows = (
+        await session.execute(
+            select(Resident, OfferSession.id)
+            .join(Subscription, Subscription.resident_id == Resident.id)
+            .join(OfferSession, OfferSession.offer_id == Subscription.target_id)
+            .outerjoin(
+                Seat,
+                (Seat.session_id == OfferSession.id) & (Seat.resident_id == Resident.id),
+            )
+            .where(
+                Subscription.kind == SubscriptionKind.OFFER,
+                OfferSession.starts_at > now,
+                OfferSession.status != SessionStatus.CANCELLED,
+                Seat.id.is_(None),
+            )
+            .order_by(OfferSession.starts_at)
+        )
+    ).all()
+    for resident, session_id in rows:
+        await subscribe_to_session(session, resident, session_id, now, city_zone, via_offer=True)
+    return len(rows)
+
+
+# ---------------------------------------------------------------- what screens show
+
+
+@dataclass(frozen=True)
+class Seats:
+    capacity: int | None
+    going: int = 0
+    waitlisted: int = 0
+
+    @property
+    def left(self) -> int | None:
+        return None if self.capacity is None else max(0, self.capacity - self.going)
+
+
+@dataclass(frozen=True)
+class CardSubscriptions:
+    """What the offer card shows about subscriptions, for one resident."""
+
+    status: dict[int, SeatStatus] = field(default_factory=dict)
+    position: dict[int, int] = field(default_factory=dict)
+    seats: dict[int, Seats] = field(default_factory=dict)
+    follows_offer: bool = False
+    # None: the card was not opened from a track (no track button).
+    track_id: int | None = None
+    follows_track: bool = False
+    festival_id: int | None = None
+    follows_festival: bool = False
+
+
+# Built once: the card asks on every press, and building a statement costs more than
+# running it. Taken seats and queue per session and status.
+_SEATS = (
+    select(Seat.session_id, cast(Seat.status, String), func.count())
+    .where(
+        Seat.session_id.in_(bindparam("session_ids", expanding=True)),
+        Seat.status.in_(ACTIVE),
+    )
+    .group_by(Seat.session_id, Seat.status)
+)
+# The resident's own: a row per seat or queue place, then a row per thing they follow.
+_OWN = union_all(
+    select(literal("place"), Seat.session_id, cast(Seat.status, String)).where(
+        Seat.resident_id == bindparam("resident_id"), Seat.status.in_(ACTIVE)
+    ),
+    select(literal("follows"), Subscription.target_id, cast(Subscription.kind, String)).where(
+        Subscription.resident_id == bindparam("resident_id")
+    ),
+)
+
+
+@dataclass(frozen=True)
+class OwnSubscriptions:
+    places: dict[int, SeatStatus]  # by session id: the resident's seat or queue place
+    follows: frozenset[tuple[SubscriptionKind, int]]
+
+
+class CardStates:
+    """What offer cards show of subscriptions, kept in memory: asked on every press of an
+    offer button, it changes only when someone subscribes or cancels. Forgotten
+    when anything writes to the attendance or subscription tables (catalogue.table_changes),
+    or to residents (erasing one deletes theirs)."""
+
+    def __init__(self, changes: TableChanges) -> None:
+        attendance, subscription = Seat.__tablename__, Subscription.__tablename__
+        self.seats = TableCache[int, dict[SeatStatus, int]](changes, (attendance,))
+        self.own = TableCache[int, OwnSubscriptions](
+            changes, (attendance, subscription, Resident.__tablename__)
+        )
+
+    async def seats_of(
+        self, session: AsyncSession, session_ids: list[int]
+    ) -> dict[int, dict[SeatStatus, int]]:
+        """Per session, how many residents hold a seat and how many wait."""
+        counts: dict[int, dict[SeatStatus, int]] = {}
+        missing = []
+        for session_id in session_ids:
+            found = self.seats.get(session, session_id)
+            if found is None:
+                missing.append(session_id)
+            else:
+                counts[session_id] = found
+        if missing:
+            stamp = self.seats.stamp()
+            read: dict[int, dict[SeatStatus, int]] = {key: {} for key in missing}
+            for session_id, status, count in await session.execute(
+                _SEATS, {"session_ids": missing}
+            ):
+                read[session_id][SeatStatus(status)] = count
+            for session_id, found in read.items():
+                self.seats.keep(session, session_id, stamp, found)
+            counts.update(read)
+        return counts
+
+    async def own_of(self, session: AsyncSession, resident_id: int) -> OwnSubscriptions:
+        own = self.own.get(session, resident_id)
+        if own is not None:
+            return own
+        stamp = self.own.stamp()
+        places: dict[int, SeatStatus] = {}
+        follows: set[tuple[SubscriptionKind, int]] = set()
+        for part, target_id, what in await session.execute(_OWN, {"resident_id": resident_id}):
+            if part == "place":
+                places[target_id] = SeatStatus(what)
+            else:
+                follows.add((SubscriptionKind(what), target_id))
+        own = OwnSubscriptions(places, frozenset(follows))
+        self.own.keep(session, resident_id, stamp, own)
+        return own
+
+
+async def card_subscriptions(
+    session: AsyncSession,
+    states: CardStates,
+    resident: Resident,
+    offer: Offer,
+    sessions: list[OfferSession],
+    track_id: int | None,
+) -> CardSubscriptions:
+    """Seats, the resident's own places and follows: from memory, or a query each; a
+    waitlist place costs two more, only where the resident is waiting."""
+    seats = await states.seats_of(session, [item.id for item in sessions])
+    own = await states.own_of(session, resident.id)
+    status = {item.id: own.places[item.id] for item in sessions if item.id in own.places}
+    positions = {}
+    for session_id, attendance_status in status.items():
+        if attendance_status == SeatStatus.WAITLISTED:
+            attendance = await _seat(session, resident.id, session_id)
+            assert attendance is not None
+            positions[session_id] = await waitlist_position(session, attendance)
+    follows = own.follows
+    return CardSubscriptions(
+        status=status,
+        position=positions,
+        seats={
+            item.id: Seats(
+                item.capacity,
+                seats[item.id].get(SeatStatus.GOING, 0),
+                seats[item.id].get(SeatStatus.WAITLISTED, 0),
+            )
+            for item in sessions
+        },
+        follows_offer=(SubscriptionKind.OFFER, offer.id) in follows,
+        track_id=track_id,
+        follows_track=(SubscriptionKind.TRACK, track_id) in follows,
+        festival_id=offer.festival_id,
+        follows_festival=(SubscriptionKind.FESTIVAL, offer.festival_id) in follows,
+    )
+
+
+@dataclass(frozen=True)
+class MySession:
+    offer: Offer
+    session: OfferSession
+    status: SeatStatus
+    position: int | None
+
+
+@dataclass(frozen=True)
+class MyFollow:
+    kind: SubscriptionKind
+    target_id: int
+    title: Translations
+
+
+@dataclass(frozen=True)
+class MySubscriptions:
+    sessions: list[MySession]
+    total_sessions: int
+    follows: list[MyFollow]
+
+    @property
+    def empty(self) -> bool:
+        return not self.sessions and not self.follows
+
+
+async def my_subscriptions(
+    session: AsyncSession, resident: Resident, now: datetime, limit: int = 8
+) -> MySubscriptions:
+    """The resident's upcoming sessions (soonest first) and what they follow."""
+    upcoming = (
+        select(Seat, OfferSession, Offer, func.count().over())
+        .join(OfferSession, OfferSession.id == Seat.session_id)
+        .join(Offer, Offer.id == OfferSession.offer_id)
+        .where(
+            Seat.resident_id == resident.id,
+            Seat.status.in_(ACTIVE),
+            OfferSession.ends_at > now,
+            OfferSession.status != SessionStatus.CANCELLED,
+        )
+        .order_by(OfferSession.starts_at, OfferSession.id)
+        .limit(limit)
+    )
+    rows = (await session.execute(upcoming)).all()
+    sessions = []
+    for attendance, offer_session, offer, _total in rows:
+        position = None
+        if attendance.status == SeatStatus.WAITLISTED:
+            position = await waitlist_position(session, attendance)
+        sessions.append(MySession(offer, offer_session, attendance.status, position))
+    follows = []
+    subscriptions = await session.scalars(
+        select(Subscription)
+        .where(Subscription.resident_id == resident.id)
+        .order_by(Subscription.created_at, Subscription.id)
+    )
+    for subscription in subscriptions:
+        target = await session.get(TARGETS[subscription.kind], subscription.target_id)
+        if target is not None:
+            follows.append(MyFollow(subscription.kind, subscription.target_id, target.title))
+    return MySubscriptions(sessions, rows[0][3] if rows else 0, follows)
+
+
+# ---------------------------------------------------------------- one button, both ways
+
+SESSION = "session"
+
+
+async def toggle(
+    session: AsyncSession,
+    resident: Resident,
+    kind: SubscriptionKind | str,
+    target_id: int,
+    now: datetime,
+    city_zone: ZoneInfo,
+) -> Result:
+    """Subscribe if not subscribed, unsubscribe if subscribed (kind "session" or a follow)."""
+    if kind == SESSION:
+        attendance = await _seat(session, resident.id, target_id)
+        if attendance is not None and attendance.status in ACTIVE:
+            return await leave_session(session, resident, target_id, now, city_zone)
+        return await subscribe_to_session(session, resident, target_id, now, city_zone)
+    kind = SubscriptionKind(kind)
+    result = await unfollow(session, resident, kind, target_id, now, city_zone)
+    if result.outcome == Outcome.LEFT:
+        return result
+    return await follow(session, resident, kind, target_id, now, city_zone)
+
+
+async def unsubscribe(
+    session: AsyncSession,
+    resident: Resident,
+    kind: SubscriptionKind | str,
+    target_id: int,
+    now: datetime,
+    city_zone: ZoneInfo,
+) -> Result:
+    if kind == SESSION:
+        return await leave_session(session, resident, target_id, now, city_zone)
+    return await unfollow(session, resident, SubscriptionKind(kind), target_id, now, city_zone)
+
+
+async def session_details(
+    session: AsyncSession, session_id: int
+) -> tuple[OfferSession, Offer, Venue | None] | None:
+    found = (
+        await session.execute(
+            select(OfferSession, Offer, Venue)
+            .join(Offer, Offer.id == OfferSession.offer_id)
+            .outerjoin(Venue, Venue.id == OfferSession.venue_id)
+            .where(OfferSession.id == session_id)
+        )
+    ).first()
+    return None if found is None else (found[0], found[1], found[2])

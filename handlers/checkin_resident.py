@@ -1,0 +1,239 @@
+"""The residents' side of attendance: /pass, scanned passes, self check-in, feedback.
+
+Included before `handlers.start`, whose plain /start would otherwise answer the deep links
+(`/start pass_…` from a scanned pass, `/start ci_…` from a session's self check-in QR).
+The comment a resident types after rating a session is a form (`FeedbackStates.comment`);
+a command there ends the form and goes on to its own handler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from aiogram import Bot, F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.deep_linking import create_start_link
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks.checkin_resident import ChooseAgeBand
+from bot.callbacks.feedback import RateSession, SkipComment
+from bot.filters import COMMAND, NOT_TEXT, TYPED
+from bot.permissions import HasPermission
+from bot.screens.checkin_resident import (
+    age_band_saved,
+    pass_link_broken,
+    pass_view,
+    qr_png,
+    self_checked_in,
+    someone_elses_pass,
+)
+from bot.screens.checkin_volunteer import answers_messages, problem_text, stale_button
+from bot.screens.feedback import (
+    comment_expected,
+    comment_saved,
+    comment_skipped,
+    feedback_not_allowed,
+    feedback_thanks,
+)
+from bot.screens.view import Viewer, notice, show
+from bot.settings import Settings
+from bot.states import CheckInStates, FeedbackStates
+from catalogue.checkin.door import CheckInError, check_in_codes
+from catalogue.checkin.feedback import comment_on_session, rate_session
+from catalogue.checkin.passes import PASS_PREFIX, holder_of, normalise_code, pass_of, set_age_band
+from catalogue.checkin.progress import track_progress
+from catalogue.checkin.self_checkin import SELF_PREFIX, self_check_in
+from catalogue.checkin.tables import AgeBand, CheckInMethod
+from catalogue.checkin.today import open_session, session_facts
+from catalogue.models import Resident, utc_now
+from catalogue.team import Permission, may, role_of
+
+router = Router(name=__name__)
+
+CHECK_IN_SESSION = "check_in_session"  # FSM data: the session a volunteer checks in to
+FEEDBACK_SESSION = "feedback_session"  # FSM data: the session a comment is about
+QR_FILE = "learning-pass.png"
+
+
+async def send_pass(
+    bot: Bot, chat_id: int, session: AsyncSession, resident: Resident, viewer: Viewer
+) -> None:
+    own = await pass_of(session, resident)
+    link = await create_start_link(bot, PASS_PREFIX + own.code)
+    view = pass_view(viewer, own.code, own.age_band)
+    picture = BufferedInputFile(qr_png(link), filename=QR_FILE)
+    await bot.send_photo(chat_id, picture, caption=view.text, reply_markup=view.markup)
+
+
+@router.message(Command("pass"))
+async def my_pass(
+    message: Message, bot: Bot, session: AsyncSession, resident: Resident, viewer: Viewer
+) -> None:
+    await send_pass(bot, message.chat.id, session, resident, viewer)
+
+
+@router.callback_query(ChooseAgeBand.filter())
+async def choose_age_band(
+    callback: CallbackQuery,
+    callback_data: ChooseAgeBand,
+    callback_answer: CallbackAnswer,
+    session: AsyncSession,
+    resident: Resident,
+    viewer: Viewer,
+) -> None:
+    if callback_data.band == "-":
+        band = None
+    elif callback_data.band in {item.value for item in AgeBand}:
+        band = AgeBand(callback_data.band)
+    else:
+        callback_answer.text = stale_button()
+        return
+    await set_age_band(session, resident, band)
+    callback_answer.text = age_band_saved(band)
+    own = await pass_of(session, resident)
+    view = pass_view(viewer, own.code, own.age_band)
+    if isinstance(callback.message, Message):
+        # Unchanged, or too old to edit: the answer above says it was noted.
+        with contextlib.suppress(TelegramBadRequest):
+            await callback.message.edit_reply_markup(reply_markup=view.markup)
+
+
+# ---------------------------------------------------------------- feedback (a form)
+
+
+@router.message(StateFilter(FeedbackStates.comment), COMMAND)
+async def command_instead_of_comment(message: Message, state: FSMContext) -> None:
+    if not (message.text or "").startswith("/cancel"):
+        await state.set_state(None)
+    raise SkipHandler  # the command goes on to its own handler
+
+
+@router.message(StateFilter(FeedbackStates.comment), TYPED)
+async def comment(
+    message: Message, state: FSMContext, session: AsyncSession, resident: Resident
+) -> None:
+    session_id = (await state.get_data()).get(FEEDBACK_SESSION)
+    await state.set_state(None)
+    saved = isinstance(session_id, int) and await comment_on_session(
+        session, resident, session_id, message.text or ""
+    )
+    text = comment_saved() if saved else feedback_not_allowed()
+    await show(message, notice(text))
+
+
+@router.message(StateFilter(FeedbackStates.comment), NOT_TEXT)
+async def comment_not_text(message: Message) -> None:
+    await message.answer(comment_expected())
+
+
+@router.callback_query(RateSession.filter())
+async def rate(
+    callback: CallbackQuery,
+    callback_data: RateSession,
+    callback_answer: CallbackAnswer,
+    state: FSMContext,
+    session: AsyncSession,
+    resident: Resident,
+) -> None:
+    rated = await rate_session(
+        session, resident, callback_data.session_id, callback_data.score, utc_now()
+    )
+    if not rated:
+        callback_answer.text = feedback_not_allowed()
+        return
+    await state.set_state(FeedbackStates.comment)
+    await state.update_data({FEEDBACK_SESSION: callback_data.session_id})
+    await show(callback, feedback_thanks(callback_data.session_id, callback_data.score))
+
+
+@router.callback_query(SkipComment.filter())
+async def skip_comment(callback: CallbackQuery, state: FSMContext) -> None:
+    if await state.get_state() == FeedbackStates.comment.state:
+        await state.set_state(None)
+    await show(callback, notice(comment_skipped()))
+
+
+# ---------------------------------------------------------------- deep links
+
+
+@router.message(
+    CommandStart(deep_link=True, magic=F.args.startswith(PASS_PREFIX)),
+    StateFilter(CheckInStates.codes),
+    HasPermission(Permission.CHECK_IN),
+)
+async def volunteer_scans_pass(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    """A volunteer checking people in opened a resident's pass with the phone camera."""
+    now = utc_now()
+    session_id = (await state.get_data()).get(CHECK_IN_SESSION)
+    try:
+        offer_session = await open_session(session, int(session_id or 0), now, settings.city_zone)
+        batch = await check_in_codes(
+            session,
+            offer_session,
+            [command.args or ""],
+            message.from_user.id,
+            now,
+            method=CheckInMethod.SCAN,
+        )
+    except CheckInError as error:
+        await message.answer(problem_text(error.problem, viewer, error.offer_session))
+        return
+    for text in answers_messages(batch, offer_session.id):
+        await message.answer(text)
+
+
+@router.message(CommandStart(deep_link=True, magic=F.args.startswith(PASS_PREFIX)))
+async def open_pass_link(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    session: AsyncSession,
+    settings: Settings,
+    resident: Resident,
+    viewer: Viewer,
+) -> None:
+    code = normalise_code(command.args or "")
+    holder = await holder_of(session, code) if code else None
+    if holder is None:
+        await show(message, notice(pass_link_broken()))
+        return
+    if holder == resident.id:
+        await send_pass(bot, message.chat.id, session, resident, viewer)
+        return
+    role = await role_of(session, message.from_user.id, settings.admin_ids)
+    text = someone_elses_pass(may(role, Permission.CHECK_IN))
+    await show(message, notice(text))
+
+
+@router.message(CommandStart(deep_link=True, magic=F.args.startswith(SELF_PREFIX)))
+async def self_check_in_link(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    resident: Resident,
+    viewer: Viewer,
+) -> None:
+    now = utc_now()
+    token = (command.args or "").removeprefix(SELF_PREFIX)
+    try:
+        answer, offer_session = await self_check_in(session, token, resident, now)
+    except CheckInError as error:
+        text = problem_text(error.problem, viewer, error.offer_session)
+        await show(message, notice(text))
+        return
+    facts = await session_facts(session, offer_session.id)
+    assert facts is not None
+    progress = await track_progress(session, resident, now)
+    await show(message, self_checked_in(viewer, answer, facts, progress))

@@ -1,0 +1,293 @@
+"""Volunteers at the door: /checkin, /attend, /count, /undo and the self check-in QR.
+
+The whole router needs the check-in permission (volunteers, organisers, administrators).
+After /checkin and a session, what the volunteer types are pass codes (`CheckInStates.codes`)
+until they press Finish or /cancel; every message of codes gets one answer per code. The
+dialogue is drawn in docs/check-in.md.
+"""
+
+from __future__ import annotations
+
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.deep_linking import create_start_link
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks.checkin_volunteer import (
+    CheckInSession,
+    CheckInSessions,
+    CheckInVenue,
+    SelfCheckInQr,
+    StopCheckIn,
+)
+from bot.filters import NOT_TEXT, TYPED
+from bot.permissions import protect
+from bot.screens import checkin_volunteer as checkin_volunteer_screens
+from bot.screens.checkin_resident import qr_png
+from bot.screens.checkin_volunteer import (
+    answers_messages,
+    attend_usage,
+    check_in_finished,
+    check_in_mode,
+    codes_expected,
+    count_usage,
+    headcount_recorded,
+    problem_text,
+    self_check_in_caption,
+    undone_text,
+)
+from bot.screens.view import Viewer, notice, show
+from bot.settings import Settings
+from bot.states import CheckInStates
+from catalogue.checkin.door import (
+    CheckInError,
+    Problem,
+    check_in_codes,
+    record_headcount,
+    undo_last,
+)
+from catalogue.checkin.passes import split_codes
+from catalogue.checkin.self_checkin import open_self_check_in
+from catalogue.checkin.today import counts, matching, open_session, session_facts, sessions_today
+from catalogue.models import OfferSession, utc_now
+from catalogue.team import Permission
+from handlers.checkin_resident import CHECK_IN_SESSION
+
+router = protect(Router(name=__name__), Permission.CHECK_IN)
+QR_FILE = "self-check-in.png"
+
+
+async def _begin(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    viewer: Viewer,
+    offer_session: OfferSession,
+) -> None:
+    await state.set_state(CheckInStates.codes)
+    await state.update_data({CHECK_IN_SESSION: offer_session.id})
+    facts = await session_facts(session, offer_session.id)
+    assert facts is not None
+    view = check_in_mode(viewer, facts, await counts(session, offer_session.id))
+    await show(event, view)
+
+
+async def _tell(event: Message | CallbackQuery, text: str, answer: CallbackAnswer | None) -> None:
+    if isinstance(event, CallbackQuery) and answer is not None:
+        answer.text, answer.show_alert = text, True
+    elif isinstance(event, Message):
+        await event.answer(text)
+
+
+@router.message(Command("checkin"))
+async def choose_session(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    now, zone = utc_now(), settings.city_zone
+    words = (command.args or "").strip()
+    number = words.removeprefix("#")
+    if number.isascii() and number.isdigit():
+        try:
+            offer_session = await open_session(session, words, now, zone)
+        except CheckInError as error:
+            await message.answer(problem_text(error.problem, viewer, error.offer_session))
+            return
+        await _begin(message, state, session, viewer, offer_session)
+        return
+    items = await sessions_today(session, now, zone)
+    if words:
+        items = matching(items, words[:100])
+        if len(items) == 1:
+            await _begin(message, state, session, viewer, items[0].session)
+            return
+    await show(
+        message, checkin_volunteer_screens.choose_session(viewer, items, words[:100], not words)
+    )
+
+
+@router.callback_query(CheckInSessions.filter())
+async def all_sessions(
+    callback: CallbackQuery, session: AsyncSession, settings: Settings, viewer: Viewer
+) -> None:
+    items = await sessions_today(session, utc_now(), settings.city_zone)
+    await show(callback, checkin_volunteer_screens.choose_session(viewer, items))
+
+
+@router.callback_query(CheckInVenue.filter())
+async def sessions_at_venue(
+    callback: CallbackQuery,
+    callback_data: CheckInVenue,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    items = await sessions_today(
+        session, utc_now(), settings.city_zone, venue_id=callback_data.venue_id
+    )
+    await show(callback, checkin_volunteer_screens.choose_session(viewer, items, by_venue=False))
+
+
+@router.callback_query(CheckInSession.filter())
+async def start_session(
+    callback: CallbackQuery,
+    callback_data: CheckInSession,
+    callback_answer: CallbackAnswer,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    try:
+        offer_session = await open_session(
+            session, callback_data.session_id, utc_now(), settings.city_zone
+        )
+    except CheckInError as error:
+        text = problem_text(error.problem, viewer, error.offer_session)
+        await _tell(callback, text, callback_answer)
+        return
+    await _begin(callback, state, session, viewer, offer_session)
+
+
+@router.callback_query(StopCheckIn.filter())
+async def finish(callback: CallbackQuery, state: FSMContext) -> None:
+    if await state.get_state() == CheckInStates.codes.state:
+        await state.set_state(None)
+    await show(callback, notice(check_in_finished()))
+
+
+@router.callback_query(SelfCheckInQr.filter())
+async def self_check_in_qr(
+    callback: CallbackQuery,
+    callback_data: SelfCheckInQr,
+    callback_answer: CallbackAnswer,
+    bot: Bot,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    now = utc_now()
+    try:
+        offer_session = await open_session(
+            session, callback_data.session_id, now, settings.city_zone
+        )
+        opened = await open_self_check_in(session, offer_session, callback.from_user.id, now)
+    except CheckInError as error:
+        text = problem_text(error.problem, viewer, error.offer_session)
+        await _tell(callback, text, callback_answer)
+        return
+    facts = await session_facts(session, offer_session.id)
+    assert facts is not None
+    link = await create_start_link(bot, opened.payload)
+    view = self_check_in_caption(viewer, facts, opened.expires_at)
+    picture = BufferedInputFile(qr_png(link), filename=QR_FILE)
+    await bot.send_photo(
+        callback.from_user.id, picture, caption=view.text, reply_markup=view.markup
+    )
+
+
+async def _check_codes(
+    message: Message,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+    reference: str | int,
+    typed: list[str],
+) -> bool:
+    """Check the codes in; False when the session is not open for check-in."""
+    now = utc_now()
+    try:
+        offer_session = await open_session(session, reference, now, settings.city_zone)
+    except CheckInError as error:
+        await message.answer(problem_text(error.problem, viewer, error.offer_session))
+        return False
+    try:
+        batch = await check_in_codes(session, offer_session, typed, message.from_user.id, now)
+    except CheckInError as error:
+        await message.answer(problem_text(error.problem, viewer, offer_session))
+        return True
+    for text in answers_messages(batch, offer_session.id):
+        await message.answer(text)
+    return True
+
+
+@router.message(Command("attend"))
+async def attend(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    parts = (command.args or "").split(maxsplit=1)
+    if len(parts) < 2:
+        await message.answer(attend_usage())
+        return
+    await _check_codes(message, session, settings, viewer, parts[0], split_codes(parts[1]))
+
+
+@router.message(Command("count"))
+async def headcount(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    parts = (command.args or "").split()
+    current = (await state.get_data()).get(CHECK_IN_SESSION)
+    checking_in = await state.get_state() == CheckInStates.codes.state and current
+    if len(parts) == 2:
+        reference, number = parts
+    elif len(parts) == 1 and checking_in:
+        reference, number = int(current), parts[0]
+    else:
+        await message.answer(count_usage())
+        return
+    now = utc_now()
+    try:
+        offer_session = await open_session(session, reference, now, settings.city_zone)
+        if not (number.isascii() and number.isdigit()) or len(number) > 6:
+            raise CheckInError(Problem.BAD_NUMBER, offer_session)
+        total = await record_headcount(
+            session, offer_session, int(number), message.from_user.id, now
+        )
+    except CheckInError as error:
+        await message.answer(problem_text(error.problem, viewer, error.offer_session))
+        return
+    facts = await session_facts(session, offer_session.id)
+    assert facts is not None
+    await message.answer(headcount_recorded(facts, viewer, int(number), total))
+
+
+@router.message(Command("undo"))
+async def undo(message: Message, session: AsyncSession, viewer: Viewer) -> None:
+    undone = await undo_last(session, message.from_user.id, utc_now())
+    await message.answer(undone_text(undone, viewer))
+
+
+@router.message(StateFilter(CheckInStates.codes), TYPED)
+async def codes(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    current = (await state.get_data()).get(CHECK_IN_SESSION)
+    typed = split_codes(message.text or "")
+    if not await _check_codes(message, session, settings, viewer, int(current or 0), typed):
+        await state.set_state(None)  # the session is no longer open: choose another
+
+
+@router.message(StateFilter(CheckInStates.codes), NOT_TEXT)
+async def not_codes(message: Message) -> None:
+    await message.answer(codes_expected())
