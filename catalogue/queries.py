@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.models import (
@@ -181,3 +182,27 @@ async def find_offer(session: AsyncSession, reference: str) -> Offer | None:
         if offer is not None:
             return offer
     return await session.scalar(select(Offer).where(Offer.external_id == reference))
+
+
+SessionWithOffer = tuple[OfferSession, Offer, Venue | None]
+
+
+def sessions_with_offer_and_venue() -> Select[SessionWithOffer]:
+    """The join several features share: each session with its offer and (if any) its venue.
+
+    Callers add their own `where`, `order_by` and `limit`; `sessions_by_id` is the common case.
+    """
+    return (
+        select(OfferSession, Offer, Venue)
+        .join(Offer, Offer.id == OfferSession.offer_id)
+        .outerjoin(Venue, Venue.id == OfferSession.venue_id)
+    )
+
+
+async def sessions_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, SessionWithOffer]:
+    """Sessions with their offer and venue, by session id; unknown ids are left out."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = await session.execute(sessions_with_offer_and_venue().where(OfferSession.id.in_(wanted)))
+    return {offer_session.id: (offer_session, offer, venue) for offer_session, offer, venue in rows}
