@@ -33,6 +33,7 @@ from catalogue.models import (
     Venue,
     translated,
 )
+from catalogue.queries import OfferCard, offer_card
 from catalogue.search.text import _CYRILLIC_TO_LATIN as CYRILLIC_TO_LATIN
 from catalogue.search.text import normalise
 
@@ -246,7 +247,49 @@ def preview_offer(
     )
 
 
+def preview_session(record: dict[str, Any], offer: Offer, venue: Venue | None) -> OfferSession:
+    """An unsaved OfferSession from a checked session record, for showing it before Save."""
+    return OfferSession(
+        external_id=record["id"],
+        offer_id=offer.id,
+        venue_id=venue.id if venue else None,
+        starts_at=datetime.fromisoformat(record["starts_at"]),
+        ends_at=datetime.fromisoformat(record["ends_at"]),
+        capacity=record["capacity"],
+        online_url=record["online_url"],
+    )
+
+
+async def offer_preview_card(
+    session: AsyncSession, record: OfferRecord, offer_id: int | None, now: datetime
+) -> OfferCard | None:
+    """The card of an offer as residents will see it once saved (with the upcoming sessions
+    it already has); None when its provider no longer exists."""
+    provider = await by_external_id(session, Provider, record.provider)
+    festival = await by_external_id(session, Festival, record.festival)
+    if provider is None:
+        return None
+    existing = await offer_card(session, offer_id, now) if offer_id else None
+    sessions, total = (existing.sessions, existing.upcoming_total) if existing else ([], 0)
+    preview = preview_offer(record, provider, festival, offer_id)
+    return OfferCard(preview, provider, festival, sessions, total)
+
+
 # ---------------------------------------------------------------- looking things up
+
+
+async def offer_by_id(session: AsyncSession, offer_id: int | None) -> Offer | None:
+    """An offer by database id; None for no id or an offer no longer in the programme."""
+    if not offer_id:
+        return None
+    return await session.get(Offer, offer_id)
+
+
+async def venue_by_id(session: AsyncSession, venue_id: int | None) -> Venue | None:
+    """A venue by database id; None for no id or a venue no longer there."""
+    if not venue_id:
+        return None
+    return await session.get(Venue, venue_id)
 
 
 async def find_offers(session: AsyncSession, text: str, locale: str) -> list[Choice]:

@@ -8,7 +8,8 @@ The organisers' forms call these two functions inside their update's transaction
     report = await cancel_session(session, session_id, city_zone=settings.city_zone)
 
 `venue_id=None` keeps the venue. Both return None for a session that does not exist, and a
-`ChangeReport` saying whether anything changed and how many residents will be told.
+`ChangeReport` saying whether anything changed and how many residents will be told. Before
+that, `session_with_offer` and `changeable_session` find the session a button names.
 
 Told once: each subscriber (seat or waitlist) gets one notice per change, rendered when it is
 sent. If the session changes again before an earlier notice went out, that notice is
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from catalogue.models import Offer, OfferSession, Resident, Seat, SeatStatus, SessionStatus, utc_now
 from catalogue.outbox.messages import OutboxMessage, OutboxState, enqueue_many, skip_pending
 from catalogue.outbox.reminders import CHANGE, PROMOTED, REMINDER, notice, plan_reminders
+from catalogue.queries import SessionWithOffer, sessions_by_id
 from catalogue.seats import lock_offer_session
 from catalogue.subscriptions import ACTIVE
 
@@ -137,16 +139,7 @@ async def _notify(
 ) -> None:
     # A notice of an earlier change that has not gone out yet is replaced by this one, which
     # tells what the session was before that earlier change.
-    unsent = list(
-        await session.scalars(
-            select(OutboxMessage).where(
-                OutboxMessage.session_id == offer_session.id,
-                OutboxMessage.kind == CHANGE,
-                OutboxMessage.state == OutboxState.PENDING,
-            )
-        )
-    )
-    earlier = {row.resident_id: row.payload for row in unsent}
+    earlier = await _unsent_change_payloads(session, offer_session.id)
     await skip_pending(
         session,
         "superseded by a later change",
@@ -178,6 +171,18 @@ async def _notify(
     await enqueue_many(session, messages)
 
 
+async def _unsent_change_payloads(session: AsyncSession, session_id: int) -> dict[int, dict]:
+    """The payload of each change notice of the session still waiting to go out, by resident."""
+    unsent = await session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.session_id == session_id,
+            OutboxMessage.kind == CHANGE,
+            OutboxMessage.state == OutboxState.PENDING,
+        )
+    )
+    return {row.resident_id: row.payload for row in unsent}
+
+
 async def touch_offer(session: AsyncSession, offer_id: int, now: datetime) -> None:
     """Stamp the offer as changed: the search index's fingerprint (catalogue.search.engine)
     sees it."""
@@ -193,3 +198,17 @@ async def subscriber_count(session: AsyncSession, session_id: int) -> int:
         .where(Seat.session_id == session_id, Seat.status.in_(ACTIVE))
     )
     return count or 0
+
+
+async def session_with_offer(session: AsyncSession, session_id: int) -> SessionWithOffer | None:
+    """The session with its offer and (if any) venue; None if it is no longer there."""
+    return (await sessions_by_id(session, [session_id])).get(session_id)
+
+
+async def changeable_session(session: AsyncSession, session_id: int) -> SessionWithOffer | None:
+    """The session with its offer and venue if it can still be moved or cancelled: None when
+    it is gone or already cancelled."""
+    found = await session_with_offer(session, session_id)
+    if found is None or found[0].status == SessionStatus.CANCELLED:
+        return None
+    return found

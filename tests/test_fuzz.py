@@ -80,7 +80,7 @@ ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
 
 def known_commands() -> list[str]:
     commands = set()
-    for router in FEATURE_ROUTERS:
+    for router in (r for feature in FEATURE_ROUTERS for r in feature.chain_tail):
         for observer in router.observers.values():
             for handler in observer.handlers:
                 for flt in handler.filters or []:

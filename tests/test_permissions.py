@@ -78,8 +78,9 @@ def _example(data_class: type[CallbackData]) -> CallbackData:
 
 def privileged_entry_points() -> list[EntryPoint]:
     found: list[EntryPoint] = []
-    for router in FEATURE_ROUTERS:
-        permission = getattr(router, "protected_by", None)
+    # A feature in a package (handlers/programme/) keeps its dialogues in sub-routers.
+    for feature, router in ((f, r) for f in FEATURE_ROUTERS for r in f.chain_tail):
+        permission = getattr(feature, "protected_by", None)
         if permission is None:
             continue
         for handler in router.message.handlers:
@@ -116,14 +117,14 @@ def test_every_team_button_and_command_belongs_to_a_protected_router() -> None:
         and value.__module__ == module.__name__
     }
     assert len(team_data) > 10
-    for router in FEATURE_ROUTERS:
+    for feature, router in ((f, r) for f in FEATURE_ROUTERS for r in f.chain_tail):
         for handler in router.callback_query.handlers:
             for item in handler.filters or []:
                 if (
                     isinstance(item.callback, CallbackQueryFilter)
                     and item.callback.callback_data in team_data
                 ):
-                    assert getattr(router, "protected_by", None), (router.name, handler.callback)
+                    assert getattr(feature, "protected_by", None), (router.name, handler.callback)
 
 
 @pytest.fixture

@@ -1,4 +1,7 @@
-"""Buttons of programme management: offers, sessions, the forms and imports (handlers/programme)."""
+"""Buttons of programme management: offers, sessions, the forms and imports.
+
+Handled by the dialogues of handlers/programme/.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from aiogram.filters.callback_data import CallbackData
 
 from bot.callbacks import Id
 
-# -- programme (handlers/programme.py)
+# -- programme (handlers/programme/)
 
 
 class OfferField(StrEnum):

@@ -1,8 +1,10 @@
 """Planning what residents are told and when: reminders, notices, announcements, digests.
 
-Everything here writes outbox rows (scheduler/outbox.py) in the caller's transaction; the
-outbox worker sends them when due. Planning is idempotent: every row has a dedupe key, so
-running a job twice, or in two processes at once, queues nothing twice.
+Everything here writes outbox rows (catalogue/outbox/messages.py) in the caller's transaction:
+a seat taken or moved plans its reminders at once; scheduler/planning.py runs the periodic
+jobs (resync, announcements, digests) on top of these functions, and the outbox worker
+(scheduler/outbox.py) sends the rows when due. Planning is idempotent: every row has a dedupe
+key, so running a job twice, or in two processes at once, queues nothing twice.
 
 * Reminders: one row per (resident, session, offset), due at `timing.reminder_due`, anchored
   to the session's start. When the session moves, the rows move (`plan_reminders` again).

@@ -1,0 +1,60 @@
+"""Leaving a programme form (its Cancel button), a button of an earlier step, and input no step
+expected. Tried after every dialogue of the programme, so only what they left gets here."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks.programme import FormPick
+from bot.filters import Magic
+from bot.screens import programme as ui
+from bot.screens.view import Viewer
+from bot.settings import Settings
+from bot.states import ImportStates, OfferForm, RescheduleForm, SessionForm
+from handlers.programme.common import back_to_finding, show_programme_home
+from handlers.programme.offer_form import ask, is_offer_step
+
+router = Router(name=__name__)
+
+
+@router.callback_query(
+    StateFilter(OfferForm, SessionForm, RescheduleForm, ImportStates),
+    FormPick.filter(F.value == ui.DISCARD),
+)
+async def discard(callback: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
+    await back_to_finding(state)
+    await show_programme_home(callback, session)
+
+
+@router.callback_query(FormPick.filter())
+async def stale_pick(callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:
+    callback_answer.text = _(
+        "This button belongs to an earlier step. Please answer the last question."
+    )
+
+
+@router.message(
+    StateFilter(OfferForm, SessionForm, RescheduleForm, ImportStates),
+    Magic(~F.text.startswith("/")),
+)
+async def unexpected(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    """Anything a step did not expect (a sticker for a date, a photo for a file…)."""
+    step = await state.get_state()
+    if step == ImportStates.file.state:
+        await message.answer(_("Please send the file as a document (📎), or /cancel."))
+        return
+    await message.answer(ui.form_error("text"))
+    if is_offer_step(step):
+        await ask(message, step, state, session, settings, viewer)

@@ -1,0 +1,94 @@
+"""/import: a CSV, JSON or ICS file sent by an organiser, imported all or nothing by the same
+importer as `learncity catalogue import`. An .ics file sent from an offer becomes its sessions."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import BufferedInputFile, Message
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks.programme import ImportFile
+from bot.filters import Magic
+from bot.permissions import HasPermission
+from bot.screens import programme as ui
+from bot.screens.view import Viewer, show
+from bot.settings import Settings
+from bot.states import ImportStates, ProgrammeStates
+from catalogue.exchange.importer import TABLES, CatalogueImportError, import_bytes
+from catalogue.programme import offer_by_id
+from catalogue.team import Permission
+from handlers.programme.common import Event, back_to_finding
+
+router = Router(name=__name__)
+
+MAX_UPLOAD_BYTES = 5 * 2**20
+
+
+@router.message(Command("import"))
+@router.callback_query(ImportFile.filter())
+async def ask_for_file(
+    event: Event,
+    state: FSMContext,
+    session: AsyncSession,
+    viewer: Viewer,
+    callback_data: ImportFile | None = None,
+) -> None:
+    offer = await offer_by_id(session, callback_data.offer_id if callback_data else None)
+    await state.set_state(ImportStates.file)
+    await state.set_data({"offer_id": offer.id if offer else None})
+    await show(event, ui.ask_file(offer, viewer))
+
+
+# Outside a form a file is taken as an import only from the team: a resident's goes on.
+@router.message(StateFilter(ImportStates.file), Magic(F.document))
+@router.message(
+    StateFilter(None, ProgrammeStates.find),
+    Magic(F.document),
+    HasPermission(Permission.MANAGE_PROGRAMME),
+)
+async def import_upload(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+) -> None:
+    document = message.document
+    assert document is not None
+    if document.file_size and document.file_size > MAX_UPLOAD_BYTES:
+        await message.answer(
+            _("The file is too big: up to {megabytes} MB, please.").format(
+                megabytes=MAX_UPLOAD_BYTES // 2**20
+            )
+        )
+        return
+    data = await state.get_data()
+    offer = await offer_by_id(session, data.get("offer_id"))
+    caption = (message.caption or "").strip().lower()
+    content = await bot.download(document)
+    assert content is not None
+    try:
+        report = await import_bytes(
+            session,
+            document.file_name or "upload",
+            content.read(),
+            caption if caption in TABLES else None,
+            offer=offer.external_id if offer else None,
+            zone=settings.city_zone,
+        )
+    except CatalogueImportError as error:
+        await _report_problems(message, error)
+        return
+    await back_to_finding(state)
+    await message.answer(ui.import_done(report))
+
+
+async def _report_problems(message: Message, error: CatalogueImportError) -> None:
+    """The first problems in the chat, and every one of them in a file when there are more."""
+    await message.answer(ui.import_failed(error.errors))
+    if len(error.errors) > ui.REPORT_LINES:
+        report_file = BufferedInputFile(ui.error_report_file(error.errors), "import-errors.txt")
+        await message.answer_document(report_file)

@@ -1,0 +1,364 @@
+"""The offer form: a new offer step by step, or one field of an offer changed; each answer is
+checked, then a preview as residents will see the offer, then Save.
+
+The draft is a record of the exchange format kept in the FSM data, saved by the importer's own
+upsert (`catalogue.programme.save_offer`), so the form obeys exactly the rules of a file.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks.programme import EditOffer, FormPick, NewOffer, OfferField
+from bot.filters import TYPED
+from bot.screens import programme as ui
+from bot.screens.view import View, Viewer, show
+from bot.settings import SUPPORTED_LOCALES, Settings
+from bot.states import OfferForm
+from catalogue.exchange.importer import CatalogueImportError
+from catalogue.models import Festival, OfferFormat, OfferKind, Provider, utc_now
+from catalogue.programme import (
+    clean_typed,
+    external_id_of,
+    festival_choices,
+    new_external_id,
+    offer_by_id,
+    offer_preview_card,
+    offer_record,
+    parse_ages,
+    parse_price,
+    provider_choices,
+    save_offer,
+    usual_currency,
+    validated_offer,
+)
+from handlers.programme.common import Event, back_to_finding, offer_gone, show_offer
+
+router = Router(name=__name__)
+
+OFFER_STEPS: list[State] = [
+    OfferForm.title,
+    OfferForm.kind,
+    OfferForm.format,
+    OfferForm.language,
+    OfferForm.provider,
+    OfferForm.festival,
+    OfferForm.description,
+    OfferForm.price,
+    OfferForm.ages,
+    OfferForm.confirm,
+]
+FIELD_STEPS = {
+    OfferField.TITLE: OfferForm.title,
+    OfferField.KIND: OfferForm.kind,
+    OfferField.FORMAT: OfferForm.format,
+    OfferField.LANGUAGE: OfferForm.language,
+    OfferField.PROVIDER: OfferForm.provider,
+    OfferField.FESTIVAL: OfferForm.festival,
+    OfferField.DESCRIPTION: OfferForm.description,
+    OfferField.PRICE: OfferForm.price,
+    OfferField.AGES: OfferForm.ages,
+}
+# The questions that need nothing from the database.
+PLAIN_QUESTIONS = {
+    OfferForm.title.state: ui.ask_title,
+    OfferForm.kind.state: ui.ask_kind,
+    OfferForm.format.state: ui.ask_format,
+    OfferForm.language.state: ui.ask_language,
+    OfferForm.description.state: ui.ask_description,
+    OfferForm.price.state: ui.ask_price,
+    OfferForm.ages.state: ui.ask_ages,
+}
+
+
+def is_offer_step(step: str | None) -> bool:
+    return step in {offer_step.state for offer_step in OFFER_STEPS}
+
+
+# ---------------------------------------------------------------- opening the form
+
+
+@router.callback_query(NewOffer.filter())
+async def new_offer(
+    callback: CallbackQuery, state: FSMContext, session: AsyncSession, viewer: Viewer
+) -> None:
+    draft: dict[str, Any] = {
+        "id": None,
+        "title": {},
+        "description": {},
+        "format": OfferFormat.IN_PERSON.value,
+        "language": viewer.locale,
+        "currency": await usual_currency(session),
+        "price": 0,
+    }
+    await state.set_state(OfferForm.title)
+    await state.set_data({"mode": "new", "draft": draft})
+    await show(callback, ui.ask_title())
+
+
+@router.callback_query(EditOffer.filter())
+async def edit_offer(
+    callback: CallbackQuery,
+    callback_data: EditOffer,
+    callback_answer: CallbackAnswer,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    offer = await offer_by_id(session, callback_data.offer_id)
+    if offer is None:
+        await offer_gone(callback, callback_answer, session)
+        return
+    if callback_data.field is None:
+        await show(callback, ui.choose_field(offer))
+        return
+    step = FIELD_STEPS[callback_data.field]
+    await state.set_state(step)
+    await state.set_data(
+        {"mode": "edit", "offer_id": offer.id, "draft": await offer_record(session, offer)}
+    )
+    await ask(callback, step.state, state, session, settings, viewer)
+
+
+# ---------------------------------------------------------------- asking and moving on
+
+
+async def ask(
+    event: Event,
+    step: str | None,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+    text_filter: str = "",
+) -> None:
+    """Put the question of `step` in front of the organiser (the preview after the last)."""
+    view: View
+    if step in PLAIN_QUESTIONS:
+        view = PLAIN_QUESTIONS[step]()
+    elif step == OfferForm.provider.state:
+        view = ui.ask_provider(await provider_choices(session, viewer.locale, text_filter))
+    elif step == OfferForm.festival.state:
+        today = datetime.now(settings.city_zone).date()
+        view = ui.ask_festival(await festival_choices(session, viewer.locale, today))
+    else:
+        await _preview_offer(event, state, session, viewer)
+        return
+    await show(event, view)
+
+
+async def _advance(
+    event: Event, state: FSMContext, session: AsyncSession, settings: Settings, viewer: Viewer
+) -> None:
+    """The next step of a new offer; an edit goes straight to the preview."""
+    data = await state.get_data()
+    current = await state.get_state()
+    if data.get("mode") == "edit":
+        step = OfferForm.confirm
+    else:
+        index = [step.state for step in OFFER_STEPS].index(current)
+        step = OFFER_STEPS[index + 1]
+    await state.set_state(step)
+    await ask(event, step.state, state, session, settings, viewer)
+
+
+async def _set(state: FSMContext, **values: Any) -> None:
+    data = await state.get_data()
+    data["draft"].update(values)
+    await state.update_data(draft=data["draft"])
+
+
+async def _preview_offer(
+    event: Event, state: FSMContext, session: AsyncSession, viewer: Viewer
+) -> None:
+    data = await state.get_data()
+    draft = data["draft"]
+    if not draft.get("id"):
+        draft["id"] = new_external_id(next(iter(draft["title"].values()), ""))
+        await state.update_data(draft=draft)
+    try:
+        record = validated_offer(draft)
+    except CatalogueImportError as error:  # shown with a Cancel button: the form stays open
+        await show(event, ui.with_cancel(ui.form_problems(error.errors)))
+        return
+    card = await offer_preview_card(session, record, data.get("offer_id"), utc_now())
+    if card is None:
+        await show(event, ui.with_cancel(_("The provider no longer exists. Please start again.")))
+        return
+    await show(event, ui.offer_preview(viewer, card, is_new=data.get("mode") != "edit"))
+
+
+# ---------------------------------------------------------------- the answers
+
+
+@router.message(StateFilter(OfferForm.title), TYPED)
+async def got_title(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    title = " ".join(clean_typed(message.text or "").split())
+    if not 3 <= len(title) <= 200:
+        await message.answer(ui.form_error("title"))
+        return
+    data = await state.get_data()
+    titles = dict(data["draft"]["title"])
+    titles[viewer.locale] = title
+    await _set(state, title=titles)
+    await _advance(message, state, session, settings, viewer)
+
+
+@router.callback_query(
+    StateFilter(OfferForm.kind), FormPick.filter(F.value.in_([k.value for k in OfferKind]))
+)
+@router.callback_query(
+    StateFilter(OfferForm.format), FormPick.filter(F.value.in_([f.value for f in OfferFormat]))
+)
+@router.callback_query(
+    StateFilter(OfferForm.language), FormPick.filter(F.value.in_(SUPPORTED_LOCALES))
+)
+async def picked_choice(
+    callback: CallbackQuery,
+    callback_data: FormPick,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    field = {
+        OfferForm.kind.state: "kind",
+        OfferForm.format.state: "format",
+        OfferForm.language.state: "language",
+    }[await state.get_state()]
+    await _set(state, **{field: callback_data.value})
+    await _advance(callback, state, session, settings, viewer)
+
+
+@router.message(StateFilter(OfferForm.provider), TYPED)
+async def narrow_providers(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    await ask(
+        message, OfferForm.provider.state, state, session, settings, viewer, message.text or ""
+    )
+
+
+@router.callback_query(StateFilter(OfferForm.provider), FormPick.filter(F.value.isdigit()))
+@router.callback_query(StateFilter(OfferForm.festival), FormPick.filter(F.value.isdigit()))
+async def picked_row(
+    callback: CallbackQuery,
+    callback_data: FormPick,
+    callback_answer: CallbackAnswer,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    step = await state.get_state()
+    model, field = (
+        (Provider, "provider") if step == OfferForm.provider.state else (Festival, "festival")
+    )
+    external_id = await external_id_of(session, model, int(callback_data.value))
+    if external_id is None:
+        callback_answer.text = _("This choice no longer exists.")
+        await ask(callback, step, state, session, settings, viewer)
+        return
+    await _set(state, **{field: external_id})
+    await _advance(callback, state, session, settings, viewer)
+
+
+@router.callback_query(StateFilter(OfferForm.festival), FormPick.filter(F.value == ui.NONE))
+async def no_festival(
+    callback: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    await _set(state, festival=None)
+    await _advance(callback, state, session, settings, viewer)
+
+
+@router.message(StateFilter(OfferForm.description), TYPED)
+@router.callback_query(StateFilter(OfferForm.description), FormPick.filter(F.value == ui.SKIP))
+async def got_description(
+    event: Event,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    data = await state.get_data()
+    descriptions = dict(data["draft"].get("description") or {})
+    if isinstance(event, Message):
+        descriptions[viewer.locale] = clean_typed(event.text or "").strip()[:3000]
+    else:
+        descriptions.pop(viewer.locale, None)
+    await _set(state, description=descriptions)
+    await _advance(event, state, session, settings, viewer)
+
+
+@router.message(StateFilter(OfferForm.price), TYPED)
+@router.callback_query(StateFilter(OfferForm.price), FormPick.filter(F.value == "0"))
+async def got_price(
+    event: Event,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    # A price that cannot be read raises FormError: the error router explains it.
+    price = parse_price(event.text or "") if isinstance(event, Message) else 0.0
+    await _set(state, price=price)
+    await _advance(event, state, session, settings, viewer)
+
+
+@router.message(StateFilter(OfferForm.ages), TYPED)
+@router.callback_query(StateFilter(OfferForm.ages), FormPick.filter(F.value == "all"))
+async def got_ages(
+    event: Event,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    # Ages that cannot be read raise FormError: the error router explains them.
+    low, high = parse_ages(event.text or "") if isinstance(event, Message) else (None, None)
+    await _set(state, age_min=low, age_max=high)
+    await _advance(event, state, session, settings, viewer)
+
+
+@router.callback_query(StateFilter(OfferForm.confirm), FormPick.filter(F.value == ui.SAVE))
+async def save_offer_form(
+    callback: CallbackQuery,
+    callback_answer: CallbackAnswer,
+    state: FSMContext,
+    session: AsyncSession,
+    viewer: Viewer,
+) -> None:
+    data = await state.get_data()
+    try:
+        offer = await save_offer(session, data["draft"])
+    except CatalogueImportError as error:  # shown with a Cancel button: the form stays open
+        await show(callback, ui.with_cancel(ui.form_problems(error.errors)))
+        return
+    await back_to_finding(state)
+    callback_answer.text = _("Saved.")
+    await show_offer(callback, session, viewer, offer)

@@ -1,0 +1,211 @@
+"""The session form: a new session of an offer (start, end, venue or link, places), checked
+as an imported file would be, previewed, then saved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks.programme import AddSession, FormPick
+from bot.filters import TYPED
+from bot.screens import programme as ui
+from bot.screens.view import Viewer, show
+from bot.states import ProgrammeStates, SessionForm
+from catalogue.exchange.importer import CatalogueImportError
+from catalogue.models import OfferFormat, Venue
+from catalogue.programme import (
+    clean_typed,
+    external_id_of,
+    new_external_id,
+    offer_by_id,
+    preview_session,
+    save_session,
+    validated_session,
+    venue_by_id,
+    venue_choices,
+)
+from handlers.programme.common import (
+    Event,
+    back_to_finding,
+    keep_picked_end,
+    keep_typed_end,
+    offer_gone,
+    show_offer,
+    take_start,
+)
+
+router = Router(name=__name__)
+
+
+@router.callback_query(AddSession.filter())
+async def add_session(
+    callback: CallbackQuery,
+    callback_data: AddSession,
+    callback_answer: CallbackAnswer,
+    state: FSMContext,
+    session: AsyncSession,
+    viewer: Viewer,
+) -> None:
+    offer = await offer_by_id(session, callback_data.offer_id)
+    if offer is None:
+        await offer_gone(callback, callback_answer, session)
+        return
+    draft = {"id": new_external_id(offer.external_id[:40]), "offer": offer.external_id}
+    await state.set_state(SessionForm.starts)
+    await state.set_data({"offer_id": offer.id, "draft": draft})
+    await show(callback, ui.ask_starts(offer, viewer))
+
+
+@router.message(StateFilter(SessionForm.starts), TYPED)
+async def got_start(message: Message, state: FSMContext, viewer: Viewer) -> None:
+    await take_start(message, state, viewer, ends=SessionForm.ends)
+
+
+@router.message(StateFilter(SessionForm.ends), TYPED)
+async def got_end(
+    message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer
+) -> None:
+    await keep_typed_end(message, state, viewer)
+    await _ask_venue(message, state, session, viewer)
+
+
+@router.callback_query(StateFilter(SessionForm.ends), FormPick.filter(F.value.isdigit()))
+async def picked_length(
+    callback: CallbackQuery,
+    callback_data: FormPick,
+    state: FSMContext,
+    session: AsyncSession,
+    viewer: Viewer,
+) -> None:
+    if await keep_picked_end(callback, state, int(callback_data.value)):
+        await _ask_venue(callback, state, session, viewer)
+
+
+async def _ask_venue(
+    event: Event, state: FSMContext, session: AsyncSession, viewer: Viewer
+) -> None:
+    await state.set_state(SessionForm.venue)
+    await show(event, ui.ask_venue(await venue_choices(session, viewer.locale)))
+
+
+@router.callback_query(StateFilter(SessionForm.venue), FormPick.filter(F.value.isdigit()))
+@router.callback_query(StateFilter(SessionForm.venue), FormPick.filter(F.value == ui.NONE))
+async def got_venue(
+    callback: CallbackQuery,
+    callback_data: FormPick,
+    callback_answer: CallbackAnswer,
+    state: FSMContext,
+    session: AsyncSession,
+    viewer: Viewer,
+) -> None:
+    venue_id = None if callback_data.value == ui.NONE else int(callback_data.value)
+    if venue_id is not None and await venue_by_id(session, venue_id) is None:
+        callback_answer.text = _("This choice no longer exists.")
+        await show(callback, ui.ask_venue(await venue_choices(session, viewer.locale)))
+        return
+    await state.update_data(venue_id=venue_id)
+    data = await state.get_data()
+    offer = await offer_by_id(session, data["offer_id"])
+    online = offer is not None and offer.format != OfferFormat.IN_PERSON
+    if online or venue_id is None:
+        await state.set_state(SessionForm.link)
+        await show(callback, ui.ask_link())
+        return
+    await state.set_state(SessionForm.capacity)
+    await show(callback, ui.ask_capacity())
+
+
+@router.message(StateFilter(SessionForm.link), TYPED)
+@router.callback_query(StateFilter(SessionForm.link), FormPick.filter(F.value == ui.SKIP))
+async def got_link(event: Event, state: FSMContext) -> None:
+    link = None
+    if isinstance(event, Message):
+        link = clean_typed(event.text or "").strip()
+        if not link.startswith(("https://", "http://")) or len(link) > 300 or " " in link:
+            await event.answer(ui.form_error("link"))
+            return
+    await state.update_data(online_url=link)
+    await state.set_state(SessionForm.capacity)
+    await show(event, ui.ask_capacity())
+
+
+@router.message(StateFilter(SessionForm.capacity), TYPED)
+@router.callback_query(StateFilter(SessionForm.capacity), FormPick.filter(F.value == ui.SKIP))
+async def got_capacity(
+    event: Event, state: FSMContext, session: AsyncSession, viewer: Viewer
+) -> None:
+    capacity = None
+    if isinstance(event, Message):
+        text = (event.text or "").strip()
+        if not text.isdigit() or not 0 < int(text) <= 100_000:
+            await event.answer(ui.form_error("capacity"))
+            return
+        capacity = int(text)
+    await state.update_data(capacity=capacity)
+    await state.set_state(SessionForm.confirm)
+    await _preview_session(event, state, session, viewer)
+
+
+def _session_record(data: dict[str, Any]) -> dict[str, Any]:
+    """The form's answers as a session record of the exchange format."""
+    record = dict(data["draft"])
+    record.update(
+        starts_at=data["starts_at"],
+        ends_at=data["ends_at"],
+        capacity=data.get("capacity"),
+        online_url=data.get("online_url"),
+    )
+    return record
+
+
+async def _preview_session(
+    event: Event, state: FSMContext, session: AsyncSession, viewer: Viewer
+) -> None:
+    data = await state.get_data()
+    offer = await offer_by_id(session, data["offer_id"])
+    if offer is None:
+        await state.set_state(ProgrammeStates.find)
+        await show(event, ui.with_cancel(_("This offer is no longer in the programme.")))
+        return
+    venue = await venue_by_id(session, data.get("venue_id"))
+    record = _session_record(data)
+    try:
+        validated_session(record)
+    except CatalogueImportError as error:  # shown with a Cancel button: the form stays open
+        await show(event, ui.with_cancel(ui.form_problems(error.errors)))
+        return
+    preview = preview_session(record, offer, venue)
+    heading = _("The new session, as residents will see it:")
+    await show(event, ui.session_preview(viewer, offer, preview, venue, heading))
+
+
+@router.callback_query(StateFilter(SessionForm.confirm), FormPick.filter(F.value == ui.SAVE))
+async def save_session_form(
+    callback: CallbackQuery,
+    callback_answer: CallbackAnswer,
+    state: FSMContext,
+    session: AsyncSession,
+    viewer: Viewer,
+) -> None:
+    data = await state.get_data()
+    record = _session_record(data)
+    record["venue"] = await external_id_of(session, Venue, data.get("venue_id"))
+    try:
+        await save_session(session, record)
+    except CatalogueImportError as error:  # shown with a Cancel button: the form stays open
+        await show(callback, ui.with_cancel(ui.form_problems(error.errors)))
+        return
+    await back_to_finding(state)
+    callback_answer.text = _("Saved.")
+    offer = await offer_by_id(session, data["offer_id"])
+    if offer is None:
+        await offer_gone(callback, callback_answer, session)
+        return
+    await show_offer(callback, session, viewer, offer)
