@@ -3,7 +3,7 @@
 A report covers the sessions of one *scope*: a session, an offer, a festival, a track, or the
 sessions that start in a range of days (in the city's time zone). For them it counts:
 
-* registrations (seats held: `attendance` rows "going");
+* registrations (seats held: `Seat` rows "going");
 * attendance: identified check-ins (of them walk-ins, who had no seat) and anonymous headcounts;
 * unique participants, and first-time learners: people whose first check-in ever is in scope
   (`check_in.first_visit`, set when the row is written);
@@ -13,9 +13,10 @@ sessions that start in a range of days (in the city's time zone). For them it co
 * attendance by age band and by category (as the residents said when they came) and by the
   venue's district; attendance per day; the feedback average.
 
-Each figure is an aggregate query over the scope's sessions (a sub-select, so a festival of
-thousands of sessions is one statement); `check_in` is read twice (on PostgreSQL), never row
-by row, and `attendance` once.
+Loading is apart from arithmetic. `load_report_facts` reads the scope's facts with aggregate
+queries over its sessions (a sub-select, so a festival of thousands of sessions is one
+statement): `check_in` is read twice (on PostgreSQL), never row by row, and the seats once.
+`report_figures`, a pure function, computes every figure from those facts.
 The CSV of attendance lists entries (time, session, method, volunteer), not people.
 """
 
@@ -25,6 +26,7 @@ import csv
 import io
 import re
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -36,7 +38,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.checkin.tables import (
-    AgeBand,
     AttendanceEntry,
     CheckIn,
     CheckInMethod,
@@ -189,7 +190,7 @@ def scope_sessions(scope: ReportScope, zone: ZoneInfo) -> sa.Select:
     return ids.where(OfferSession.starts_at >= start, OfferSession.starts_at < end)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Report:
     scope: ReportScope
     generated_at: datetime
@@ -223,145 +224,174 @@ class Report:
 async def build_report(
     session: AsyncSession, scope: ReportScope, zone: ZoneInfo, now: datetime, locale: str = "en"
 ) -> Report:
-    report = Report(scope, now)
+    """The scope's report as of `now`, category titles in `locale`."""
+    facts = await load_report_facts(session, scope, zone)
+    return report_figures(facts, scope, zone, now, locale)
+
+
+# -- the facts: what the database holds about the scope's sessions, aggregated
+
+
+@dataclass(frozen=True)
+class SessionInScope:
+    """One session of the scope: when it took place and where."""
+
+    session_id: int
+    starts_at: datetime
+    ends_at: datetime
+    district: str | None  # None: no venue, or a venue without a district
+
+
+@dataclass(frozen=True)
+class CheckInGroup:
+    """The check-ins at one session of people with a seat (`registered`), or of walk-ins."""
+
+    session_id: int
+    registered: bool
+    people: int
+    first_visits: int  # of them, people's first check-in ever
+
+
+@dataclass(frozen=True)
+class ReportFacts:
+    """The raw facts a report is computed from: counts, never a person."""
+
+    sessions: tuple[SessionInScope, ...] = ()
+    check_ins: tuple[CheckInGroup, ...] = ()
+    # (category id, check-ins) and (age band, check-ins) as residents said when they came;
+    # None: not told.
+    check_ins_by_category: tuple[tuple[int | None, int], ...] = ()
+    check_ins_by_age_band: tuple[tuple[str | None, int], ...] = ()
+    headcounts: Mapping[int, int] = field(default_factory=dict)  # session id → people counted
+    seats: Mapping[int, int] = field(default_factory=dict)  # session id → seats held ("going")
+    participants: int = 0  # distinct residents checked in
+    category_titles: Mapping[int, Translations] = field(default_factory=dict)
+    feedback_answers: int = 0
+    feedback_score_total: int = 0  # the sum of the answers' scores
+
+
+async def load_report_facts(
+    session: AsyncSession, scope: ReportScope, zone: ZoneInfo
+) -> ReportFacts:
+    """Read the scope's facts; a scope without sessions reads nothing more."""
     in_scope = scope_sessions(scope, zone)
-    facts = {
-        session_id: (starts_at, ends_at, district)
-        for session_id, starts_at, ends_at, district in await session.execute(
-            select(OfferSession.id, OfferSession.starts_at, OfferSession.ends_at, Venue.district)
-            .outerjoin(Venue, Venue.id == OfferSession.venue_id)
-            .where(OfferSession.id.in_(in_scope))
-        )
-    }
-    report.sessions = len(facts)
-    report.ended_sessions = sum(ends_at <= now for _s, ends_at, _d in facts.values())
-    if not facts:
-        return report
-    groups = await _check_in_groups(session, in_scope)
-
-    # Identified attendance per session: days, districts, walk-ins, first-time learners.
-    identified: dict[int, int] = defaultdict(int)
-    came_with_seat: dict[int, int] = defaultdict(int)
-    for session_id, registered, people, first in groups.by_session:
-        identified[session_id] += people
-        report.identified += people
-        report.first_timers += first
-        if registered:
-            came_with_seat[session_id] += people
-        else:
-            report.walk_ins += people
-    headcounts: dict[int, int] = dict(
-        (
-            await session.execute(
-                select(AttendanceEntry.session_id, func.sum(AttendanceEntry.people))
-                .where(
-                    AttendanceEntry.session_id.in_(in_scope),
-                    AttendanceEntry.method == CheckInMethod.HEADCOUNT,
-                )
-                .group_by(AttendanceEntry.session_id)
-            )
-        ).all()
-    )
-    report.headcount = sum(headcounts.values())
-    by_day: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-    by_district: dict[str, int] = defaultdict(int)
-    for session_id, (starts_at, _ends_at, district) in facts.items():
-        people, counted = identified.get(session_id, 0), headcounts.get(session_id, 0)
-        if people or counted:
-            day = by_day[starts_at.astimezone(zone).date()]
-            day[0] += people
-            day[1] += counted
-            by_district[district or UNKNOWN] += people + counted
-    report.by_day = {day: (values[0], values[1]) for day, values in sorted(by_day.items())}
-    report.by_district = _largest_first(by_district)
-
-    # Who came: age bands and categories, as told when they came.
-    report.by_age_band = {
-        (band.value if isinstance(band, AgeBand) else band or UNKNOWN): people
-        for band, people in groups.by_age_band
-    }
-    titles = {
-        category.id: translated(category.title, locale)
-        for category in await session.scalars(select(Category))
-    }
-    by_category: dict[str, int] = defaultdict(int)
-    for category_id, people in groups.by_category:
-        by_category[titles.get(category_id, UNKNOWN)] += people
-    report.by_category = _largest_first(by_category)
-    report.participants = (
-        await session.scalar(
-            select(func.count(func.distinct(CheckIn.resident_id))).where(
-                CheckIn.session_id.in_(in_scope)
-            )
-        )
-        or 0
+    sessions = await _sessions_in_scope(session, in_scope)
+    if not sessions:
+        return ReportFacts()
+    by_session, by_category, by_age_band = await _check_in_groups(session, in_scope)
+    feedback_answers, feedback_score_total = await _feedback_totals(session, in_scope)
+    return ReportFacts(
+        sessions=sessions,
+        check_ins=by_session,
+        check_ins_by_category=by_category,
+        check_ins_by_age_band=by_age_band,
+        headcounts=await _headcounts(session, in_scope),
+        seats=await _seats_held(session, in_scope),
+        participants=await _participants(session, in_scope),
+        category_titles=await _category_titles(session),
+        feedback_answers=feedback_answers,
+        feedback_score_total=feedback_score_total,
     )
 
-    # Registrations; no-shows over the ended sessions where check-in took place: the seats
-    # held there less the people who came with a seat (`check_in.registered`).
-    for session_id, registered in await session.execute(
-        select(Seat.session_id, func.count())
+
+async def _sessions_in_scope(
+    session: AsyncSession, in_scope: sa.Select
+) -> tuple[SessionInScope, ...]:
+    rows = await session.execute(
+        select(OfferSession.id, OfferSession.starts_at, OfferSession.ends_at, Venue.district)
+        .outerjoin(Venue, Venue.id == OfferSession.venue_id)
+        .where(OfferSession.id.in_(in_scope))
+    )
+    return tuple(SessionInScope(*row) for row in rows)
+
+
+async def _headcounts(session: AsyncSession, in_scope: sa.Select) -> dict[int, int]:
+    rows = await session.execute(
+        select(AttendanceEntry.session_id, func.sum(AttendanceEntry.people))
         .where(
-            Seat.session_id.in_(in_scope),
-            Seat.status == SeatStatus.GOING,
+            AttendanceEntry.session_id.in_(in_scope),
+            AttendanceEntry.method == CheckInMethod.HEADCOUNT,
         )
-        .group_by(Seat.session_id)
-    ):
-        report.registrations += registered
-        _starts, ends_at, _district = facts.get(session_id, (now, now, None))
-        if ends_at <= now and identified.get(session_id):
-            report.tracked_registrations += registered
-            report.no_shows += max(0, registered - came_with_seat.get(session_id, 0))
+        .group_by(AttendanceEntry.session_id)
+    )
+    return dict(rows.all())
 
-    answers, average = (
+
+async def _seats_held(session: AsyncSession, in_scope: sa.Select) -> dict[int, int]:
+    rows = await session.execute(
+        select(Seat.session_id, func.count())
+        .where(Seat.session_id.in_(in_scope), Seat.status == SeatStatus.GOING)
+        .group_by(Seat.session_id)
+    )
+    return dict(rows.all())
+
+
+async def _participants(session: AsyncSession, in_scope: sa.Select) -> int:
+    distinct_residents = select(func.count(func.distinct(CheckIn.resident_id))).where(
+        CheckIn.session_id.in_(in_scope)
+    )
+    return await session.scalar(distinct_residents) or 0
+
+
+async def _category_titles(session: AsyncSession) -> dict[int, Translations]:
+    return {category.id: category.title for category in await session.scalars(select(Category))}
+
+
+async def _feedback_totals(session: AsyncSession, in_scope: sa.Select) -> tuple[int, int]:
+    """How many answered, and the sum of their scores."""
+    answers, score_total = (
         await session.execute(
-            select(func.count(), func.avg(SessionFeedback.score)).where(
+            select(func.count(), func.coalesce(func.sum(SessionFeedback.score), 0)).where(
                 SessionFeedback.session_id.in_(in_scope)
             )
         )
     ).one()
-    report.feedback_answers = answers or 0
-    report.feedback_average = float(average) if average is not None else None
-    return report
+    return answers or 0, score_total or 0
 
 
-@dataclass(frozen=True)
-class _Groups:
-    by_session: list[tuple[int, bool, int, int]]  # session, registered, people, first visits
-    by_category: list[tuple[int | None, int]]
-    by_age_band: list[tuple[Any, int]]
+_CheckInGroups = tuple[
+    tuple[CheckInGroup, ...],
+    tuple[tuple[int | None, int], ...],
+    tuple[tuple[str | None, int], ...],
+]
 
 
-async def _check_in_groups(session: AsyncSession, in_scope: sa.Select) -> _Groups:
-    """Check-ins counted three ways; on PostgreSQL in one pass (GROUPING SETS)."""
+async def _check_in_groups(session: AsyncSession, in_scope: sa.Select) -> _CheckInGroups:
+    """Check-ins counted three ways (by session and seat, by category, by age band); on
+    PostgreSQL in one pass (GROUPING SETS)."""
     scoped = CheckIn.session_id.in_(in_scope)
-    first = func.coalesce(func.sum(sa.case((CheckIn.first_visit, 1), else_=0)), 0)
     dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-    if dialect != "postgresql":
-        return _Groups(
-            [
-                tuple(row)
-                for row in await session.execute(
-                    select(CheckIn.session_id, CheckIn.registered, func.count(), first)
-                    .where(scoped)
-                    .group_by(CheckIn.session_id, CheckIn.registered)
-                )
-            ],
-            [
-                tuple(row)
-                for row in await session.execute(
-                    select(CheckIn.category_id, func.count())
-                    .where(scoped)
-                    .group_by(CheckIn.category_id)
-                )
-            ],
-            [
-                tuple(row)
-                for row in await session.execute(
-                    select(CheckIn.age_band, func.count()).where(scoped).group_by(CheckIn.age_band)
-                )
-            ],
-        )
+    if dialect == "postgresql":
+        return await _check_in_groups_in_one_pass(session, scoped)
+    return await _check_in_groups_one_by_one(session, scoped)
+
+
+def _first_visits() -> sa.ColumnElement[int]:
+    return func.coalesce(func.sum(sa.case((CheckIn.first_visit, 1), else_=0)), 0)
+
+
+async def _check_in_groups_one_by_one(
+    session: AsyncSession, scoped: sa.ColumnElement[bool]
+) -> _CheckInGroups:
+    by_session = await session.execute(
+        select(CheckIn.session_id, CheckIn.registered, func.count(), _first_visits())
+        .where(scoped)
+        .group_by(CheckIn.session_id, CheckIn.registered)
+    )
+    groups = tuple(CheckInGroup(*row) for row in by_session)
+    by_category = await session.execute(
+        select(CheckIn.category_id, func.count()).where(scoped).group_by(CheckIn.category_id)
+    )
+    categories = tuple((category_id, people) for category_id, people in by_category)
+    by_age_band = await session.execute(
+        select(CheckIn.age_band, func.count()).where(scoped).group_by(CheckIn.age_band)
+    )
+    return groups, categories, tuple((band, people) for band, people in by_age_band)
+
+
+async def _check_in_groups_in_one_pass(
+    session: AsyncSession, scoped: sa.ColumnElement[bool]
+) -> _CheckInGroups:
     rows = await session.execute(
         select(
             func.grouping(CheckIn.session_id),
@@ -371,7 +401,7 @@ async def _check_in_groups(session: AsyncSession, in_scope: sa.Select) -> _Group
             CheckIn.category_id,
             CheckIn.age_band,
             func.count(),
-            first,
+            _first_visits(),
         )
         .where(scoped)
         .group_by(
@@ -382,15 +412,114 @@ async def _check_in_groups(session: AsyncSession, in_scope: sa.Select) -> _Group
             )
         )
     )
-    groups = _Groups([], [], [])
+    groups: list[CheckInGroup] = []
+    categories: list[tuple[int | None, int]] = []
+    bands: list[tuple[str | None, int]] = []
     for no_session, no_category, session_id, registered, category, band, people, firsts in rows:
         if not no_session:
-            groups.by_session.append((session_id, registered, people, firsts))
+            groups.append(CheckInGroup(session_id, registered, people, firsts))
         elif not no_category:
-            groups.by_category.append((category, people))
+            categories.append((category, people))
         else:
-            groups.by_age_band.append((band, people))
-    return groups
+            bands.append((band, people))
+    return tuple(groups), tuple(categories), tuple(bands)
+
+
+# -- the figures: arithmetic on the facts, no database
+
+
+def report_figures(
+    facts: ReportFacts, scope: ReportScope, zone: ZoneInfo, now: datetime, locale: str = "en"
+) -> Report:
+    """Every figure of the report from the facts alone: days in `zone`, sessions over by
+    `now`, category titles in `locale`."""
+    identified = _identified_by_session(facts.check_ins)
+    tracked_registrations, no_shows = _no_shows(facts, identified, now)
+    by_day, by_district = _by_day_and_district(facts, identified, zone)
+    answers = facts.feedback_answers
+    return Report(
+        scope,
+        now,
+        sessions=len(facts.sessions),
+        ended_sessions=sum(item.ends_at <= now for item in facts.sessions),
+        registrations=sum(facts.seats.values()),
+        identified=sum(identified.values()),
+        walk_ins=sum(group.people for group in facts.check_ins if not group.registered),
+        headcount=sum(facts.headcounts.values()),
+        participants=facts.participants,
+        first_timers=sum(group.first_visits for group in facts.check_ins),
+        tracked_registrations=tracked_registrations,
+        no_shows=no_shows,
+        feedback_answers=answers,
+        feedback_average=facts.feedback_score_total / answers if answers else None,
+        by_age_band=_by_age_band(facts.check_ins_by_age_band),
+        by_category=_by_category(facts, locale),
+        by_district=by_district,
+        by_day=by_day,
+    )
+
+
+def _identified_by_session(groups: Iterable[CheckInGroup]) -> dict[int, int]:
+    identified: dict[int, int] = defaultdict(int)
+    for group in groups:
+        identified[group.session_id] += group.people
+    return identified
+
+
+def _no_shows(facts: ReportFacts, identified: Mapping[int, int], now: datetime) -> tuple[int, int]:
+    """The seats judged and the no-shows among them. Judged: the seats of ended sessions where
+    somebody was checked in (a session nobody checked anyone in at tells nothing); a no-show:
+    such a seat less the check-ins of people who had one (`check_in.registered`)."""
+    came_with_seat: dict[int, int] = defaultdict(int)
+    for group in facts.check_ins:
+        if group.registered:
+            came_with_seat[group.session_id] += group.people
+    ended = {item.session_id for item in facts.sessions if item.ends_at <= now}
+    judged = [
+        (session_id, seats)
+        for session_id, seats in facts.seats.items()
+        if session_id in ended and identified.get(session_id)
+    ]
+    no_shows = sum(max(0, seats - came_with_seat[session_id]) for session_id, seats in judged)
+    return sum(seats for _session_id, seats in judged), no_shows
+
+
+def _by_day_and_district(
+    facts: ReportFacts, identified: Mapping[int, int], zone: ZoneInfo
+) -> tuple[dict[date, tuple[int, int]], dict[str, int]]:
+    """Attendance (identified, headcount) per day of the sessions' start in the city, and per
+    venue district; sessions nobody came to are left out."""
+    by_day: dict[date, tuple[int, int]] = defaultdict(lambda: (0, 0))
+    by_district: dict[str, int] = defaultdict(int)
+    for item in facts.sessions:
+        people = identified.get(item.session_id, 0)
+        counted = facts.headcounts.get(item.session_id, 0)
+        if people or counted:
+            day = item.starts_at.astimezone(zone).date()
+            so_far = by_day[day]
+            by_day[day] = (so_far[0] + people, so_far[1] + counted)
+            by_district[item.district or UNKNOWN] += people + counted
+    return dict(sorted(by_day.items())), _largest_first(by_district)
+
+
+def _by_age_band(rows: Iterable[tuple[str | None, int]]) -> dict[str, int]:
+    by_band: dict[str, int] = defaultdict(int)
+    for band, people in rows:
+        # str() of an AgeBand is its value: the key is the band's plain text.
+        by_band[str(band) if band else UNKNOWN] += people
+    return dict(by_band)
+
+
+def _by_category(facts: ReportFacts, locale: str) -> dict[str, int]:
+    titles = {
+        category_id: translated(title, locale)
+        for category_id, title in facts.category_titles.items()
+    }
+    by_category: dict[str, int] = defaultdict(int)
+    for category_id, people in facts.check_ins_by_category:
+        title = titles.get(category_id, UNKNOWN) if category_id is not None else UNKNOWN
+        by_category[title] += people
+    return _largest_first(by_category)
 
 
 def _largest_first(counts: dict[str, int]) -> dict[str, int]:

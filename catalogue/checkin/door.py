@@ -1,20 +1,14 @@
-"""Who came: personal passes, check-in at the door, headcounts, self check-in, feedback.
+"""The door: volunteers check residents in by code or scan, count drop-in visitors, and undo.
 
-* A resident's **pass** is a short code (`K7QM-4XPD`): seven characters drawn at random from an
-  alphabet without look-alikes (no 0/O, 1/I/L), then a check character that catches any one
-  mistyped character and any two neighbours swapped. Codes are not sequential and not
-  guessable (31⁷ ≈ 27 billion bodies); only a volunteer's check-in turns one into a person.
-* A **check-in** is one row per (session, resident): the database's unique constraint is what
-  makes "the same resident at the same session counts once", however many volunteers type the
-  code at once. Every row is inserted with `ON CONFLICT DO NOTHING … RETURNING`, and each
-  code's answer comes from that outcome, never from a read made before it.
-* Every volunteer action (one message of codes, one scan, one headcount) is an **entry**;
-  `/undo` deletes the volunteer's latest entry and, through it, its check-ins.
-* **Headcounts** of drop-in events are anonymous numbers on an entry: no resident involved.
-  Check-ins, passes and feedback point at `resident` (ON DELETE CASCADE), so /forget_me finds
-  and deletes them; entries and headcounts stay as the city's anonymous records.
-* **Self check-in**: a volunteer shows a QR of a deep link with a random token (only its hash
-  is stored) that expires after `SELF_CHECK_IN_TTL`, and never later than the session's end.
+* A check-in is one row per (session, resident), and the table's unique constraint is what
+  counts a resident once however many volunteers type the code at once. Every row is inserted
+  with `ON CONFLICT DO NOTHING … RETURNING`, and each code's answer comes from that outcome,
+  never from a read made before it.
+* Every volunteer action (one message of codes, one scan, one headcount) and every self
+  check-in is an entry; `/undo` deletes the volunteer's latest entry and, through it, its
+  check-ins.
+* A headcount of a drop-in event is an anonymous number on an entry: no resident involved.
+* A new check-in queues the resident's feedback prompt; an undone one withdraws it.
 
 All functions take the database session first and work in the caller's transaction.
 """
@@ -30,28 +24,16 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.checkin.answers import NEW, Answer, CheckInError, Holder, Problem
-from catalogue.checkin.feedback import FEEDBACK, _plan_feedback
+from catalogue.checkin.feedback import plan_feedback, withdraw_feedback
 from catalogue.checkin.passes import normalise_code
 from catalogue.checkin.tables import AttendanceEntry, CheckIn, CheckInMethod, ResidentPass
 from catalogue.checkin.today import TodaySession, checked_in_count, counts, session_facts
 from catalogue.database import dialect_insert
-from catalogue.models import (
-    OfferSession,
-    Resident,
-    Seat,
-    SeatStatus,
-)
-from catalogue.outbox.messages import (
-    OutboxMessage,
-    skip_pending,
-)
+from catalogue.models import OfferSession, Resident, Seat, SeatStatus
 
 MAX_CODES_PER_MESSAGE = 50
 MAX_HEADCOUNT = 10_000
 UNDO_WINDOW = timedelta(hours=24)
-
-
-# -- outcomes and problems
 
 
 @dataclass(frozen=True)
@@ -74,82 +56,14 @@ class Batch:
         return sum(answer.answer in NEW for answer in self.answers)
 
 
-# -- checking in
+@dataclass(frozen=True)
+class Undone:
+    session: TodaySession
+    method: CheckInMethod
+    people: int  # check-ins taken back, or the headcount
 
 
-async def _new_entry(
-    session: AsyncSession,
-    offer_session: OfferSession,
-    method: CheckInMethod,
-    volunteer_id: int | None,
-    now: datetime,
-    people: int = 0,
-) -> int:
-    table = AttendanceEntry.__table__
-    return await session.scalar(
-        table.insert()
-        .values(
-            session_id=offer_session.id,
-            volunteer_id=volunteer_id,
-            method=method,
-            people=people,
-            created_at=now,
-        )
-        .returning(table.c.id)
-    )
-
-
-async def _record(
-    session: AsyncSession,
-    offer_session: OfferSession,
-    holders: Sequence[Holder],
-    method: CheckInMethod,
-    volunteer_id: int | None,
-    now: datetime,
-) -> tuple[dict[int, Answer], int | None]:
-    """Insert check-ins; each holder's answer comes from whether their row went in."""
-    if not holders:
-        return {}, None
-    by_id = {holder.resident_id: holder for holder in holders}
-    entry_id = await _new_entry(session, offer_session, method, volunteer_id, now)
-    # Sorted by resident: two volunteers' overlapping batches lock rows in the same order.
-    rows = [
-        {
-            "session_id": offer_session.id,
-            "resident_id": resident_id,
-            "entry_id": entry_id,
-            "registered": by_id[resident_id].registered,
-            "first_visit": by_id[resident_id].first_visit,
-            "category_id": by_id[resident_id].category_id,
-            "age_band": by_id[resident_id].age_band,
-            "checked_in_at": now,
-        }
-        for resident_id in sorted(by_id)
-    ]
-    table = CheckIn.__table__
-    statement = (
-        dialect_insert(session)(table)
-        .on_conflict_do_nothing(index_elements=["session_id", "resident_id"])
-        .returning(table.c.resident_id)
-    )
-    # Parameters apart from the statement: one cached statement, whatever the batch size.
-    inserted = set((await session.execute(statement, rows)).scalars())
-    if not inserted:
-        await session.execute(delete(AttendanceEntry).where(AttendanceEntry.id == entry_id))
-        entry_id = None
-    else:
-        await _plan_feedback(session, offer_session, [by_id[i] for i in sorted(inserted)], now)
-    answers = {
-        resident_id: (
-            Answer.ALREADY
-            if resident_id not in inserted
-            else Answer.CHECKED_IN
-            if holder.registered
-            else Answer.WALK_IN
-        )
-        for resident_id, holder in by_id.items()
-    }
-    return answers, entry_id
+# -- who holds the codes
 
 
 def _has_seat(session_id: int | sa.BindParameter[int]) -> sa.Exists:
@@ -206,6 +120,132 @@ async def _holders(
     return {code: Holder(*holder) for _so_far, code, *holder in rows}, rows[0][0]
 
 
+async def _holder_of_resident(
+    session: AsyncSession, offer_session: OfferSession, resident: Resident
+) -> Holder:
+    age_band, registered, first_visit = (
+        await session.execute(
+            select(ResidentPass.age_band, _has_seat(offer_session.id), _first_visit())
+            .select_from(Resident)
+            .outerjoin(ResidentPass, ResidentPass.resident_id == Resident.id)
+            .where(Resident.id == resident.id)
+        )
+    ).one()
+    return Holder(
+        resident.id, resident.telegram_id, resident.category_id, age_band, registered, first_visit
+    )
+
+
+# -- recording
+
+
+async def _new_entry(
+    session: AsyncSession,
+    offer_session: OfferSession,
+    method: CheckInMethod,
+    volunteer_id: int | None,
+    now: datetime,
+    people: int = 0,
+) -> int:
+    table = AttendanceEntry.__table__
+    return await session.scalar(
+        table.insert()
+        .values(
+            session_id=offer_session.id,
+            volunteer_id=volunteer_id,
+            method=method,
+            people=people,
+            created_at=now,
+        )
+        .returning(table.c.id)
+    )
+
+
+async def _insert_check_ins(
+    session: AsyncSession, session_id: int, by_id: dict[int, Holder], entry_id: int, now: datetime
+) -> set[int]:
+    """One row per holder under the entry; the residents whose row went in."""
+    # Sorted by resident: two volunteers' overlapping batches lock rows in the same order.
+    rows = [
+        {
+            "session_id": session_id,
+            "resident_id": resident_id,
+            "entry_id": entry_id,
+            "registered": by_id[resident_id].registered,
+            "first_visit": by_id[resident_id].first_visit,
+            "category_id": by_id[resident_id].category_id,
+            "age_band": by_id[resident_id].age_band,
+            "checked_in_at": now,
+        }
+        for resident_id in sorted(by_id)
+    ]
+    table = CheckIn.__table__
+    statement = (
+        dialect_insert(session)(table)
+        .on_conflict_do_nothing(index_elements=["session_id", "resident_id"])
+        .returning(table.c.resident_id)
+    )
+    # Parameters apart from the statement: one cached statement, whatever the batch size.
+    return set((await session.execute(statement, rows)).scalars())
+
+
+def _answer(holder: Holder, inserted: bool) -> Answer:
+    if not inserted:
+        return Answer.ALREADY
+    return Answer.CHECKED_IN if holder.registered else Answer.WALK_IN
+
+
+async def _record(
+    session: AsyncSession,
+    offer_session: OfferSession,
+    holders: Sequence[Holder],
+    method: CheckInMethod,
+    volunteer_id: int | None,
+    now: datetime,
+) -> tuple[dict[int, Answer], int | None]:
+    """Check the holders in under one new entry (None when nobody new came, and the entry is
+    gone again); each holder's answer comes from whether their row went in."""
+    if not holders:
+        return {}, None
+    by_id = {holder.resident_id: holder for holder in holders}
+    entry_id = await _new_entry(session, offer_session, method, volunteer_id, now)
+    inserted = await _insert_check_ins(session, offer_session.id, by_id, entry_id, now)
+    if inserted:
+        await plan_feedback(session, offer_session, [by_id[i] for i in sorted(inserted)], now)
+    else:
+        await session.execute(delete(AttendanceEntry).where(AttendanceEntry.id == entry_id))
+    answers = {
+        resident_id: _answer(holder, resident_id in inserted)
+        for resident_id, holder in by_id.items()
+    }
+    return answers, entry_id if inserted else None
+
+
+# -- checking in
+
+
+def _answers_as_typed(
+    typed: Sequence[str],
+    normalised: Sequence[str | None],
+    holders: dict[str, Holder],
+    by_resident: dict[int, Answer],
+) -> list[CodeAnswer]:
+    """One answer per item typed, in order; a code typed twice in one message counts once."""
+    answers: list[CodeAnswer] = []
+    seen: set[str] = set()
+    for item, code in zip(typed, normalised, strict=True):
+        if code is None:
+            answers.append(CodeAnswer(item, Answer.MALFORMED))
+        elif code not in holders:
+            answers.append(CodeAnswer(item, Answer.UNKNOWN, code))
+        elif code in seen:
+            answers.append(CodeAnswer(item, Answer.ALREADY, code))
+        else:
+            seen.add(code)
+            answers.append(CodeAnswer(item, by_resident[holders[code].resident_id], code))
+    return answers
+
+
 async def check_in_codes(
     session: AsyncSession,
     offer_session: OfferSession,
@@ -229,18 +269,7 @@ async def check_in_codes(
     by_resident, entry_id = await _record(
         session, offer_session, list(holders.values()), method, volunteer_id, now
     )
-    answers: list[CodeAnswer] = []
-    seen: set[str] = set()
-    for item, code in zip(typed, normalised, strict=True):
-        if code is None:
-            answers.append(CodeAnswer(item, Answer.MALFORMED))
-        elif code not in holders:
-            answers.append(CodeAnswer(item, Answer.UNKNOWN, code))
-        elif code in seen:  # typed twice in one message: counted once
-            answers.append(CodeAnswer(item, Answer.ALREADY, code))
-        else:
-            seen.add(code)
-            answers.append(CodeAnswer(item, by_resident[holders[code].resident_id], code))
+    answers = _answers_as_typed(typed, normalised, holders, by_resident)
     if before is None:
         total = await checked_in_count(session, offer_session.id)
     else:  # as counted with the codes, plus ours (others' at this moment show next time)
@@ -256,18 +285,8 @@ async def check_in_resident(
     volunteer_id: int | None,
     now: datetime,
 ) -> Answer:
-    """A self check-in: one resident."""
-    age_band, registered, first_visit = (
-        await session.execute(
-            select(ResidentPass.age_band, _has_seat(offer_session.id), _first_visit())
-            .select_from(Resident)
-            .outerjoin(ResidentPass, ResidentPass.resident_id == Resident.id)
-            .where(Resident.id == resident.id)
-        )
-    ).one()
-    holder = Holder(
-        resident.id, resident.telegram_id, resident.category_id, age_band, registered, first_visit
-    )
+    """Check in one resident known already (a self check-in), not by a code typed."""
+    holder = await _holder_of_resident(session, offer_session, resident)
     answers, _entry = await _record(session, offer_session, [holder], method, volunteer_id, now)
     return answers[resident.id]
 
@@ -288,16 +307,14 @@ async def record_headcount(
     return (await counts(session, offer_session.id)).headcount
 
 
-@dataclass(frozen=True)
-class Undone:
-    session: TodaySession
-    method: CheckInMethod
-    people: int  # check-ins taken back, or the headcount
+# -- undo
 
 
-async def undo_last(session: AsyncSession, volunteer_id: int, now: datetime) -> Undone | None:
-    """Take back the volunteer's latest entry of the last UNDO_WINDOW; None if there is none."""
-    entry = await session.scalar(
+async def _latest_entry(
+    session: AsyncSession, volunteer_id: int, now: datetime
+) -> AttendanceEntry | None:
+    """The volunteer's latest entry of the last UNDO_WINDOW, locked for the undo."""
+    return await session.scalar(
         select(AttendanceEntry)
         .where(
             AttendanceEntry.volunteer_id == volunteer_id,
@@ -307,20 +324,28 @@ async def undo_last(session: AsyncSession, volunteer_id: int, now: datetime) -> 
         .limit(1)
         .with_for_update()
     )
-    if entry is None:
-        return None
+
+
+async def _delete_entry(
+    session: AsyncSession, entry: AttendanceEntry
+) -> list[tuple[int, bool]] | None:
+    """Delete the entry and its check-ins: the (resident, first visit) of each check-in taken
+    back, or None when a second /undo at the same moment took the entry first."""
     taken = (
         await session.execute(
             select(CheckIn.resident_id, CheckIn.first_visit).where(CheckIn.entry_id == entry.id)
         )
     ).all()
-    residents = [resident_id for resident_id, _first in taken]
     await session.execute(delete(CheckIn).where(CheckIn.entry_id == entry.id))
     gone = await session.execute(delete(AttendanceEntry).where(AttendanceEntry.id == entry.id))
-    if not gone.rowcount:  # a second /undo at the same moment took it
+    if not gone.rowcount:
         return None
-    for resident_id in sorted(resident_id for resident_id, first in taken if first):
-        # Their first visit was taken back: the earliest one left is their first now.
+    return [(resident_id, first) for resident_id, first in taken]
+
+
+async def _restore_first_visits(session: AsyncSession, resident_ids: Iterable[int]) -> None:
+    """Their first visit was taken back: the earliest check-in left is their first now."""
+    for resident_id in sorted(resident_ids):
         earliest = (
             select(CheckIn.id)
             .where(CheckIn.resident_id == resident_id)
@@ -334,14 +359,19 @@ async def undo_last(session: AsyncSession, volunteer_id: int, now: datetime) -> 
             .values(first_visit=True)
             .execution_options(synchronize_session=False)
         )
-    if residents:
-        await skip_pending(
-            session,
-            "check-in undone",
-            OutboxMessage.kind == FEEDBACK,
-            OutboxMessage.session_id == entry.session_id,
-            OutboxMessage.resident_id.in_(residents),
-        )
+
+
+async def undo_last(session: AsyncSession, volunteer_id: int, now: datetime) -> Undone | None:
+    """Take back the volunteer's latest entry of the last UNDO_WINDOW; None if there is none."""
+    entry = await _latest_entry(session, volunteer_id, now)
+    if entry is None:
+        return None
+    taken = await _delete_entry(session, entry)
+    if taken is None:
+        return None
+    await _restore_first_visits(session, [resident_id for resident_id, first in taken if first])
+    residents = [resident_id for resident_id, _first in taken]
+    await withdraw_feedback(session, entry.session_id, residents)
     facts = await session_facts(session, entry.session_id)
     assert facts is not None  # the entry's foreign key keeps the session
     people = entry.people if entry.method == CheckInMethod.HEADCOUNT else len(residents)

@@ -1,4 +1,9 @@
-"""Feedback after an attended session: a score and an optional comment, asked for once."""
+"""Feedback after an attended session: a score and an optional comment, asked for once.
+
+Each new check-in queues one prompt in the outbox (kind `FEEDBACK`, one per resident and
+session, due when the session ends); scheduler/feedback.py renders it. A check-in taken back
+by /undo withdraws its prompt if it has not gone out yet.
+"""
 
 from __future__ import annotations
 
@@ -18,19 +23,19 @@ from catalogue.models import (
 from catalogue.outbox.messages import (
     Conflict,
     NewMessage,
+    OutboxMessage,
     enqueue_many,
+    skip_pending,
 )
 
 FEEDBACK = "feedback"  # outbox kind of the prompt sent after an attended session
 
 
-# -- feedback
-
-
-async def _plan_feedback(
+async def plan_feedback(
     session: AsyncSession, offer_session: OfferSession, holders: Sequence[Holder], now: datetime
 ) -> None:
-    """One prompt per attended session, due when it ends (the renderer minds quiet hours)."""
+    """Queue the prompt of each resident just checked in: one per attended session, due when
+    it ends (the renderer minds quiet hours)."""
     due = max(now, offer_session.ends_at)
     await enqueue_many(
         session,
@@ -51,7 +56,23 @@ async def _plan_feedback(
     )
 
 
+async def withdraw_feedback(
+    session: AsyncSession, session_id: int, resident_ids: Sequence[int]
+) -> None:
+    """Skip the prompts not sent yet of check-ins that /undo took back."""
+    if not resident_ids:
+        return
+    await skip_pending(
+        session,
+        "check-in undone",
+        OutboxMessage.kind == FEEDBACK,
+        OutboxMessage.session_id == session_id,
+        OutboxMessage.resident_id.in_(resident_ids),
+    )
+
+
 async def attended(session: AsyncSession, resident_id: int, session_id: int) -> bool:
+    """Whether the resident was checked in to the session (only they may rate it)."""
     found = await session.scalar(
         select(CheckIn.id).where(
             CheckIn.session_id == session_id, CheckIn.resident_id == resident_id
@@ -80,6 +101,7 @@ async def rate_session(
 async def comment_on_session(
     session: AsyncSession, resident: Resident, session_id: int, comment: str
 ) -> bool:
+    """Add a comment to the resident's score; False if they have not rated the session."""
     found = await session.scalar(
         select(SessionFeedback).where(
             SessionFeedback.session_id == session_id, SessionFeedback.resident_id == resident.id

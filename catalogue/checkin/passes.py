@@ -1,4 +1,10 @@
-"""Personal passes: a code per resident, shown as text and QR, read back however it is typed."""
+"""Personal passes: a code per resident, shown as text and QR, read back however it is typed.
+
+A pass is a short code (`K7QM-4XPD`): seven characters drawn at random from an alphabet without
+look-alikes (no 0/O, 1/I/L), then a check character that catches any one mistyped character
+and any two neighbours swapped. Codes are not sequential and not guessable (31⁷ ≈ 27 billion
+bodies); only a volunteer's check-in turns one into a person.
+"""
 
 from __future__ import annotations
 

@@ -18,8 +18,6 @@ from catalogue.models import (
     TrackStep,
 )
 
-# -- learning tracks
-
 
 @dataclass(frozen=True)
 class TrackStepState:

@@ -1,4 +1,9 @@
-"""Self check-in: a short-lived QR at the door that residents scan to check themselves in."""
+"""Self check-in: a short-lived QR at the door that residents scan to check themselves in.
+
+A volunteer shows a QR of a deep link with a random token; only the token's hash is stored.
+It expires after `SELF_CHECK_IN_TTL`, and never later than the session's end. A resident who
+scans it is checked in like at the door (`door.check_in_resident`), with no volunteer named.
+"""
 
 from __future__ import annotations
 
@@ -25,10 +30,8 @@ SELF_CHECK_IN_TTL = timedelta(minutes=15)
 
 
 def hash_token(token: str) -> str:
+    """What is stored of a self check-in token: enough to recognise it, not to show it."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-# -- self check-in
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class SelfCheckIn:
 async def open_self_check_in(
     session: AsyncSession, offer_session: OfferSession, created_by: int, now: datetime
 ) -> SelfCheckIn:
+    """A new token for the session's QR; CheckInError if the session has ended."""
     if offer_session.ends_at <= now:
         raise CheckInError(Problem.OVER, offer_session)
     token = secrets.token_urlsafe(SELF_TOKEN_BYTES)

@@ -1,4 +1,13 @@
-"""Tables of check-in: passes, entries at the door, check-ins, self check-in tokens, feedback."""
+"""Tables of check-in: passes, entries at the door, check-ins, self check-in tokens, feedback.
+
+* `check_in` has one row per (session, resident): its unique constraint is what makes "the
+  same resident at the same session counts once", however many volunteers type the code at
+  once.
+* `attendance_entry` is one volunteer action (a message of codes, a scan, a headcount) or one
+  self check-in; a headcount is an anonymous number on an entry, no resident involved.
+* Check-ins, passes and feedback point at `resident` (ON DELETE CASCADE), so /forget_me finds
+  and deletes them; entries and headcounts stay as the city's anonymous records.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +24,6 @@ from catalogue.models import (
     _utc_column,
     utc_now,
 )
-
-# -- tables
-
 
 CODE_BODY = 7  # random characters of a pass code; an eighth checks them
 CODE_LENGTH = CODE_BODY + 1

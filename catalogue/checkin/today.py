@@ -21,10 +21,13 @@ from catalogue.models import (
     SessionStatus,
     Venue,
 )
+from catalogue.queries import sessions_with_offer_and_venue
 
 
 @dataclass(frozen=True)
 class TodaySession:
+    """A session with what a volunteer recognises it by: its offer's title and its venue."""
+
     session: OfferSession
     offer: Offer
     venue: Venue | None
@@ -49,6 +52,7 @@ def day_bounds(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 def is_today(offer_session: OfferSession, now: datetime, zone: ZoneInfo) -> bool:
+    """Whether the session takes place, at least partly, today in the city."""
     start, end = day_bounds(now, zone)
     return offer_session.starts_at < end and offer_session.ends_at > start
 
@@ -59,9 +63,7 @@ async def sessions_today(
     """Sessions that take place (at least partly) today in the city, cancelled ones left out."""
     start, end = day_bounds(now, zone)
     query = (
-        select(OfferSession, Offer, Venue)
-        .join(Offer, Offer.id == OfferSession.offer_id)
-        .outerjoin(Venue, Venue.id == OfferSession.venue_id)
+        sessions_with_offer_and_venue()
         .where(
             OfferSession.starts_at < end,
             OfferSession.ends_at > start,
@@ -118,18 +120,15 @@ async def open_session(
 
 
 async def session_facts(session: AsyncSession, session_id: int) -> TodaySession | None:
+    """A session with its offer and venue, as the door's screens show it; None if unknown."""
     row = (
-        await session.execute(
-            select(OfferSession, Offer, Venue)
-            .join(Offer, Offer.id == OfferSession.offer_id)
-            .outerjoin(Venue, Venue.id == OfferSession.venue_id)
-            .where(OfferSession.id == session_id)
-        )
+        await session.execute(sessions_with_offer_and_venue().where(OfferSession.id == session_id))
     ).first()
     return TodaySession(*row) if row is not None else None
 
 
 async def counts(session: AsyncSession, session_id: int) -> Counts:
+    """The session's seats, check-ins (of them walk-ins) and anonymous headcount so far."""
     checked_in, walk_ins = (
         await session.execute(
             select(
@@ -151,4 +150,5 @@ async def counts(session: AsyncSession, session_id: int) -> Counts:
 
 
 async def checked_in_count(session: AsyncSession, session_id: int) -> int:
+    """The session's check-ins so far, all volunteers together."""
     return await session.scalar(select(func.count()).where(CheckIn.session_id == session_id)) or 0
