@@ -42,7 +42,7 @@ from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.screens.reports import chart_labels, chart_png
+from bot.report_files import chart_labels, chart_png
 from bot.screens.view import Viewer
 from bot.settings import load_settings
 from bot.startup.app import create_app
@@ -362,7 +362,7 @@ async def seed_million(app: Any, rows: int) -> int:
             JOIN bench_residents r ON r.n = (s.n * 500 + k * 97) % {RESIDENTS}
             JOIN attendance_entry e ON e.session_id = s.id AND e.method = 'code'
                 AND e.volunteer_id = 1 + k % 10""",
-        f"""INSERT INTO attendance (resident_id, session_id, status, via_offer, created_at,
+        f"""INSERT INTO seat (resident_id, session_id, status, via_offer, created_at,
                 updated_at)
             SELECT r.id, s.id, 'going', false, now(), now()
             FROM bench_sessions s

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aiogram.utils.i18n import I18n
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from bot.settings import PROJECT_ROOT, SUPPORTED_LOCALES
+
+if TYPE_CHECKING:  # aiogram is imported by the bot that needs it, not by the command line
+    from aiogram.utils.i18n import I18n
 
 LOCALES_DIR = PROJECT_ROOT / "locales"
 DOMAIN = "messages"
@@ -30,6 +33,8 @@ def compile_catalogues(locales_dir: Path = LOCALES_DIR) -> list[Path]:
 
 
 def create_i18n(default_locale: str) -> I18n:
+    from aiogram.utils.i18n import I18n
+
     compile_catalogues()
     return I18n(path=LOCALES_DIR, default_locale=default_locale, domain=DOMAIN)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The newest migration (tests/test_migrations.py checks it against Alembic's own view): a
 # database already there starts without importing Alembic, a third of a second on every start.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 
 def create_engine(database_url: str) -> AsyncEngine:
@@ -72,9 +73,24 @@ async def apply_migrations(engine: AsyncEngine, revision: str = "head") -> None:
 
         command.upgrade(alembic_config(connection), revision)
 
+    await _migrate(engine, upgrade)
+
+
+async def revert_migrations(engine: AsyncEngine, revision: str) -> None:
+    """Take the schema back to the earlier `revision`, running each migration's downgrade."""
+
+    def downgrade(connection: Connection) -> None:
+        from alembic import command
+
+        command.downgrade(alembic_config(connection), revision)
+
+    await _migrate(engine, downgrade)
+
+
+async def _migrate(engine: AsyncEngine, migrate: Callable[[Connection], None]) -> None:
     if engine.dialect.name != "sqlite":
         async with engine.begin() as connection:
-            await connection.run_sync(upgrade)
+            await connection.run_sync(migrate)
         return
     # SQLite alters a table by copying it to a new one and dropping the old: with foreign keys
     # on, dropping e.g. `offer` would cascade to its sessions. So they are off while migrating
@@ -84,7 +100,7 @@ async def apply_migrations(engine: AsyncEngine, revision: str = "head") -> None:
         await connection.commit()
         try:
             async with connection.begin():
-                await connection.run_sync(upgrade)
+                await connection.run_sync(migrate)
                 broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
                 if broken:
                     raise RuntimeError(f"migrating left broken foreign keys: {broken[:5]}")

@@ -258,7 +258,7 @@ ACTIVE = (SeatStatus.GOING, SeatStatus.WAITLISTED)  # holds a place or is in lin
 class Seat(SQLModel, table=True):
     """A resident's subscription to one session: a seat, a place in the queue, or a "no"."""
 
-    __tablename__ = "attendance"
+    __tablename__ = "seat"
 
     __table_args__ = (sa.UniqueConstraint("resident_id", "session_id"),)
 

@@ -33,7 +33,7 @@ REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TABLES = (
     "resident, track_step, offer_session, track, offer, festival, venue, provider, category, "
     "catalogue_meta, team_member, team_invite, broadcast, "
-    "outbox_message, attendance, subscription, "
+    "outbox_message, seat, subscription, "
     "resident_pass, attendance_entry, check_in, check_in_token, session_feedback"
 )
 

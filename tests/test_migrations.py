@@ -6,7 +6,8 @@ that exists then gets rows (values made from each column's type, foreign keys po
 rows of the referenced table, enum columns holding one of their values), the database is
 upgraded to the newest revision, and every row must still be there with the same values in
 the columns that still exist. A migration that must change or drop data on purpose says so
-here, in `CHANGED_ON_PURPOSE`.
+here, in `CHANGED_ON_PURPOSE`; one that renames a table, in `RENAMED`: the rows must be found
+under the new name.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from catalogue.database import (
     alembic_config,
     apply_migrations,
     create_engine,
+    revert_migrations,
     schema_revision,
 )
 from tests.conftest import POSTGRES_ADMIN_DSN, service_unavailable
@@ -39,6 +41,10 @@ ROWS_PER_TABLE = 2
 MOMENT = datetime(2026, 5, 17, 9, 30, tzinfo=UTC)
 # (table, column) whose values a later migration rewrites on purpose; none yet.
 CHANGED_ON_PURPOSE: set[tuple[str, str]] = set()
+# Tables a later migration renames: old name → name at the head.
+RENAMED = {"attendance": "seat"}  # 0005: a held seat is a `Seat`
+# Columns a CHECK constraint limits (made_up_value does not read them): allowed values.
+CHECKED = {("session_feedback", "score"): (1, 2, 3, 4, 5)}
 
 
 def revisions() -> list[str]:
@@ -70,12 +76,15 @@ async def empty_database(request: pytest.FixtureRequest, tmp_path) -> AsyncItera
 def current_column(table: str, column: str) -> sa.Column[Any] | None:
     import catalogue.tables  # noqa: F401
 
-    model = SQLModel.metadata.tables.get(table)
+    model = SQLModel.metadata.tables.get(RENAMED.get(table, table))
     return model.columns.get(column) if model is not None else None
 
 
 def made_up_value(table: sa.Table, column: sa.Column[Any], n: int) -> Any:
     """A value the column accepts, different for each row and each table."""
+    if (table.name, column.name) in CHECKED:
+        allowed = CHECKED[table.name, column.name]
+        return allowed[n % len(allowed)]
     today = current_column(table.name, column.name)
     if today is not None and isinstance(today.type, sa.Enum):
         return today.type.enums[n % len(today.type.enums)]
@@ -95,7 +104,7 @@ def made_up_value(table: sa.Table, column: sa.Column[Any], n: int) -> Any:
         made = default({}) if callable(default) else None  # type: ignore[call-arg]
         return made or {"en": f"{table.name} {n}", "ru": f"{table.name} {n}"}
     length = getattr(kind, "length", None) or 200
-    return f"{table.name[:8]}-{column.name[:8]}-{n}"[:length]
+    return f"{n}-{table.name[:8]}-{column.name[:8]}"[:length]  # distinct however short
 
 
 def fill(connection: Connection) -> dict[str, list[dict[str, Any]]]:
@@ -143,13 +152,15 @@ def comparable(value: Any) -> Any:
 
 
 def missing_or_changed(
-    connection: Connection, written: dict[str, list[dict[str, Any]]]
+    connection: Connection,
+    written: dict[str, list[dict[str, Any]]],
+    renamed: dict[str, str] = RENAMED,
 ) -> list[str]:
     schema = sa.MetaData()
     schema.reflect(connection)
     problems = []
     for name, rows in written.items():
-        table = schema.tables.get(name)
+        table = schema.tables.get(renamed.get(name, name))
         if table is None:
             problems.append(f"table {name} is gone, with its {len(rows)} rows")
             continue
@@ -206,4 +217,92 @@ async def test_a_database_at_the_head_starts_without_alembic(empty_database: str
     )
     process = await asyncio.create_subprocess_exec(sys.executable, "-c", code)
     assert await asyncio.wait_for(process.wait(), 120) == 0
+    await engine.dispose()
+
+
+def names_in(connection: Connection, table: str) -> set[str]:
+    """The names of the table's primary key, unique and foreign keys, and indexes."""
+    inspector = sa.inspect(connection)
+    names = {inspector.get_pk_constraint(table)["name"]}
+    names |= {unique["name"] for unique in inspector.get_unique_constraints(table)}
+    names |= {foreign["name"] for foreign in inspector.get_foreign_keys(table)}
+    names |= {index["name"] for index in inspector.get_indexes(table)}
+    if connection.dialect.name == "postgresql":
+        names.add(connection.scalar(sa.text(f"SELECT pg_get_serial_sequence('{table}', 'id')")))
+    return names
+
+
+def every_name(connection: Connection) -> set[str]:
+    """The names of every table and of its constraints and indexes (and sequences)."""
+    if connection.dialect.name == "postgresql":
+        public = "'public'::regnamespace"
+        relations = f"SELECT relname FROM pg_class WHERE relnamespace = {public}"
+        constraints = f"SELECT conname FROM pg_constraint WHERE connamespace = {public}"
+        return set(connection.scalars(sa.text(f"{relations} UNION {constraints}")))
+    tables = sa.inspect(connection).get_table_names()
+    return set(tables).union(*(names_in(connection, table) for table in tables))
+
+
+def names_of_seats(table: str, dialect: str) -> set[str]:
+    names = {
+        f"pk_{table}",
+        f"uq_{table}_resident_id",
+        f"fk_{table}_resident_id_resident",
+        f"fk_{table}_session_id_offer_session",
+        f"ix_{table}_session_id",
+        f"ix_{table}_status",
+    }
+    return names | {f"public.{table}_id_seq"} if dialect == "postgresql" else names
+
+
+def a_new_seat(connection: Connection, table: str) -> int:
+    """A seat added after the migration: the database numbers it after the copied rows."""
+    seats = sa.Table(table, sa.MetaData(), autoload_with=connection)
+    rows = [row._asdict() for row in connection.execute(sa.select(seats))]
+    taken = {(row["resident_id"], row["session_id"]) for row in rows}
+    resident_id, session_id = next(
+        (someone["resident_id"], somewhere["session_id"])
+        for someone in rows
+        for somewhere in rows
+        if (someone["resident_id"], somewhere["session_id"]) not in taken
+    )
+    row = {**rows[0], "resident_id": resident_id, "session_id": session_id}
+    del row["id"]
+    return connection.execute(seats.insert().values(row).returning(seats.c.id)).scalar_one()
+
+
+async def test_the_seat_table_is_renamed_with_its_rows_and_names_and_back(
+    empty_database: str,
+) -> None:
+    engine = create_engine(empty_database)
+    dialect = engine.dialect.name
+    await apply_migrations(engine, "0004")
+    async with engine.begin() as connection:
+        written = await connection.run_sync(fill)
+    seats = written["attendance"]
+    assert seats, "there are seats to keep"
+
+    await apply_migrations(engine, "0005")
+    async with engine.begin() as connection:
+        assert not await connection.run_sync(missing_or_changed, written)
+        tables = await connection.run_sync(lambda sync: sa.inspect(sync).get_table_names())
+        assert "attendance" not in tables
+        assert await connection.run_sync(names_in, "seat") == names_of_seats("seat", dialect)
+        # Attendance entries and check-ins do mean attendance: nothing else keeps the old name.
+        left = {
+            name
+            for name in await connection.run_sync(every_name)
+            if name and "attendance" in name.replace("attendance_entry", "")
+        }
+        assert not left
+        new_seat = await connection.run_sync(a_new_seat, "seat")
+        assert new_seat > max(row["id"] for row in seats)
+
+    await revert_migrations(engine, "0004")
+    async with engine.begin() as connection:
+        assert not await connection.run_sync(missing_or_changed, written, {})
+        assert await connection.run_sync(names_in, "attendance") == names_of_seats(
+            "attendance", dialect
+        )
+        assert await connection.run_sync(a_new_seat, "attendance") > new_seat
     await engine.dispose()

@@ -64,7 +64,7 @@ def test_every_table_pointing_at_a_resident_is_covered() -> None:
         for key in table.foreign_keys
         if key.column.table.name == "resident" and table.name != "resident"
     }
-    assert {"subscription", "attendance", "outbox_message"} <= pointing
+    assert {"subscription", "seat", "outbox_message"} <= pointing
     assert {table.name for table, _column in personal_links()} == pointing
 
 
@@ -78,8 +78,8 @@ async def test_export_holds_the_resident_and_everything_that_points_at_them(
     assert document["resident"]["telegram_id"] == resident.user.id
     assert document["resident"]["language"] == "en"
     assert document["tables"]["subscription"], "following the offer is in the export"
-    assert document["tables"]["attendance"], "the session reminder is in the export"
-    assert all(row["resident_id"] == me.id for row in document["tables"]["attendance"])
+    assert document["tables"]["seat"], "the session reminder is in the export"
+    assert all(row["resident_id"] == me.id for row in document["tables"]["seat"])
     assert export_json(document).decode().startswith("{")
 
     await resident.send("/export_me")
@@ -170,5 +170,5 @@ async def test_forgetting_directly_reports_what_was_deleted(
         report = await forget_resident(session, me)
     assert report.deleted["resident"] == 1
     assert report.deleted["subscription"] == 1
-    assert report.deleted["attendance"] >= 1
+    assert report.deleted["seat"] >= 1
     assert report.anonymised == 0

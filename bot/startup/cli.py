@@ -1,21 +1,27 @@
-"""`learncity`: run the bot, talk to it locally, manage the catalogue."""
+"""`learncity`: run the bot, talk to it locally, manage the catalogue.
+
+Each command imports what it needs when it runs: `catalogue …`, `report` and `migrate` never
+talk to Telegram, so they start without aiogram and the handlers, in a fraction of the seconds
+the bot takes (tests/test_cli_start_up.py, bench/cli.py).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
-from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.settings import Settings, SettingsError, load_settings, require_webhook
-from bot.startup.logs import configure_logging
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from bot.settings import Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="learncity", description=__doc__)
+    parser = argparse.ArgumentParser(prog="learncity", description=__doc__.split("\n", 1)[0])
     commands = parser.add_subparsers(dest="command", required=True)
     running = commands.add_parser(
         "run", help="serve Telegram by long polling (BOT_TOKEN set) or open the local chat"
@@ -59,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
+    from bot.settings import SettingsError, load_settings, require_webhook
+    from bot.startup.logs import configure_logging
+
     webhook = getattr(arguments, "webhook", False)
     try:
         settings = load_settings()
@@ -82,9 +91,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def dispatch(arguments: argparse.Namespace, settings: Settings) -> int:
-    from bot.startup.app import create_app, run_polling
-    from bot.startup.local_chat import run_local_chat
-
     if arguments.command == "catalogue":
         return await catalogue_command(arguments, settings)
     if arguments.command == "report":
@@ -92,12 +98,15 @@ async def dispatch(arguments: argparse.Namespace, settings: Settings) -> int:
 
         return await report_command(arguments, settings)
     if arguments.command == "migrate":
-        from catalogue.database import apply_migrations, create_engine
+        return await migrate(settings)
+    return await talk(arguments, settings)
 
-        engine = create_engine(settings.database_url)
-        await apply_migrations(engine)
-        await engine.dispose()
-        return 0
+
+async def talk(arguments: argparse.Namespace, settings: Settings) -> int:
+    """`run` and `chat`: the only commands that import aiogram and the handlers."""
+    from bot.startup.app import create_app, run_polling
+    from bot.startup.local_chat import run_local_chat
+
     serve_telegram = arguments.command == "run" and settings.bot_token is not None
     app = await create_app(settings)
     try:
@@ -114,56 +123,98 @@ async def dispatch(arguments: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def migrate(settings: Settings) -> int:
+    from catalogue.database import apply_migrations, create_engine
+
+    engine = create_engine(settings.database_url)
+    try:
+        await apply_migrations(engine)
+    finally:
+        await engine.dispose()
+    return 0
+
+
+def print_schema() -> int:
+    import json
+
+    from catalogue.exchange.schema import json_schema
+
+    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
 async def catalogue_command(arguments: argparse.Namespace, settings: Settings) -> int:
     from catalogue.database import apply_migrations, create_engine, create_session_maker
-    from catalogue.exchange.importer import CatalogueImportError, export_document, import_file
-    from catalogue.exchange.schema import json_schema
-    from catalogue.exchange.seeding import load_demo_if_empty
-    from catalogue.search.engine import search_command
 
     if arguments.action == "schema":
-        print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
-        return 0
+        return print_schema()
     engine = create_engine(settings.database_url)
     try:
         await apply_migrations(engine)
         session_maker = create_session_maker(engine)
         if arguments.action == "search":
-            if settings.load_demo:  # the same catalogue `learncity run` would show
-                async with session_maker.begin() as session:
-                    today = datetime.now(settings.city_zone).date()
-                    await load_demo_if_empty(session, today, settings.city_zone)
-            async with session_maker() as session:
-                print(
-                    await search_command(session, arguments.query, arguments.limit, arguments.json)
-                )
-            return 0
+            return await search(arguments, settings, session_maker)
         if arguments.action == "export":
-            async with session_maker() as session:
-                document = await export_document(session)
-            arguments.file.write_text(document.model_dump_json(indent=2), encoding="utf-8")
-            print(f"Exported {sum(map(len, document.model_dump().values()))} records")
-            return 0
-        if not arguments.file.is_file():
-            print(f"No such file: {arguments.file}", file=sys.stderr)
-            return 1
-        try:
-            async with session_maker.begin() as session:
-                report = await import_file(
-                    session,
-                    arguments.file,
-                    arguments.table,
-                    offer=arguments.offer,
-                    zone=settings.city_zone,
-                )
-        except CatalogueImportError as error:
-            for problem in error.errors:
-                print(problem, file=sys.stderr)
-            print(f"Nothing was imported: {len(error.errors)} problem(s).", file=sys.stderr)
-            return 1
-        for table in report.created:
-            if report.created[table] or report.updated[table]:
-                print(f"{table}: {report.created[table]} new, {report.updated[table]} updated")
-        return 0
+            return await export(arguments, session_maker)
+        return await import_catalogue(arguments, settings, session_maker)
     finally:
         await engine.dispose()
+
+
+async def search(
+    arguments: argparse.Namespace,
+    settings: Settings,
+    session_maker: async_sessionmaker[AsyncSession],
+) -> int:
+    from catalogue.search.engine import search_command
+
+    if settings.load_demo:  # the same catalogue `learncity run` would show
+        from datetime import datetime
+
+        from catalogue.exchange.seeding import load_demo_if_empty
+
+        async with session_maker.begin() as session:
+            today = datetime.now(settings.city_zone).date()
+            await load_demo_if_empty(session, today, settings.city_zone)
+    async with session_maker() as session:
+        print(await search_command(session, arguments.query, arguments.limit, arguments.json))
+    return 0
+
+
+async def export(
+    arguments: argparse.Namespace, session_maker: async_sessionmaker[AsyncSession]
+) -> int:
+    from catalogue.exchange.importer import export_document
+
+    async with session_maker() as session:
+        document = await export_document(session)
+    arguments.file.write_text(document.model_dump_json(indent=2), encoding="utf-8")
+    print(f"Exported {sum(map(len, document.model_dump().values()))} records")
+    return 0
+
+
+async def import_catalogue(
+    arguments: argparse.Namespace,
+    settings: Settings,
+    session_maker: async_sessionmaker[AsyncSession],
+) -> int:
+    from catalogue.exchange.importer import CatalogueImportError, import_file
+
+    if not arguments.file.is_file():
+        print(f"No such file: {arguments.file}", file=sys.stderr)
+        return 1
+    try:
+        async with session_maker.begin() as session:
+            report = await import_file(
+                session, arguments.file, arguments.table, offer=arguments.offer,
+                zone=settings.city_zone,
+            )  # fmt: skip
+    except CatalogueImportError as error:
+        for problem in error.errors:
+            print(problem, file=sys.stderr)
+        print(f"Nothing was imported: {len(error.errors)} problem(s).", file=sys.stderr)
+        return 1
+    for table in report.created:
+        if report.created[table] or report.updated[table]:
+            print(f"{table}: {report.created[table]} new, {report.updated[table]} updated")
+    return 0

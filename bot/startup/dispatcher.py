@@ -21,10 +21,10 @@ from bot.middlewares.database import CommitBeforeSending, DatabaseSessionMiddlew
 from bot.middlewares.dedupe import create_ledger
 from bot.middlewares.flood import create_flood_counter
 from bot.middlewares.guards import DuplicateUpdates, FloodControl, InFlightUpdates
+from bot.middlewares.log_context import UpdateLogContext
 from bot.middlewares.resident import ResidentI18nMiddleware, ResidentMiddleware
 from bot.screens.offer_cards import OfferCards
 from bot.settings import Settings
-from bot.startup.logs import UpdateLogContext
 from bot.startup.metrics import Metrics, UpdateMetrics
 from bot.startup.shared_state import create_storage
 from catalogue.cards import CardCache
@@ -33,6 +33,7 @@ from catalogue.search.engine import CatalogueSearch
 from catalogue.subscriptions import CardStates
 from catalogue.table_changes import table_changes
 from handlers import feature_routers
+from handlers.errors import LeaveRefusedPressesUnanswered
 
 OFFLINE_TOKEN = "100000:offline-local-chat"
 
@@ -115,6 +116,7 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(ResidentI18nMiddleware(i18n))
     # Every button press is acknowledged, so no spinner hangs on the resident's phone.
     dispatcher.callback_query.middleware(CallbackAnswerMiddleware())
+    dispatcher.callback_query.middleware(LeaveRefusedPressesUnanswered())  # alerts of refusals
     dispatcher.include_routers(*feature_routers())
     return dispatcher
 

@@ -4,27 +4,23 @@ Every module logs through the standard `logging` module; in JSON mode structlog'
 `ProcessorFormatter` renders each record (ours, aiogram's, aiohttp's, SQLAlchemy's) as an
 object with `timestamp` (UTC), `level`, `logger`, `event`, any `exception` as a traceback
 string, and the context of the update being handled (`update_id`, `user_id`, `update_type`),
-bound by `UpdateLogContext` for the length of that update.
+bound by `bot.middlewares.log_context.UpdateLogContext` for the length of that update.
+No aiogram here: the commands that do not talk to Telegram configure logging without it.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Any
 
-import structlog
-from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, Update, User
-
-Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def configure_logging(log_format: str, level: int) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
+        import structlog  # only JSON lines need it
+
         handler.setFormatter(
             structlog.stdlib.ProcessorFormatter(
                 foreign_pre_chain=[
@@ -49,17 +45,3 @@ def configure_logging(log_format: str, level: int) -> None:
     root.setLevel(level)
     # Alembic announces each of its plugins on import: noise on every start.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-
-
-class UpdateLogContext(BaseMiddleware):
-    """Every log line written while an update is handled names that update and its sender."""
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        if not isinstance(event, Update):
-            return await handler(event, data)
-        user: User | None = data.get("event_from_user")
-        context: dict[str, Any] = {"update_id": event.update_id, "update_type": event.event_type}
-        if user is not None:
-            context["user_id"] = user.id
-        with structlog.contextvars.bound_contextvars(**context):
-            return await handler(event, data)

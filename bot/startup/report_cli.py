@@ -1,4 +1,8 @@
-"""`learncity report …`: the files /report sends, written to a folder, the summary printed."""
+"""`learncity report …`: the files /report sends, written to a folder, the summary printed.
+
+The files come from `bot.report_files`, as in the chat, translated without aiogram: the
+command starts in a fraction of the time the bot takes.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,7 @@ import html
 import re
 import sys
 
-from bot.i18n import create_i18n
-from bot.screens.reports import make_report_files
-from bot.screens.view import Viewer
+from bot.report_files import ReportReader, make_report_files, scope_problem
 from bot.settings import SUPPORTED_LOCALES, Settings
 from catalogue.database import apply_migrations, create_engine, create_session_maker
 from catalogue.models import utc_now
@@ -23,25 +25,21 @@ async def report_command(arguments: argparse.Namespace, settings: Settings) -> i
     if locale not in SUPPORTED_LOCALES:
         print(f"Unknown locale {locale!r}: choose {', '.join(SUPPORTED_LOCALES)}", file=sys.stderr)
         return 2
-    i18n = create_i18n(settings.default_locale)
-    viewer = Viewer(locale, settings.city_zone)
+    reader = ReportReader(locale, settings.city_zone)
     engine = create_engine(settings.database_url)
     try:
         await apply_migrations(engine)
         session_maker = create_session_maker(engine)
         now = utc_now()
-        with i18n.context(), i18n.use_locale(locale):
-            async with session_maker() as session:
-                try:
-                    scope = await resolve_scope(
-                        session, arguments.scope, now.astimezone(settings.city_zone).date()
-                    )
-                except ScopeError as error:
-                    from bot.screens.reports import scope_problem
-
-                    print(_plain(scope_problem(error)), file=sys.stderr)
-                    return 1
-                files = await make_report_files(session, scope, viewer, now)
+        async with session_maker() as session:
+            try:
+                scope = await resolve_scope(
+                    session, arguments.scope, now.astimezone(settings.city_zone).date()
+                )
+            except ScopeError as error:
+                print(_plain(scope_problem(error, locale)), file=sys.stderr)
+                return 1
+            files = await make_report_files(session, scope, reader, now)
     finally:
         await engine.dispose()
     folder = arguments.out
