@@ -10,11 +10,10 @@ from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import BotCommand, BotCommandScopeChat
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import lazy_gettext as __
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import SUPPORTED_LOCALES, Settings
-from catalogue.models import Resident
+from catalogue.residents import languages_of
 from catalogue.team import Permission, Role, may, team_members
 
 RESIDENT_COMMANDS = (
@@ -96,19 +95,7 @@ async def publish_team_commands(
         member.telegram_id: member.role for member in await team_members(session)
     }
     people.update(dict.fromkeys(settings.admin_ids, Role.ADMIN))
-    languages = (
-        dict(
-            (
-                await session.execute(
-                    select(Resident.telegram_id, Resident.language).where(
-                        Resident.telegram_id.in_(list(people))
-                    )
-                )
-            ).all()
-        )
-        if people
-        else {}
-    )
+    languages = await languages_of(session, people)
     published = 0
     for telegram_id, role in people.items():
         locale = languages.get(telegram_id, settings.default_locale)

@@ -1,4 +1,9 @@
-"""Read-side queries the resident dialogue needs; each takes the DB session first."""
+"""Read-side queries the dialogue needs; each takes the DB session first.
+
+`sessions_with_offer_and_venue` is the one join of a session to its offer and venue that
+several features share (reminders, check-in, session changes, broadcasts, the calendar file):
+they add to it rather than write it again.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.models import (
@@ -175,6 +180,27 @@ async def offer_card(session: AsyncSession, offer_id: int, now: datetime) -> Off
     return OfferCard(offer, provider, festival, sessions, upcoming_total, valid_until)
 
 
+# Built once: every search asks it.
+_OFFERS_BY_ID = select(Offer).where(Offer.id.in_(bindparam("ids", expanding=True)))
+
+
+async def offers_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Offer]:
+    """Offers by id, in one query; ids no longer in the programme are left out."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    return {offer.id: offer for offer in await session.scalars(_OFFERS_BY_ID, {"ids": wanted})}
+
+
+async def latest_festivals(session: AsyncSession, limit: int) -> list[Festival]:
+    """The festivals that start last (the current and coming ones first)."""
+    return list(
+        await session.scalars(
+            select(Festival).order_by(Festival.starts_on.desc(), Festival.id.desc()).limit(limit)
+        )
+    )
+
+
 async def find_offer(session: AsyncSession, reference: str) -> Offer | None:
     """An offer by database id ("42") or by the city's stable id ("ceramics-for-beginners")."""
     if reference.isdigit():
@@ -206,3 +232,8 @@ async def sessions_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int,
         return {}
     rows = await session.execute(sessions_with_offer_and_venue().where(OfferSession.id.in_(wanted)))
     return {offer_session.id: (offer_session, offer, venue) for offer_session, offer, venue in rows}
+
+
+async def session_by_id(session: AsyncSession, session_id: int) -> SessionWithOffer | None:
+    """One session with its offer and venue; None if it is no longer in the programme."""
+    return (await sessions_by_id(session, [session_id])).get(session_id)

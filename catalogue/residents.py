@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -112,3 +114,24 @@ async def resident_language(session: AsyncSession, telegram_id: int) -> str | No
     return await session.scalar(
         select(Resident.language).where(Resident.telegram_id == telegram_id)
     )
+
+
+async def chosen_category(session: AsyncSession, resident: Resident) -> Category | None:
+    """The category the resident chose; None if none was chosen or it has been removed."""
+    return await session.get(Category, resident.category_id) if resident.category_id else None
+
+
+async def chosen_track(session: AsyncSession, resident: Resident) -> Track | None:
+    """The resident's own track; None if none was chosen or it has been removed."""
+    return await session.get(Track, resident.track_id) if resident.track_id else None
+
+
+async def languages_of(session: AsyncSession, telegram_ids: Iterable[int]) -> dict[int, str]:
+    """The language the bot speaks with each of these people who have written to it."""
+    wanted = list(telegram_ids)
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Resident.telegram_id, Resident.language).where(Resident.telegram_id.in_(wanted))
+    )
+    return dict(rows.tuples().all())

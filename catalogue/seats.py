@@ -85,13 +85,13 @@ async def _going_count(session: AsyncSession, session_id: int) -> int:
     )
 
 
-async def waitlist_position(session: AsyncSession, attendance: Seat) -> int:
+async def waitlist_position(session: AsyncSession, seat: Seat) -> int:
     ahead = await session.scalar(
         select(func.count()).where(
-            Seat.session_id == attendance.session_id,
+            Seat.session_id == seat.session_id,
             Seat.status == SeatStatus.WAITLISTED,
-            (Seat.created_at < attendance.created_at)
-            | ((Seat.created_at == attendance.created_at) & (Seat.id < attendance.id)),
+            (Seat.created_at < seat.created_at)
+            | ((Seat.created_at == seat.created_at) & (Seat.id < seat.id)),
         )
     )
     return (ahead or 0) + 1
@@ -114,29 +114,29 @@ async def subscribe_to_session(
         return Result(Outcome.CANCELLED)
     if offer_session.starts_at <= now:
         return Result(Outcome.STARTED)
-    attendance = await _seat(session, resident.id, session_id)
-    if attendance is not None and attendance.status in ACTIVE:
+    seat = await _seat(session, resident.id, session_id)
+    if seat is not None and seat.status in ACTIVE:
         position = None
-        if attendance.status == SeatStatus.WAITLISTED:
-            position = await waitlist_position(session, attendance)
+        if seat.status == SeatStatus.WAITLISTED:
+            position = await waitlist_position(session, seat)
         return Result(Outcome.ALREADY, position)
     capacity = offer_session.capacity
     has_seat = capacity is None or await _going_count(session, session_id) < capacity
     status = SeatStatus.GOING if has_seat else SeatStatus.WAITLISTED
-    if attendance is None:
-        attendance = Seat(
+    if seat is None:
+        seat = Seat(
             resident_id=resident.id, session_id=session_id, status=status, via_offer=via_offer
         )
     else:
-        attendance.status, attendance.via_offer = status, via_offer
-        attendance.created_at = attendance.updated_at = now
-        attendance.confirmed_at = None
-    session.add(attendance)
+        seat.status, seat.via_offer = status, via_offer
+        seat.created_at = seat.updated_at = now
+        seat.confirmed_at = None
+    session.add(seat)
     await session.flush()
     if has_seat:
         await plan_reminders(session, offer_session, [resident], now, city_zone)
         return Result(Outcome.GOING)
-    return Result(Outcome.WAITLISTED, await waitlist_position(session, attendance))
+    return Result(Outcome.WAITLISTED, await waitlist_position(session, seat))
 
 
 async def leave_session(
@@ -150,13 +150,13 @@ async def leave_session(
     offer_session = await lock_offer_session(session, session_id)
     if offer_session is None:
         return Result(Outcome.GONE)
-    attendance = await _seat(session, resident.id, session_id)
-    if attendance is None or attendance.status not in ACTIVE:
+    seat = await _seat(session, resident.id, session_id)
+    if seat is None or seat.status not in ACTIVE:
         return Result(Outcome.NOT_SUBSCRIBED)
-    had_seat = attendance.status == SeatStatus.GOING
-    attendance.status, attendance.updated_at = SeatStatus.DECLINED, now
-    attendance.confirmed_at = None
-    session.add(attendance)
+    had_seat = seat.status == SeatStatus.GOING
+    seat.status, seat.updated_at = SeatStatus.DECLINED, now
+    seat.confirmed_at = None
+    session.add(seat)
     await session.flush()
     await drop_reminders(session, "not going", resident_id=resident.id, session_id=session_id)
     if had_seat:
@@ -168,13 +168,13 @@ async def confirm_going(
     session: AsyncSession, resident: Resident, session_id: int, now: datetime
 ) -> Seat | None:
     """ "I'm going": noted on the seat; None if the resident has no seat there."""
-    attendance = await _seat(session, resident.id, session_id)
-    if attendance is None or attendance.status != SeatStatus.GOING:
+    seat = await _seat(session, resident.id, session_id)
+    if seat is None or seat.status != SeatStatus.GOING:
         return None
-    attendance.confirmed_at = now
-    session.add(attendance)
+    seat.confirmed_at = now
+    session.add(seat)
     await session.flush()
-    return attendance
+    return seat
 
 
 async def promote_waitlist(
@@ -200,9 +200,9 @@ async def promote_waitlist(
             return []
         query = query.limit(free)
     promoted = []
-    for attendance, resident in (await session.execute(query)).all():
-        attendance.status, attendance.updated_at = SeatStatus.GOING, now
-        session.add(attendance)
+    for seat, resident in (await session.execute(query)).all():
+        seat.status, seat.updated_at = SeatStatus.GOING, now
+        session.add(seat)
         promoted.append(resident)
     if not promoted:
         return []

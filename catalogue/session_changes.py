@@ -9,7 +9,7 @@ The organisers' forms call these two functions inside their update's transaction
 
 `venue_id=None` keeps the venue. Both return None for a session that does not exist, and a
 `ChangeReport` saying whether anything changed and how many residents will be told. Before
-that, `session_with_offer` and `changeable_session` find the session a button names.
+that, `queries.session_by_id` and `changeable_session` find the session a button names.
 
 Told once: each subscriber (seat or waitlist) gets one notice per change, rendered when it is
 sent. If the session changes again before an earlier notice went out, that notice is
@@ -25,12 +25,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.models import Offer, OfferSession, Resident, Seat, SeatStatus, SessionStatus, utc_now
+from catalogue.models import (
+    ACTIVE,
+    Offer,
+    OfferSession,
+    Resident,
+    Seat,
+    SeatStatus,
+    SessionStatus,
+    utc_now,
+)
 from catalogue.outbox.messages import OutboxMessage, OutboxState, enqueue_many, skip_pending
 from catalogue.outbox.reminders import CHANGE, PROMOTED, REMINDER, notice, plan_reminders
-from catalogue.queries import SessionWithOffer, sessions_by_id
+from catalogue.queries import SessionWithOffer, session_by_id
 from catalogue.seats import lock_offer_session
-from catalogue.subscriptions import ACTIVE
 
 MOVED = "moved"
 CANCELLED = "cancelled"
@@ -200,15 +208,10 @@ async def subscriber_count(session: AsyncSession, session_id: int) -> int:
     return count or 0
 
 
-async def session_with_offer(session: AsyncSession, session_id: int) -> SessionWithOffer | None:
-    """The session with its offer and (if any) venue; None if it is no longer there."""
-    return (await sessions_by_id(session, [session_id])).get(session_id)
-
-
 async def changeable_session(session: AsyncSession, session_id: int) -> SessionWithOffer | None:
     """The session with its offer and venue if it can still be moved or cancelled: None when
     it is gone or already cancelled."""
-    found = await session_with_offer(session, session_id)
+    found = await session_by_id(session, session_id)
     if found is None or found[0].status == SessionStatus.CANCELLED:
         return None
     return found

@@ -1,6 +1,6 @@
 """Subscriptions: to one session (a seat or a waitlist place), an offer, a track, a festival.
 
-* A session subscription is an `Attendance` row. A session with a capacity gives seats in
+* A session subscription is a `Seat` row (catalogue/seats.py). A session with a capacity gives seats in
   order; when it is full, residents join its waitlist and are promoted in order, with a
   message, when a seat comes free ("Can't come", unsubscribing, more capacity).
 * Following an offer subscribes to each of its upcoming sessions (and to sessions added
@@ -43,7 +43,6 @@ from catalogue.models import (
     SubscriptionKind,
     Track,
     Translations,
-    Venue,
 )
 from catalogue.seats import (
     Outcome,
@@ -137,7 +136,7 @@ async def unfollow(
 async def _unanswered_sessions(
     session: AsyncSession, resident_id: int, offer_id: int, now: datetime
 ) -> list[int]:
-    """Upcoming sessions of the offer the resident has no attendance row for."""
+    """Upcoming sessions of the offer the resident has no seat row for."""
     answered = select(Seat.session_id).where(Seat.resident_id == resident_id)
     return list(
         await session.scalars(
@@ -239,14 +238,14 @@ class OwnSubscriptions:
 class CardStates:
     """What offer cards show of subscriptions, kept in memory: asked on every press of an
     offer button, it changes only when someone subscribes or cancels. Forgotten
-    when anything writes to the attendance or subscription tables (catalogue.table_changes),
+    when anything writes to the seat or subscription tables (catalogue.table_changes),
     or to residents (erasing one deletes theirs)."""
 
     def __init__(self, changes: TableChanges) -> None:
-        attendance, subscription = Seat.__tablename__, Subscription.__tablename__
-        self.seats = TableCache[int, dict[SeatStatus, int]](changes, (attendance,))
+        seat, subscription = Seat.__tablename__, Subscription.__tablename__
+        self.seats = TableCache[int, dict[SeatStatus, int]](changes, (seat,))
         self.own = TableCache[int, OwnSubscriptions](
-            changes, (attendance, subscription, Resident.__tablename__)
+            changes, (seat, subscription, Resident.__tablename__)
         )
 
     async def seats_of(
@@ -306,9 +305,9 @@ async def card_subscriptions(
     positions = {}
     for session_id, attendance_status in status.items():
         if attendance_status == SeatStatus.WAITLISTED:
-            attendance = await _seat(session, resident.id, session_id)
-            assert attendance is not None
-            positions[session_id] = await waitlist_position(session, attendance)
+            seat = await _seat(session, resident.id, session_id)
+            assert seat is not None
+            positions[session_id] = await waitlist_position(session, seat)
     follows = own.follows
     return CardSubscriptions(
         status=status,
@@ -374,11 +373,11 @@ async def my_subscriptions(
     )
     rows = (await session.execute(upcoming)).all()
     sessions = []
-    for attendance, offer_session, offer, _total in rows:
+    for seat, offer_session, offer, _total in rows:
         position = None
-        if attendance.status == SeatStatus.WAITLISTED:
-            position = await waitlist_position(session, attendance)
-        sessions.append(MySession(offer, offer_session, attendance.status, position))
+        if seat.status == SeatStatus.WAITLISTED:
+            position = await waitlist_position(session, seat)
+        sessions.append(MySession(offer, offer_session, seat.status, position))
     follows = []
     subscriptions = await session.scalars(
         select(Subscription)
@@ -407,8 +406,8 @@ async def toggle(
 ) -> Result:
     """Subscribe if not subscribed, unsubscribe if subscribed (kind "session" or a follow)."""
     if kind == SESSION:
-        attendance = await _seat(session, resident.id, target_id)
-        if attendance is not None and attendance.status in ACTIVE:
+        seat = await _seat(session, resident.id, target_id)
+        if seat is not None and seat.status in ACTIVE:
             return await leave_session(session, resident, target_id, now, city_zone)
         return await subscribe_to_session(session, resident, target_id, now, city_zone)
     kind = SubscriptionKind(kind)
@@ -429,17 +428,3 @@ async def unsubscribe(
     if kind == SESSION:
         return await leave_session(session, resident, target_id, now, city_zone)
     return await unfollow(session, resident, SubscriptionKind(kind), target_id, now, city_zone)
-
-
-async def session_details(
-    session: AsyncSession, session_id: int
-) -> tuple[OfferSession, Offer, Venue | None] | None:
-    found = (
-        await session.execute(
-            select(OfferSession, Offer, Venue)
-            .join(Offer, Offer.id == OfferSession.offer_id)
-            .outerjoin(Venue, Venue.id == OfferSession.venue_id)
-            .where(OfferSession.id == session_id)
-        )
-    ).first()
-    return None if found is None else (found[0], found[1], found[2])

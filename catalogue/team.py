@@ -225,6 +225,11 @@ async def revoke_invite(session: AsyncSession, invite_id: int, now: datetime | N
     return result.rowcount == 1
 
 
+async def team_member(session: AsyncSession, telegram_id: int) -> TeamMember | None:
+    """The person's row in the team; None if they are not in it (administrators are not)."""
+    return await session.get(TeamMember, telegram_id)
+
+
 async def remove_member(session: AsyncSession, telegram_id: int) -> TeamMember | None:
     """Take someone's role away; returns who it was, or None if they were not in the team."""
     member = await session.get(TeamMember, telegram_id)

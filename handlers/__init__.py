@@ -9,6 +9,7 @@ from handlers import (
     checkin_volunteer,
     errors,
     fallback,
+    feedback,
     menu,
     preferences,
     privacy,
@@ -24,7 +25,10 @@ from handlers import (
 FEATURE_ROUTERS: tuple[Router, ...] = (
     errors.router,
     team_invites.router,  # /start inv_…, before the plain /start
-    checkin_resident.router,  # /pass, /start pass_… and ci_…, the feedback comment form
+    # The comment after a rating, before any other text handler; a command there ends it and
+    # goes on (to the deep links of check-in too).
+    feedback.router,
+    checkin_resident.router,  # /pass, /start pass_… and ci_…
     start.router,
     privacy.router,  # any time, also in the middle of a form
     menu.router,

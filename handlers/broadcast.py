@@ -2,6 +2,8 @@
 date and time → confirm; then Pause, Resume and Cancel under the progress message.
 
 Drawn in docs/broadcast.md. Sending itself is `scheduler.broadcast_runner` and the outbox.
+Content or a time the catalogue refuses (`BroadcastError`, `FormError`) is explained by the
+error router (handlers/errors.py), and the form stays at its step.
 """
 
 from __future__ import annotations
@@ -22,17 +24,16 @@ from bot.callbacks.broadcast import BroadcastAction, BroadcastControl, Broadcast
 from bot.filters import TYPED, Magic
 from bot.permissions import protect
 from bot.screens import broadcast as ui
-from bot.screens.programme import form_error
 from bot.screens.view import Viewer, notice, show
 from bot.settings import SUPPORTED_LOCALES, Settings
 from bot.states import BroadcastForm
-from catalogue.models import Category, Festival, Offer, OfferSession, Track, translated, utc_now
+from catalogue.models import translated, utc_now
 from catalogue.outbox.broadcasts import (
     Audience,
     AudienceKind,
-    Broadcast,
-    BroadcastError,
     BroadcastState,
+    audience_target,
+    broadcast_by_id,
     cancel,
     check_content,
     count_recipients,
@@ -43,7 +44,6 @@ from catalogue.outbox.broadcasts import (
 )
 from catalogue.programme import (
     Choice,
-    FormError,
     category_choices,
     clean_typed,
     festival_choices,
@@ -83,11 +83,7 @@ async def composed(
 ) -> None:
     photo = message.photo[-1].file_id if message.photo else None
     text = clean_typed(message.html_text) if (message.text or message.caption) else ""
-    try:
-        check_content(text, photo)
-    except BroadcastError as error:
-        await message.answer(ui.compose_problem(str(error)))
-        return
+    check_content(text, photo)
     await state.update_data(text=text, photo=photo)
     data = await state.get_data()
     if data.get("audience"):
@@ -182,47 +178,51 @@ async def audience_value(
     data = await state.get_data()
     kind = AudienceKind(data["kind"])
     chosen = int(callback_data.value)
-    locale = viewer.locale
-    audience: Audience | None = None
-    label = ""
-    if kind is AudienceKind.LANGUAGE and chosen < len(SUPPORTED_LOCALES):
-        code = SUPPORTED_LOCALES[chosen]
-        audience, label = Audience(kind, language=code), formatting.language_name(code)
-    elif kind is AudienceKind.CATEGORY and (category := await session.get(Category, chosen)):
-        audience, label = Audience(kind, chosen), translated(category.title, locale)
-    elif kind is AudienceKind.TRACK and (track := await session.get(Track, chosen)):
-        audience, label = Audience(kind, chosen), translated(track.title, locale)
-    elif kind is AudienceKind.FESTIVAL and (festival := await session.get(Festival, chosen)):
-        label = _("followers of {title}").format(title=translated(festival.title, locale))
-        audience = Audience(kind, chosen)
-    elif kind is AudienceKind.OFFER and (offer := await session.get(Offer, chosen)):
-        label = _("followers of {title}").format(title=translated(offer.title, locale))
-        audience = Audience(kind, chosen)
-    elif kind is AudienceKind.SESSION and data.get("offer_id") is None:
-        offer = await session.get(Offer, chosen)
-        if offer is not None:
-            await state.update_data(offer_id=offer.id)
-            sessions = await upcoming_sessions(session, offer.id, utc_now())
+    if kind is AudienceKind.SESSION and data.get("offer_id") is None:
+        # Attendees of a session: first its offer, then one of the offer's sessions.
+        if await audience_target(session, AudienceKind.OFFER, chosen) is not None:
+            await state.update_data(offer_id=chosen)
+            sessions = await upcoming_sessions(session, chosen, utc_now())
             choices = [
-                Choice(item.id, formatting.short_when(item.starts_at, viewer.zone, locale))
+                Choice(item.id, formatting.short_when(item.starts_at, viewer.zone, viewer.locale))
                 for item in sessions
             ]
             await show(callback, ui.ask_audience_value(kind, choices))
             return
-    elif kind is AudienceKind.SESSION and (
-        offer_session := await session.get(OfferSession, chosen)
-    ):
-        offer = await session.get(Offer, offer_session.offer_id)
-        when = formatting.short_when(offer_session.starts_at, viewer.zone, locale)
-        title = translated(offer.title, locale) if offer else ""
-        label = _("attendees of {title}, {when}").format(title=title, when=when)
-        audience = Audience(kind, chosen)
-    if audience is None:
+        named = None
+    else:
+        named = await _named_audience(session, viewer, kind, chosen)
+    if named is None:
         callback_answer.text = _("This choice no longer exists.")
         await state.set_state(BroadcastForm.audience)
         await show(callback, ui.ask_audience())
         return
+    audience, label = named
     await _chosen(callback, state, session, viewer, audience, label)
+
+
+async def _named_audience(
+    session: AsyncSession, viewer: Viewer, kind: AudienceKind, chosen: int
+) -> tuple[Audience, str] | None:
+    """The audience the organiser chose and the words that name it; None if it is gone."""
+    if kind is AudienceKind.LANGUAGE:
+        if chosen >= len(SUPPORTED_LOCALES):
+            return None
+        code = SUPPORTED_LOCALES[chosen]
+        return Audience(kind, language=code), formatting.language_name(code)
+    target = await audience_target(session, kind, chosen)
+    if target is None:
+        return None
+    title = translated(target.title, viewer.locale)
+    if kind in (AudienceKind.CATEGORY, AudienceKind.TRACK):
+        label = title
+    elif kind in (AudienceKind.FESTIVAL, AudienceKind.OFFER):
+        label = _("followers of {title}").format(title=title)
+    else:
+        assert target.starts_at is not None  # a session's
+        when = formatting.short_when(target.starts_at, viewer.zone, viewer.locale)
+        label = _("attendees of {title}, {when}").format(title=title, when=when)
+    return Audience(kind, chosen), label
 
 
 async def _chosen(
@@ -291,11 +291,7 @@ async def got_time(
     settings: Settings,
     viewer: Viewer,
 ) -> None:
-    try:
-        at = parse_start(message.text or "", viewer.zone, utc_now())
-    except FormError as error:
-        await message.answer(form_error("past" if str(error) == "past" else "start"))
-        return
+    at = parse_start(message.text or "", viewer.zone, utc_now())
     await state.update_data(at=at.isoformat())
     await _confirm(message, state, session, settings, viewer, at)
 
@@ -337,11 +333,9 @@ async def confirmed(
         due_at=at,
         paid=settings.allow_paid_broadcast,
         progress_chat_id=callback.from_user.id,
+        progress_message_id=message_id,
         request_key=data.get("request_key"),
     )
-    broadcast.progress_message_id = message_id
-    session.add(broadcast)
-    await session.flush()
     if broadcast.state is BroadcastState.SCHEDULED:
         count = await count_recipients(session, broadcast.audience)
         callback_answer.text = _("Scheduled.")
@@ -373,7 +367,7 @@ async def control(
     else:
         changed = await cancel(session, callback_data.broadcast_id)
         done = _("Cancelled: nothing more goes out.")
-    broadcast = await session.get(Broadcast, callback_data.broadcast_id)
+    broadcast = await broadcast_by_id(session, callback_data.broadcast_id)
     if broadcast is None:
         callback_answer.text = _("This broadcast no longer exists.")
         return

@@ -15,7 +15,7 @@ from bot.screens.offer_cards import OfferCards
 from bot.screens.view import Viewer, notice, show
 from catalogue.models import Resident, Track, utc_now
 from catalogue.queries import list_categories, list_tracks, track_offers_page
-from catalogue.residents import choose_category, choose_track
+from catalogue.residents import choose_category, choose_track, chosen_track
 
 router = Router(name=__name__)
 
@@ -68,7 +68,7 @@ async def show_my_track(
     resident: Resident,
     viewer: Viewer,
 ) -> None:
-    track = await session.get(Track, resident.track_id) if resident.track_id else None
+    track = await chosen_track(session, resident)
     await show_offer_page(callback, callback_answer, session, viewer, track, 0)
 
 

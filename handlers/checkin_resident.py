@@ -1,9 +1,8 @@
-"""The residents' side of attendance: /pass, scanned passes, self check-in, feedback.
+"""The residents' side of attendance: /pass, scanned passes, self check-in.
 
 Included before `handlers.start`, whose plain /start would otherwise answer the deep links
 (`/start pass_…` from a scanned pass, `/start ci_…` from a session's self check-in QR).
-The comment a resident types after rating a session is a form (`FeedbackStates.comment`);
-a command there ends the form and goes on to its own handler.
+The feedback after a session is handlers/feedback.py.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from __future__ import annotations
 import contextlib
 
 from aiogram import Bot, F, Router
-from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
@@ -21,8 +19,6 @@ from aiogram.utils.deep_linking import create_start_link
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks.checkin_resident import ChooseAgeBand
-from bot.callbacks.feedback import RateSession, SkipComment
-from bot.filters import COMMAND, NOT_TEXT, TYPED
 from bot.permissions import HasPermission
 from bot.screens.checkin_resident import (
     age_band_saved,
@@ -32,19 +28,12 @@ from bot.screens.checkin_resident import (
     self_checked_in,
     someone_elses_pass,
 )
-from bot.screens.checkin_volunteer import answers_messages, problem_text, stale_button
-from bot.screens.feedback import (
-    comment_expected,
-    comment_saved,
-    comment_skipped,
-    feedback_not_allowed,
-    feedback_thanks,
-)
+from bot.screens.checkin_volunteer import answers_messages, stale_button
+from bot.screens.errors import refusal_notice
 from bot.screens.view import Viewer, notice, show
 from bot.settings import Settings
-from bot.states import CheckInStates, FeedbackStates
+from bot.states import CheckInStates
 from catalogue.checkin.door import CheckInError, check_in_codes
-from catalogue.checkin.feedback import comment_on_session, rate_session
 from catalogue.checkin.passes import PASS_PREFIX, holder_of, normalise_code, pass_of, set_age_band
 from catalogue.checkin.progress import track_progress
 from catalogue.checkin.self_checkin import SELF_PREFIX, self_check_in
@@ -56,7 +45,6 @@ from catalogue.team import Permission, may, role_of
 router = Router(name=__name__)
 
 CHECK_IN_SESSION = "check_in_session"  # FSM data: the session a volunteer checks in to
-FEEDBACK_SESSION = "feedback_session"  # FSM data: the session a comment is about
 QR_FILE = "learning-pass.png"
 
 
@@ -103,61 +91,6 @@ async def choose_age_band(
             await callback.message.edit_reply_markup(reply_markup=view.markup)
 
 
-# ---------------------------------------------------------------- feedback (a form)
-
-
-@router.message(StateFilter(FeedbackStates.comment), COMMAND)
-async def command_instead_of_comment(message: Message, state: FSMContext) -> None:
-    if not (message.text or "").startswith("/cancel"):
-        await state.set_state(None)
-    raise SkipHandler  # the command goes on to its own handler
-
-
-@router.message(StateFilter(FeedbackStates.comment), TYPED)
-async def comment(
-    message: Message, state: FSMContext, session: AsyncSession, resident: Resident
-) -> None:
-    session_id = (await state.get_data()).get(FEEDBACK_SESSION)
-    await state.set_state(None)
-    saved = isinstance(session_id, int) and await comment_on_session(
-        session, resident, session_id, message.text or ""
-    )
-    text = comment_saved() if saved else feedback_not_allowed()
-    await show(message, notice(text))
-
-
-@router.message(StateFilter(FeedbackStates.comment), NOT_TEXT)
-async def comment_not_text(message: Message) -> None:
-    await message.answer(comment_expected())
-
-
-@router.callback_query(RateSession.filter())
-async def rate(
-    callback: CallbackQuery,
-    callback_data: RateSession,
-    callback_answer: CallbackAnswer,
-    state: FSMContext,
-    session: AsyncSession,
-    resident: Resident,
-) -> None:
-    rated = await rate_session(
-        session, resident, callback_data.session_id, callback_data.score, utc_now()
-    )
-    if not rated:
-        callback_answer.text = feedback_not_allowed()
-        return
-    await state.set_state(FeedbackStates.comment)
-    await state.update_data({FEEDBACK_SESSION: callback_data.session_id})
-    await show(callback, feedback_thanks(callback_data.session_id, callback_data.score))
-
-
-@router.callback_query(SkipComment.filter())
-async def skip_comment(callback: CallbackQuery, state: FSMContext) -> None:
-    if await state.get_state() == FeedbackStates.comment.state:
-        await state.set_state(None)
-    await show(callback, notice(comment_skipped()))
-
-
 # ---------------------------------------------------------------- deep links
 
 
@@ -172,24 +105,22 @@ async def volunteer_scans_pass(
     state: FSMContext,
     session: AsyncSession,
     settings: Settings,
-    viewer: Viewer,
 ) -> None:
-    """A volunteer checking people in opened a resident's pass with the phone camera."""
+    """A volunteer checking people in opened a resident's pass with the phone camera.
+
+    A session no longer open raises `CheckInError`, which the error router explains.
+    """
     now = utc_now()
     session_id = (await state.get_data()).get(CHECK_IN_SESSION)
-    try:
-        offer_session = await open_session(session, int(session_id or 0), now, settings.city_zone)
-        batch = await check_in_codes(
-            session,
-            offer_session,
-            [command.args or ""],
-            message.from_user.id,
-            now,
-            method=CheckInMethod.SCAN,
-        )
-    except CheckInError as error:
-        await message.answer(problem_text(error.problem, viewer, error.offer_session))
-        return
+    offer_session = await open_session(session, int(session_id or 0), now, settings.city_zone)
+    batch = await check_in_codes(
+        session,
+        offer_session,
+        [command.args or ""],
+        message.from_user.id,
+        now,
+        method=CheckInMethod.SCAN,
+    )
     for text in answers_messages(batch, offer_session.id):
         await message.answer(text)
 
@@ -230,8 +161,8 @@ async def self_check_in_link(
     try:
         answer, offer_session = await self_check_in(session, token, resident, now)
     except CheckInError as error:
-        text = problem_text(error.problem, viewer, error.offer_session)
-        await show(message, notice(text))
+        # A resident who scanned a stale QR gets a way on (the menu), not just the reason.
+        await show(message, refusal_notice(error, viewer))
         return
     facts = await session_facts(session, offer_session.id)
     assert facts is not None

@@ -4,6 +4,9 @@ The whole router needs the check-in permission (volunteers, organisers, administ
 After /checkin and a session, what the volunteer types are pass codes (`CheckInStates.codes`)
 until they press Finish or /cancel; every message of codes gets one answer per code. The
 dialogue is drawn in docs/check-in.md.
+
+A session that is not open for check-in, or input the door refuses, raises `CheckInError`; the
+error router (handlers/errors.py) tells the volunteer why, and nothing of the update is kept.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
-from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.deep_linking import create_start_link
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,7 +37,6 @@ from bot.screens.checkin_volunteer import (
     codes_expected,
     count_usage,
     headcount_recorded,
-    problem_text,
     self_check_in_caption,
     undone_text,
 )
@@ -75,13 +76,6 @@ async def _begin(
     await show(event, view)
 
 
-async def _tell(event: Message | CallbackQuery, text: str, answer: CallbackAnswer | None) -> None:
-    if isinstance(event, CallbackQuery) and answer is not None:
-        answer.text, answer.show_alert = text, True
-    elif isinstance(event, Message):
-        await event.answer(text)
-
-
 @router.message(Command("checkin"))
 async def choose_session(
     message: Message,
@@ -95,11 +89,7 @@ async def choose_session(
     words = (command.args or "").strip()
     number = words.removeprefix("#")
     if number.isascii() and number.isdigit():
-        try:
-            offer_session = await open_session(session, words, now, zone)
-        except CheckInError as error:
-            await message.answer(problem_text(error.problem, viewer, error.offer_session))
-            return
+        offer_session = await open_session(session, words, now, zone)
         await _begin(message, state, session, viewer, offer_session)
         return
     items = await sessions_today(session, now, zone)
@@ -139,20 +129,14 @@ async def sessions_at_venue(
 async def start_session(
     callback: CallbackQuery,
     callback_data: CheckInSession,
-    callback_answer: CallbackAnswer,
     state: FSMContext,
     session: AsyncSession,
     settings: Settings,
     viewer: Viewer,
 ) -> None:
-    try:
-        offer_session = await open_session(
-            session, callback_data.session_id, utc_now(), settings.city_zone
-        )
-    except CheckInError as error:
-        text = problem_text(error.problem, viewer, error.offer_session)
-        await _tell(callback, text, callback_answer)
-        return
+    offer_session = await open_session(
+        session, callback_data.session_id, utc_now(), settings.city_zone
+    )
     await _begin(callback, state, session, viewer, offer_session)
 
 
@@ -167,22 +151,14 @@ async def finish(callback: CallbackQuery, state: FSMContext) -> None:
 async def self_check_in_qr(
     callback: CallbackQuery,
     callback_data: SelfCheckInQr,
-    callback_answer: CallbackAnswer,
     bot: Bot,
     session: AsyncSession,
     settings: Settings,
     viewer: Viewer,
 ) -> None:
     now = utc_now()
-    try:
-        offer_session = await open_session(
-            session, callback_data.session_id, now, settings.city_zone
-        )
-        opened = await open_self_check_in(session, offer_session, callback.from_user.id, now)
-    except CheckInError as error:
-        text = problem_text(error.problem, viewer, error.offer_session)
-        await _tell(callback, text, callback_answer)
-        return
+    offer_session = await open_session(session, callback_data.session_id, now, settings.city_zone)
+    opened = await open_self_check_in(session, offer_session, callback.from_user.id, now)
     facts = await session_facts(session, offer_session.id)
     assert facts is not None
     link = await create_start_link(bot, opened.payload)
@@ -194,43 +170,24 @@ async def self_check_in_qr(
 
 
 async def _check_codes(
-    message: Message,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
-    reference: str | int,
-    typed: list[str],
-) -> bool:
-    """Check the codes in; False when the session is not open for check-in."""
-    now = utc_now()
-    try:
-        offer_session = await open_session(session, reference, now, settings.city_zone)
-    except CheckInError as error:
-        await message.answer(problem_text(error.problem, viewer, error.offer_session))
-        return False
-    try:
-        batch = await check_in_codes(session, offer_session, typed, message.from_user.id, now)
-    except CheckInError as error:
-        await message.answer(problem_text(error.problem, viewer, offer_session))
-        return True
+    message: Message, session: AsyncSession, offer_session: OfferSession, typed: list[str]
+) -> None:
+    """Check the codes in, and answer each of them."""
+    batch = await check_in_codes(session, offer_session, typed, message.from_user.id, utc_now())
     for text in answers_messages(batch, offer_session.id):
         await message.answer(text)
-    return True
 
 
 @router.message(Command("attend"))
 async def attend(
-    message: Message,
-    command: CommandObject,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
+    message: Message, command: CommandObject, session: AsyncSession, settings: Settings
 ) -> None:
     parts = (command.args or "").split(maxsplit=1)
     if len(parts) < 2:
         await message.answer(attend_usage())
         return
-    await _check_codes(message, session, settings, viewer, parts[0], split_codes(parts[1]))
+    offer_session = await open_session(session, parts[0], utc_now(), settings.city_zone)
+    await _check_codes(message, session, offer_session, split_codes(parts[1]))
 
 
 @router.message(Command("count"))
@@ -253,16 +210,10 @@ async def headcount(
         await message.answer(count_usage())
         return
     now = utc_now()
-    try:
-        offer_session = await open_session(session, reference, now, settings.city_zone)
-        if not (number.isascii() and number.isdigit()) or len(number) > 6:
-            raise CheckInError(Problem.BAD_NUMBER, offer_session)
-        total = await record_headcount(
-            session, offer_session, int(number), message.from_user.id, now
-        )
-    except CheckInError as error:
-        await message.answer(problem_text(error.problem, viewer, error.offer_session))
-        return
+    offer_session = await open_session(session, reference, now, settings.city_zone)
+    if not (number.isascii() and number.isdigit()) or len(number) > 6:
+        raise CheckInError(Problem.BAD_NUMBER, offer_session)
+    total = await record_headcount(session, offer_session, int(number), message.from_user.id, now)
     facts = await session_facts(session, offer_session.id)
     assert facts is not None
     await message.answer(headcount_recorded(facts, viewer, int(number), total))
@@ -276,16 +227,17 @@ async def undo(message: Message, session: AsyncSession, viewer: Viewer) -> None:
 
 @router.message(StateFilter(CheckInStates.codes), TYPED)
 async def codes(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
+    message: Message, state: FSMContext, session: AsyncSession, settings: Settings
 ) -> None:
     current = (await state.get_data()).get(CHECK_IN_SESSION)
-    typed = split_codes(message.text or "")
-    if not await _check_codes(message, session, settings, viewer, int(current or 0), typed):
-        await state.set_state(None)  # the session is no longer open: choose another
+    try:
+        offer_session = await open_session(
+            session, int(current or 0), utc_now(), settings.city_zone
+        )
+    except CheckInError:
+        await state.set_state(None)  # no longer open: what they type next is not codes
+        raise  # the error router says why
+    await _check_codes(message, session, offer_session, split_codes(message.text or ""))
 
 
 @router.message(StateFilter(CheckInStates.codes), NOT_TEXT)

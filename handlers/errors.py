@@ -1,14 +1,22 @@
 """Errors: the catalogue's refusals answered in the person's language; anything else logged with
-the update and apologised for. First in line, so every router's errors come here."""
+the update and apologised for. First in line, so every router's errors come here.
+
+A button press has one answer (Telegram refuses a second), and aiogram's
+`CallbackAnswerMiddleware` gives it on the way out of a handler, even a failing one:
+`LeaveRefusedPressesUnanswered`, inside it, keeps that answer for the refusal's alert.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiogram import Router
+from aiogram import BaseMiddleware, Router
 from aiogram.filters import ExceptionTypeFilter
-from aiogram.types import ErrorEvent
+from aiogram.types import ErrorEvent, TelegramObject
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
@@ -18,6 +26,25 @@ from catalogue.errors import DomainError
 
 router = Router(name=__name__)
 logger = logging.getLogger(__name__)
+
+
+class LeaveRefusedPressesUnanswered(BaseMiddleware):
+    """Inner middleware of button presses, registered after `CallbackAnswerMiddleware`: a
+    press whose handler raised a `DomainError` is left for `explain_refusal` to answer."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        try:
+            return await handler(event, data)
+        except DomainError:
+            answer: CallbackAnswer | None = data.get("callback_answer")
+            if answer is not None and not answer.answered:
+                answer.disabled = True
+            raise
 
 
 @router.errors(ExceptionTypeFilter(DomainError))

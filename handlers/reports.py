@@ -1,4 +1,7 @@
-"""/report: attendance reports for organisers and administrators (summary, chart, CSVs)."""
+"""/report: attendance reports for organisers and administrators (summary, chart, CSVs).
+
+A scope that cannot be made (`ScopeError`) is explained by the error router (handlers/errors.py).
+"""
 
 from __future__ import annotations
 
@@ -13,10 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks.reports import ReportFor
 from bot.permissions import protect
+from bot.report_files import make_report_files
 from bot.screens import reports as report_screens
 from bot.screens.view import Viewer, show
 from bot.settings import Settings
 from catalogue.models import utc_now
+from catalogue.queries import latest_festivals
 from catalogue.reports import ReportScope, ScopeError, ScopeProblem, resolve_scope
 from catalogue.team import Permission
 
@@ -28,7 +33,7 @@ async def send_report(
     bot: Bot, chat_id: int, session: AsyncSession, scope: ReportScope, viewer: Viewer
 ) -> None:
     await bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
-    files = await report_screens.make_report_files(session, scope, viewer, utc_now())
+    files = await make_report_files(session, scope, viewer, utc_now())
     await bot.send_message(chat_id, files.summary)
     await bot.send_photo(chat_id, BufferedInputFile(files.chart_png, filename=files.chart_name))
     await bot.send_document(
@@ -54,13 +59,10 @@ async def report(
 ) -> None:
     words = (command.args or "").split()
     if not words:
-        await show(message, await report_screens.picker(session, viewer))
+        festivals = await latest_festivals(session, report_screens.PICKER_FESTIVALS)
+        await show(message, report_screens.picker(festivals, viewer))
         return
-    try:
-        scope = await resolve_scope(session, words[:3], _today(settings).date())
-    except ScopeError as error:
-        await message.answer(report_screens.scope_problem(error))
-        return
+    scope = await resolve_scope(session, words[:3], _today(settings).date())
     await send_report(bot, message.chat.id, session, scope, viewer)
 
 
@@ -81,9 +83,5 @@ async def report_button(
     else:
         callback_answer.text = report_screens.scope_problem(ScopeError(ScopeProblem.USAGE))
         return
-    try:
-        scope = await resolve_scope(session, words, _today(settings).date())
-    except ScopeError as error:
-        callback_answer.text, callback_answer.show_alert = report_screens.scope_problem(error), True
-        return
+    scope = await resolve_scope(session, words, _today(settings).date())
     await send_report(bot, callback.from_user.id, session, scope, viewer)

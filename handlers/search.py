@@ -16,7 +16,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineQuery, Message, TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks.search import (
@@ -30,7 +29,8 @@ from bot.filters import TYPED, Magic
 from bot.screens import search as search_screens
 from bot.screens.offer_cards import OfferCards
 from bot.screens.view import Viewer, notice, show
-from catalogue.models import Offer, Resident, utc_now
+from catalogue.models import Resident, utc_now
+from catalogue.queries import offers_by_id
 from catalogue.search.engine import CatalogueSearch, GeoPoint, SearchFilters, When
 
 router = Router(name=__name__)
@@ -38,8 +38,6 @@ router = Router(name=__name__)
 SEARCH_KEY = "search"
 QUERY_LIMIT = 200  # the index reads only the beginning of longer text anyway
 INLINE_RESULTS = 10
-# Built once: every search asks it.
-OFFERS_BY_ID = select(Offer).where(Offer.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass
@@ -73,8 +71,7 @@ class ResidentSearch:
         # A page past the end (results shrank since the button was drawn) shows the last one.
         page = min(max(page, 0), max(found.total - 1, 0) // per_page)
         hits = found.hits[page * per_page :]
-        rows = await self.session.scalars(OFFERS_BY_ID, {"ids": [hit.offer_id for hit in hits]})
-        offers = {offer.id: offer for offer in rows}
+        offers = await offers_by_id(self.session, [hit.offer_id for hit in hits])
         toggles = {SearchToggle(name) for name in saved.get("toggles", [])}
         if saved.get("near"):
             toggles.add(SearchToggle.NEAR_ME)

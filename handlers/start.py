@@ -16,9 +16,9 @@ from bot.screens.browse import categories, language_picker, main_menu
 from bot.screens.offer_cards import OfferCards
 from bot.screens.view import View, Viewer, notice, show
 from bot.settings import SUPPORTED_LOCALES
-from catalogue.models import Category, Resident, Track
+from catalogue.models import Resident
 from catalogue.queries import find_offer, list_categories
-from catalogue.residents import set_language
+from catalogue.residents import chosen_category, chosen_track, set_language
 
 router = Router(name=__name__)
 
@@ -81,6 +81,5 @@ async def choose_language(
 
 
 async def menu_view(session: AsyncSession, resident: Resident, viewer: Viewer) -> View:
-    category = await session.get(Category, resident.category_id) if resident.category_id else None
-    track = await session.get(Track, resident.track_id) if resident.track_id else None
-    return main_menu(viewer, category, track)
+    category = await chosen_category(session, resident)
+    return main_menu(viewer, category, await chosen_track(session, resident))

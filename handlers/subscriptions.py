@@ -26,8 +26,9 @@ from bot.screens.view import Viewer, notice, show
 from bot.settings import Settings
 from catalogue.checkin.progress import track_progress
 from catalogue.models import Resident, SubscriptionKind, utc_now
+from catalogue.queries import session_by_id
 from catalogue.seats import Outcome, Result, confirm_going, leave_session
-from catalogue.subscriptions import SESSION, my_subscriptions, session_details, toggle, unsubscribe
+from catalogue.subscriptions import SESSION, my_subscriptions, toggle, unsubscribe
 
 router = Router(name=__name__)
 
@@ -170,7 +171,7 @@ async def calendar_file(
     session: AsyncSession,
     viewer: Viewer,
 ) -> None:
-    details = await session_details(session, callback_data.session_id)
+    details = await session_by_id(session, callback_data.session_id)
     if details is None:
         callback_answer.text = _("This session is no longer in the programme.")
         return

@@ -13,7 +13,6 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks.team import NewInvite, RemoveMember, RevokeInvite, ShowTeam
@@ -22,7 +21,7 @@ from bot.permissions import protect
 from bot.screens import team as team_screens
 from bot.screens.view import Viewer, show
 from bot.settings import Settings
-from catalogue.models import Resident
+from catalogue.residents import resident_language
 from catalogue.team import (
     INVITABLE_ROLES,
     Permission,
@@ -32,6 +31,7 @@ from catalogue.team import (
     list_team,
     remove_member,
     revoke_invite,
+    team_member,
 )
 
 router = protect(Router(name=__name__), Permission.MANAGE_TEAM)
@@ -105,7 +105,7 @@ async def remove(
     settings: Settings,
     viewer: Viewer,
 ) -> None:
-    member = await session.get(TeamMember, callback_data.telegram_id)
+    member = await team_member(session, callback_data.telegram_id)
     if member is None:
         callback_answer.text = _("This person is no longer in the team.")
     elif not callback_data.confirmed:
@@ -121,12 +121,7 @@ async def remove(
 async def _tell_removed(
     bot: Bot, i18n: I18n, session: AsyncSession, settings: Settings, member: TeamMember
 ) -> None:
-    locale = (
-        await session.scalar(
-            select(Resident.language).where(Resident.telegram_id == member.telegram_id)
-        )
-        or settings.default_locale
-    )
+    locale = await resident_language(session, member.telegram_id) or settings.default_locale
     await publish_member_commands(bot, i18n, member.telegram_id, Role.RESIDENT, locale)
     with i18n.use_locale(locale):
         text = _(

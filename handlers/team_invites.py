@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.command_menus import publish_member_commands
 from bot.screens import team as team_screens
-from bot.screens.view import notice, show
+from bot.screens.errors import refusal_notice
+from bot.screens.view import Viewer, notice, show
 from bot.settings import Settings
 from catalogue.models import Resident
-from catalogue.team import INVITE_PREFIX, InviteProblem, Role, TeamError, redeem_invite, role_of
+from catalogue.team import INVITE_PREFIX, Role, TeamError, redeem_invite, role_of
 
 router = Router(name=__name__)
 
@@ -30,6 +31,7 @@ async def join_team(
     session: AsyncSession,
     settings: Settings,
     resident: Resident,
+    viewer: Viewer,
 ) -> None:
     token = (command.args or "").removeprefix(INVITE_PREFIX)
     if await role_of(session, message.from_user.id, settings.admin_ids) is Role.ADMIN:
@@ -41,10 +43,8 @@ async def join_team(
             session, token, message.from_user.id, message.from_user.full_name
         )
     except TeamError as error:
-        problem = (
-            error.problem if isinstance(error.problem, InviteProblem) else InviteProblem.UNKNOWN
-        )
-        await show(message, notice(team_screens.invite_problem(problem)))
+        # The would-be member gets a way on (the menu), not just the reason.
+        await show(message, refusal_notice(error, viewer))
         return
     await publish_member_commands(bot, i18n, member.telegram_id, member.role, resident.language)
     await show(message, notice(team_screens.welcome_to_team(member.role)))

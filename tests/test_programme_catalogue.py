@@ -18,7 +18,8 @@ from catalogue.programme import (
     validated_offer,
     venue_by_id,
 )
-from catalogue.session_changes import cancel_session, changeable_session, session_with_offer
+from catalogue.queries import session_by_id
+from catalogue.session_changes import cancel_session, changeable_session
 
 CITY = ZoneInfo("Asia/Yekaterinburg")
 
@@ -46,14 +47,14 @@ async def test_offers_and_venues_are_found_by_id_or_not_at_all(session: AsyncSes
 
 async def test_a_session_comes_with_its_offer_and_venue(session: AsyncSession) -> None:
     offer_session = await a_session_with_a_venue(session)
-    found = await session_with_offer(session, offer_session.id)
+    found = await session_by_id(session, offer_session.id)
     assert found is not None
     found_session, offer, venue = found
     assert found_session is offer_session
     assert offer.id == offer_session.offer_id
     assert venue is not None
     assert venue.id == offer_session.venue_id
-    assert await session_with_offer(session, 999_999) is None
+    assert await session_by_id(session, 999_999) is None
 
 
 async def test_a_cancelled_session_can_no_longer_change(session: AsyncSession) -> None:
@@ -62,7 +63,7 @@ async def test_a_cancelled_session_can_no_longer_change(session: AsyncSession) -
     await cancel_session(session, offer_session.id, city_zone=CITY)
     assert offer_session.status == SessionStatus.CANCELLED
     assert await changeable_session(session, offer_session.id) is None
-    assert await session_with_offer(session, offer_session.id) is not None, "still shown"
+    assert await session_by_id(session, offer_session.id) is not None, "still shown"
     assert await changeable_session(session, 999_999) is None
 
 

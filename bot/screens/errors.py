@@ -1,7 +1,8 @@
 """What the person is told when the catalogue refuses a request (catalogue/errors.py).
 
 One function per refusal, chosen by the error's type; handlers/errors.py sends the answer, so a
-handler lets a `DomainError` rise instead of catching it itself.
+handler lets a `DomainError` rise instead of catching it itself. A handler that answers a
+refusal with a screen of its own (the reason and a way on) draws it with `refusal_notice`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from bot.screens.checkin_volunteer import problem_text
 from bot.screens.programme import form_error, import_failed
 from bot.screens.reports import scope_problem
 from bot.screens.team import invite_problem
-from bot.screens.view import Viewer
+from bot.screens.view import View, Viewer, notice
 from catalogue.checkin.answers import CheckInError
 from catalogue.errors import DomainError
 from catalogue.exchange.importer import CatalogueImportError
@@ -60,3 +61,8 @@ def _team(error: TeamError, viewer: Viewer) -> str:
 @explain.register
 def _import(error: CatalogueImportError, viewer: Viewer) -> str:
     return import_failed(error.errors)
+
+
+def refusal_notice(error: DomainError, viewer: Viewer) -> View:
+    """The refusal explained, with the menu button as a way on."""
+    return notice(explain(error, viewer))

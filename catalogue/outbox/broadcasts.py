@@ -31,18 +31,24 @@ from sqlmodel import Column, Field, SQLModel
 
 from catalogue.errors import DomainError
 from catalogue.models import (
+    Category,
+    Festival,
+    Offer,
     OfferSession,
     Resident,
     Seat,
     SeatStatus,
     Subscription,
     SubscriptionKind,
+    Track,
+    Translations,
     _enum_column,
     _string_column,
     _utc_column,
     utc_now,
 )
 from catalogue.outbox.messages import OutboxMessage, OutboxState
+from catalogue.queries import session_by_id
 
 KIND = "broadcast"
 PLAN_PAGE = 5_000
@@ -185,6 +191,39 @@ def recipients_filter(audience: Audience) -> sa.ColumnElement[bool]:
     raise BroadcastError(f"unknown audience {kind}")
 
 
+@dataclass(frozen=True)
+class AudienceTarget:
+    """What an audience is about, for the organiser to read: a title, and a session's start."""
+
+    title: Translations
+    starts_at: datetime | None = None
+
+
+# The audiences named after one row of these tables (a session is named after its offer).
+TITLED: dict[AudienceKind, type[Category | Track | Festival | Offer]] = {
+    AudienceKind.CATEGORY: Category,
+    AudienceKind.TRACK: Track,
+    AudienceKind.FESTIVAL: Festival,
+    AudienceKind.OFFER: Offer,
+}
+
+
+async def audience_target(
+    session: AsyncSession, kind: AudienceKind, target_id: int
+) -> AudienceTarget | None:
+    """The category, track, festival, offer or session an audience is about; None if it is
+    gone (or `kind` names no single thing)."""
+    if kind is AudienceKind.SESSION:
+        found = await session_by_id(session, target_id)
+        if found is None:
+            return None
+        offer_session, offer, _venue = found
+        return AudienceTarget(offer.title, offer_session.starts_at)
+    model = TITLED.get(kind)
+    target = await session.get(model, target_id) if model is not None else None
+    return None if target is None else AudienceTarget(target.title)
+
+
 def _follows(kind: SubscriptionKind, target: int | None) -> sa.ColumnElement[bool]:
     return exists().where(
         Subscription.resident_id == Resident.id,
@@ -224,6 +263,7 @@ async def create_broadcast(
     due_at: datetime | None = None,
     paid: bool = False,
     progress_chat_id: int | None = None,
+    progress_message_id: int | None = None,
     request_key: str | None = None,
     now: datetime | None = None,
 ) -> Broadcast:
@@ -251,6 +291,7 @@ async def create_broadcast(
         created_at=now,
         paid=paid,
         progress_chat_id=progress_chat_id if progress_chat_id is not None else created_by,
+        progress_message_id=progress_message_id,
         request_key=request_key,
     )
     session.add(broadcast)
@@ -354,6 +395,10 @@ async def plan_page(
 
 
 # ---------------------------------------------------------------- control and progress
+
+
+async def broadcast_by_id(session: AsyncSession, broadcast_id: int) -> Broadcast | None:
+    return await session.get(Broadcast, broadcast_id)
 
 
 async def pause(session: AsyncSession, broadcast_id: int) -> Broadcast | None:

@@ -1,7 +1,10 @@
-"""Tables of the time-driven side: the outbox of outgoing messages, subscriptions and seats.
+"""The outbox table and the writes that fill it, inside the caller's transaction.
 
 The truth about every reminder, digest, notice and broadcast is an `OutboxMessage` row: whom
-it is for, when it is due, and whether it was sent. APScheduler only decides when to look.
+it is for, when it is due, and whether it was sent. `enqueue_many` adds rows (a unique
+`dedupe_key` makes queueing the same message twice impossible) and `skip_pending` withdraws
+them; the outbox worker (scheduler/outbox.py) claims, sends and records them. APScheduler only
+decides when to look.
 """
 
 from __future__ import annotations

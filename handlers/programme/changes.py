@@ -20,11 +20,11 @@ from bot.screens import programme as ui
 from bot.screens.view import Viewer, show
 from bot.settings import Settings
 from bot.states import ProgrammeStates, RescheduleForm
+from catalogue.queries import session_by_id
 from catalogue.session_changes import (
     cancel_session,
     changeable_session,
     reschedule_session,
-    session_with_offer,
     subscriber_count,
 )
 from handlers.programme.common import (
@@ -54,7 +54,7 @@ async def open_session(
     viewer: Viewer,
 ) -> None:
     await state.set_state(ProgrammeStates.find)
-    found = await session_with_offer(session, callback_data.session_id)
+    found = await session_by_id(session, callback_data.session_id)
     if found is None:
         await offer_gone(callback, callback_answer, session)
         return
@@ -117,7 +117,7 @@ async def _preview_reschedule(
 ) -> None:
     await state.set_state(RescheduleForm.confirm)
     data = await state.get_data()
-    found = await session_with_offer(session, data["session_id"])
+    found = await session_by_id(session, data["session_id"])
     if found is None:
         await state.set_state(ProgrammeStates.find)
         await show(event, ui.with_cancel(_("This session is no longer in the programme.")))
