@@ -51,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.settings import load_settings
 from bot.startup.app import create_app
 from bot.startup.dispatcher import create_bot
+from bot.startup.sending import create_broadcast_runner, create_outbox_worker
 from catalogue.database import create_engine, create_session_maker
 from catalogue.outbox.broadcasts import (
     Audience,
@@ -60,9 +61,7 @@ from catalogue.outbox.broadcasts import (
     progress,
 )
 from catalogue.outbox.messages import OutboxMessage, OutboxState
-from scheduler.broadcast_runner import BroadcastRunner
 from scheduler.delivery import OutboundLimiter
-from scheduler.jobs import create_outbox_worker
 from tests.fake_bot_api import FakeBotApi
 
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -365,12 +364,12 @@ async def dry_run(database_url: str, recipients: int, dry_send: int) -> dict[str
         settings, app.session_maker, app.i18n, bot, batch_size=500, max_in_flight=500
     )
     worker.delivery.limiter = OutboundLimiter(100_000, per_chat_interval=0)
-    runner = BroadcastRunner(app.session_maker, bot, settings, app.i18n, None, worker.wake)
+    runner = create_broadcast_runner(settings, app.session_maker, app.i18n, bot, None, worker.wake)
     gc.collect()
     with RssSampler(every=0.05) as rss:
         send_start_rss = rss.sample()
         started = time.perf_counter()
-        worker._start_recorder()
+        worker.recorder.start()
         while worker.stats.claimed < dry_send:
             if not await worker._claim_and_dispatch():
                 break

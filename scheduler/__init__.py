@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.settings import Settings
 from catalogue.exchange.seeding import refresh_demo
 
 logger = logging.getLogger(__name__)
@@ -18,13 +18,13 @@ DEMO_REFRESH_JOB = "demo-refresh"
 
 
 def create_scheduler(
-    settings: Settings, session_maker: async_sessionmaker[AsyncSession]
+    city_zone: ZoneInfo, session_maker: async_sessionmaker[AsyncSession]
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
         refresh_demo_job,
-        CronTrigger(hour=0, minute=5, timezone=settings.city_zone),
-        kwargs={"settings": settings, "session_maker": session_maker},
+        CronTrigger(hour=0, minute=5, timezone=city_zone),
+        kwargs={"city_zone": city_zone, "session_maker": session_maker},
         id=DEMO_REFRESH_JOB,
         replace_existing=True,
         coalesce=True,
@@ -32,20 +32,20 @@ def create_scheduler(
     )
     from scheduler.jobs import add_reminder_jobs
 
-    add_reminder_jobs(scheduler, settings, session_maker)
+    add_reminder_jobs(scheduler, city_zone, session_maker)
     return scheduler
 
 
 async def refresh_demo_job(
-    settings: Settings, session_maker: async_sessionmaker[AsyncSession]
+    city_zone: ZoneInfo, session_maker: async_sessionmaker[AsyncSession]
 ) -> None:
     from scheduler.jobs import leader
 
-    today = datetime.now(settings.city_zone).date()
+    today = datetime.now(city_zone).date()
     async with session_maker.begin() as session:
         # Several bot processes on one PostgreSQL: one of them moves the demo programme.
         if not await leader(session, DEMO_REFRESH_JOB):
             return
-        report = await refresh_demo(session, today, settings.city_zone)
+        report = await refresh_demo(session, today, city_zone)
     if report is not None:
         logger.info("Demo programme moved to %s (%d records)", today, report.total)

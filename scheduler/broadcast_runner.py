@@ -6,8 +6,9 @@ worker sends them through the shared limiter), and keeps the organiser's progres
 current: edited in place every few seconds (sent / total, failed, blocked, time left), turned
 into the final figures at the end, followed by a report message.
 
-`render_broadcast` (the outbox renderer of kind "broadcast") lives here too: whatever process
-sends broadcasts has imported this module.
+`render_broadcast` (the outbox renderer of kind "broadcast") lives here too. How progress and
+report look is handed in (`ProgressDrawings`, bot/screens/broadcast.py through
+bot/startup/outbox_drawings.py); the runner only decides when and to whom.
 
 Everything it knows is in the database (`catalogue.outbox.broadcasts`), so a restarted process picks
 up where the previous one stopped; the only state kept in memory is how fast sending went
@@ -22,19 +23,16 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
-from aiogram.utils.i18n import I18n
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.screens import broadcast as broadcast_screens
-from bot.settings import Settings
 from catalogue.models import Resident, utc_now
 from catalogue.outbox.broadcasts import (
     CANCELLED,
-    KIND,
     PAUSED,
     Broadcast,
     BroadcastState,
@@ -48,8 +46,9 @@ from catalogue.outbox.broadcasts import (
     waiting_rows,
 )
 from catalogue.outbox.messages import OutboxMessage
+from scheduler.config import SchedulerConfig
 from scheduler.delivery import OutboundLimiter, Outgoing
-from scheduler.outbox import RenderContext, Rendered, Skip, renderer
+from scheduler.rendering import RenderContext, Rendered, Skip
 
 logger = logging.getLogger(__name__)
 
@@ -59,13 +58,24 @@ MIN_PAGE = 500
 PAGES_PER_TICK = 4
 
 
+class ProgressDrawings(Protocol):
+    """How the organiser's progress message and final report look, in their `language`
+    (None: the bot's default)."""
+
+    def progress(
+        self, broadcast: Broadcast, figures: Progress, remaining: timedelta, language: str | None
+    ) -> Outgoing: ...
+
+    def report(self, broadcast: Broadcast, figures: Progress, language: str | None) -> str: ...
+
+
 class BroadcastRunner:
     def __init__(
         self,
         session_maker: async_sessionmaker[AsyncSession],
         bot: Bot,
-        settings: Settings,
-        i18n: I18n,
+        config: SchedulerConfig,
+        drawings: ProgressDrawings,
         limiter: OutboundLimiter | None = None,
         wake: Callable[[], None] | None = None,
         *,
@@ -75,15 +85,13 @@ class BroadcastRunner:
     ) -> None:
         self.session_maker = session_maker
         self.bot = bot
-        self.settings = settings
-        self.i18n = i18n
+        self.drawings = drawings
         self.limiter = limiter
         self.wake = wake or (lambda: None)
         self.tick_seconds = tick_seconds
         self.progress_seconds = progress_seconds
         self.clock = clock
-        rate = settings.paid_broadcast_rate if settings.allow_paid_broadcast else 0
-        self.rate = max(settings.outbound_rate, rate)
+        self.rate = max(config.outbound_rate, config.paid_rate or 0)
         # About half a minute of sending waits in the outbox at any time.
         self.page = max(MIN_PAGE, int(self.rate * 30))
         self._shown: dict[int, tuple[float, int]] = {}  # id → (monotonic time, sent) shown last
@@ -150,36 +158,39 @@ class BroadcastRunner:
             await finish_if_done(session, broadcast, now)
             figures = await progress(session, broadcast)
             final = broadcast.state in (BroadcastState.DONE, BroadcastState.CANCELLED)
-            last = self._shown.get(broadcast_id)
-            due = (
-                force
-                or final
-                or last is None
-                or (time.monotonic() - last[0] >= self.progress_seconds)
-            )
-            if not due:
+            if not (force or final or self._progress_due(broadcast_id)):
                 return False
-            locale = await self._locale(session, broadcast.created_by)
+            language = await self._language(session, broadcast.created_by)
             if final:
                 broadcast.reported_at = now
                 session.add(broadcast)
-        remaining = self._eta(broadcast_id, figures)
-        with self.i18n.context(), self.i18n.use_locale(locale):
-            view = broadcast_screens.progress(broadcast, figures, remaining, locale)
-            report = broadcast_screens.report(broadcast, figures, locale) if final else None
-        await self._edit(broadcast, view)
-        if report is not None:
-            self._shown.pop(broadcast_id, None)
-            await self._send(broadcast.progress_chat_id or broadcast.created_by, report)
-            logger.info(
-                "Broadcast %s %s: %d sent, %d blocked, %d failed",
-                broadcast_id,
-                broadcast.state,
-                figures.sent,
-                figures.blocked,
-                figures.failed,
-            )
+        await self._edit(broadcast, self._progress_view(broadcast, figures, language))
+        if final:
+            await self._report(broadcast, figures, language)
         return final
+
+    def _progress_due(self, broadcast_id: int) -> bool:
+        last = self._shown.get(broadcast_id)
+        return last is None or time.monotonic() - last[0] >= self.progress_seconds
+
+    def _progress_view(
+        self, broadcast: Broadcast, figures: Progress, language: str | None
+    ) -> Outgoing:
+        remaining = self._eta(broadcast.id, figures)
+        return self.drawings.progress(broadcast, figures, remaining, language)
+
+    async def _report(self, broadcast: Broadcast, figures: Progress, language: str | None) -> None:
+        self._shown.pop(broadcast.id, None)
+        report = self.drawings.report(broadcast, figures, language)
+        await self._send(broadcast.progress_chat_id or broadcast.created_by, report)
+        logger.info(
+            "Broadcast %s %s: %d sent, %d blocked, %d failed",
+            broadcast.id,
+            broadcast.state,
+            figures.sent,
+            figures.blocked,
+            figures.failed,
+        )
 
     def _eta(self, broadcast_id: int, figures: Progress) -> timedelta:
         now = time.monotonic()
@@ -190,13 +201,12 @@ class BroadcastRunner:
         self._shown[broadcast_id] = (now, figures.sent)
         return eta(figures, rate)
 
-    async def _locale(self, session: AsyncSession, telegram_id: int) -> str:
-        language = await session.scalar(
+    async def _language(self, session: AsyncSession, telegram_id: int) -> str | None:
+        return await session.scalar(
             select(Resident.language).where(Resident.telegram_id == telegram_id)
         )
-        return language or self.settings.default_locale
 
-    async def _edit(self, broadcast: Broadcast, view: broadcast_screens.View) -> None:
+    async def _edit(self, broadcast: Broadcast, view: Outgoing) -> None:
         chat_id = broadcast.progress_chat_id or broadcast.created_by
         if broadcast.progress_message_id is None:
             await self._send_progress(broadcast, view)
@@ -221,7 +231,7 @@ class BroadcastRunner:
             if self.limiter is not None:
                 self.limiter.pause(error.retry_after)
 
-    async def _send_progress(self, broadcast: Broadcast, view: broadcast_screens.View) -> None:
+    async def _send_progress(self, broadcast: Broadcast, view: Outgoing) -> None:
         chat_id = broadcast.progress_chat_id or broadcast.created_by
         message_id = await self._send(chat_id, view.text, view)
         if message_id is not None:
@@ -231,9 +241,7 @@ class BroadcastRunner:
                     stored.progress_message_id = message_id
                     session.add(stored)
 
-    async def _send(
-        self, chat_id: int, text: str, view: broadcast_screens.View | None = None
-    ) -> int | None:
+    async def _send(self, chat_id: int, text: str, view: Outgoing | None = None) -> int | None:
         if self.limiter is not None:
             await self.limiter.acquire(chat_id)
         try:
@@ -248,7 +256,6 @@ class BroadcastRunner:
         return sent.message_id
 
 
-@renderer(KIND)
 async def render_broadcast(
     session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
 ) -> dict[int, Rendered]:
@@ -271,6 +278,6 @@ async def render_broadcast(
             rendered[row.id] = Outgoing(
                 broadcast.text,
                 photo=broadcast.photo_file_id,
-                paid=broadcast.paid and context.settings.allow_paid_broadcast,
+                paid=broadcast.paid and context.config.allow_paid_broadcast,
             )
     return rendered

@@ -32,10 +32,10 @@ Using it directly, e.g. for a one-off send::
         ...
 
 For bulk sends that must survive a restart, do not loop over `send` yourself: write rows to
-the outbox (`scheduler.outbox.enqueue_many`, kind `"text"` for text you rendered already,
-or a kind with its own renderer) and the outbox worker sends them through this same limiter,
-exactly once, even with several bot processes. The running process's `Delivery` is available
-as `Dispatcher["delivery"]` once the bot has started.
+the outbox (`catalogue.outbox.messages.enqueue_many`, kind `"text"` for text you rendered
+already, or a kind with its own renderer) and the outbox worker sends them through this same
+limiter, exactly once, even with several bot processes. The running process's `Delivery` is
+available as `Dispatcher["delivery"]` once the bot has started.
 """
 
 from __future__ import annotations
@@ -224,53 +224,63 @@ class Delivery:
         it may have expired by then and another process may be sending it), nor once
         `still_wanted()` says no (the process is stopping).
         """
-        transient_failures = 0
-        rate_limited = 0
+        return self._count(await self._deliver(chat_id, outgoing, deadline, still_wanted))
+
+    async def _deliver(
+        self,
+        chat_id: int,
+        outgoing: Outgoing,
+        deadline: float | None,
+        still_wanted: Callable[[], bool] | None,
+    ) -> DeliveryResult:
+        transient_failures = rate_limited = 0
         attempted = False
         while True:
             await self.limiter.acquire(chat_id, paid=outgoing.paid)
-            if deadline is not None and self.limiter.clock() > deadline:
-                return self._count(
-                    DeliveryResult(DeliveryStatus.RETRY, error="deadline", attempted=attempted)
-                )
-            if still_wanted is not None and not still_wanted():
-                return self._count(
-                    DeliveryResult(DeliveryStatus.RETRY, error="stopping", attempted=attempted)
-                )
+            if (unwanted := _unwanted(self.limiter.clock(), deadline, still_wanted)) is not None:
+                return DeliveryResult(DeliveryStatus.RETRY, error=unwanted, attempted=attempted)
             attempted = True
             try:
                 message_id = await self._call(chat_id, outgoing)
             except TelegramRetryAfter as error:
-                self.stats.rate_limited += 1
-                self.limiter.pause(error.retry_after)
+                self._slow_down(error.retry_after)
                 rate_limited += 1
-                logger.warning("Telegram asked to slow down: pausing %ss", error.retry_after)
                 if rate_limited > RATE_LIMIT_WAITS:
-                    return self._count(DeliveryResult(DeliveryStatus.RETRY, error="429"))
+                    return DeliveryResult(DeliveryStatus.RETRY, error="429")
                 continue
-            except TelegramForbiddenError as error:
-                await self._deactivate(chat_id)
-                return self._count(DeliveryResult(DeliveryStatus.BLOCKED, error=error.message))
-            except TelegramBadRequest as error:
-                if any(marker in error.message.lower() for marker in UNREACHABLE):
-                    await self._deactivate(chat_id)
-                    return self._count(DeliveryResult(DeliveryStatus.BLOCKED, error=error.message))
-                logger.warning("Telegram refused a message to %s: %s", chat_id, error.message)
-                return self._count(DeliveryResult(DeliveryStatus.FAILED, error=error.message))
+            except (TelegramForbiddenError, TelegramBadRequest) as error:
+                return await self._refused(chat_id, error)
             except (TelegramNetworkError, TelegramServerError, TimeoutError) as error:
                 reason = f"{type(error).__name__}: {error}"
             except Exception as error:  # an unknown failure must not stop the other sends
                 logger.exception("Unexpected error sending to %s", chat_id)
                 reason = f"{type(error).__name__}: {error}"
             else:
-                return self._count(DeliveryResult(DeliveryStatus.SENT, message_id=message_id))
+                return DeliveryResult(DeliveryStatus.SENT, message_id=message_id)
             transient_failures += 1
             if transient_failures > self.network_retries:
-                return self._count(DeliveryResult(DeliveryStatus.RETRY, error=reason[:300]))
+                return DeliveryResult(DeliveryStatus.RETRY, error=reason[:300])
             delay = backoff(transient_failures, self.backoff_base)
             if deadline is not None and self.limiter.clock() + delay > deadline:
-                return self._count(DeliveryResult(DeliveryStatus.RETRY, error=reason[:300]))
+                return DeliveryResult(DeliveryStatus.RETRY, error=reason[:300])
             await asyncio.sleep(delay)
+
+    def _slow_down(self, retry_after: float) -> None:
+        """A 429: every sender of this process waits with this one."""
+        self.stats.rate_limited += 1
+        self.limiter.pause(retry_after)
+        logger.warning("Telegram asked to slow down: pausing %ss", retry_after)
+
+    async def _refused(
+        self, chat_id: int, error: TelegramForbiddenError | TelegramBadRequest
+    ) -> DeliveryResult:
+        """403, or a 400: the resident is gone (marked inactive), or this message is wrong."""
+        unreachable = any(marker in error.message.lower() for marker in UNREACHABLE)
+        if isinstance(error, TelegramForbiddenError) or unreachable:
+            await self._deactivate(chat_id)
+            return DeliveryResult(DeliveryStatus.BLOCKED, error=error.message)
+        logger.warning("Telegram refused a message to %s: %s", chat_id, error.message)
+        return DeliveryResult(DeliveryStatus.FAILED, error=error.message)
 
     async def _call(self, chat_id: int, outgoing: Outgoing) -> int:
         paid = True if outgoing.paid else None
@@ -315,6 +325,17 @@ class Delivery:
     def _count(self, result: DeliveryResult) -> DeliveryResult:
         setattr(self.stats, result.status.value, getattr(self.stats, result.status.value) + 1)
         return result
+
+
+def _unwanted(
+    now: float, deadline: float | None, still_wanted: Callable[[], bool] | None
+) -> str | None:
+    """Why a message must not be handed to Telegram now, if it must not."""
+    if deadline is not None and now > deadline:
+        return "deadline"
+    if still_wanted is not None and not still_wanted():
+        return "stopping"
+    return None
 
 
 def backoff(failures: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:

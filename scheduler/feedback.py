@@ -1,105 +1,105 @@
-"""The one feedback prompt after an attended session: an outbox kind with its renderer.
+"""The one feedback prompt after an attended session: loaded and decided at send time.
 
 `catalogue.checkin.door` queues a row (kind "feedback", one per resident and session, due when
 the session ends) for every check-in; this renderer decides at send time whether it is still
 wanted: not when the check-in was undone, the resident already rated, or the session ended
 more than FEEDBACK_STALE ago. A session that now ends later waits for its new end; quiet hours
-hold the prompt until they are over.
+hold the prompt until they are over. How the prompt looks is handed in
+(bot/screens/feedback.py, through bot/startup/outbox_drawings.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.screens.feedback import feedback_prompt
-from bot.screens.view import Viewer
-from catalogue.checkin.feedback import FEEDBACK
 from catalogue.checkin.tables import CheckIn, SessionFeedback
 from catalogue.models import Offer, OfferSession, Resident
 from catalogue.outbox.messages import OutboxMessage
 from catalogue.outbox.reminders import quiet_hours, resident_zone
+from catalogue.queries import sessions_by_id
 from scheduler.delivery import Outgoing
-from scheduler.outbox import RenderContext, Rendered, Reschedule, Skip, renderer
+from scheduler.rendering import RenderContext, Rendered, Renderer, Reschedule, Skip
 
 FEEDBACK_STALE = timedelta(days=3)
 
+DrawFeedbackPrompt = Callable[[Resident, Offer, OfferSession], Outgoing]
+SessionAndResident = tuple[int, int]
 
-@renderer(FEEDBACK)
-async def render_feedback(
-    session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
-) -> dict[int, Rendered]:
+
+def feedback_renderer(draw: DrawFeedbackPrompt) -> Renderer:
+    """Asks an attendee to rate the session once it is over."""
+
+    async def render(
+        session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
+    ) -> dict[int, Rendered]:
+        pairs = [
+            (row.session_id, row.resident_id) for row in rows if row.session_id and row.resident_id
+        ]
+        residents = {
+            resident.id: resident
+            for resident in await session.scalars(
+                select(Resident).where(Resident.id.in_({resident for _s, resident in pairs}))
+            )
+        }
+        sessions = await sessions_by_id(session, {session_id for session_id, _r in pairs})
+        attended = await _found(session, CheckIn, pairs)
+        rated = await _found(session, SessionFeedback, pairs)
+        rendered: dict[int, Rendered] = {}
+        for row in rows:
+            resident = residents.get(row.resident_id or 0)
+            facts = sessions.get(row.session_id or 0)
+            key = (row.session_id, row.resident_id)
+            if resident is None or facts is None:
+                rendered[row.id] = Skip("session or resident gone")
+            elif key not in attended:
+                rendered[row.id] = Skip("check-in undone")
+            elif key in rated:
+                rendered[row.id] = Skip("already rated")
+            else:
+                offer_session, offer, _venue = facts
+                rendered[row.id] = _when_over(row, resident, offer, offer_session, context, draw)
+        return rendered
+
+    return render
+
+
+async def _found(
+    session: AsyncSession,
+    table: type[CheckIn] | type[SessionFeedback],
+    pairs: Iterable[SessionAndResident],
+) -> set[SessionAndResident]:
+    """Which (session, resident) pairs have a row in `table`."""
+    wanted = list(pairs)
+    if not wanted:
+        return set()
+    found = await session.execute(
+        select(table.session_id, table.resident_id).where(
+            tuple_(table.session_id, table.resident_id).in_(wanted)
+        )
+    )
+    return {(session_id, resident_id) for session_id, resident_id in found}
+
+
+def _when_over(
+    row: OutboxMessage,
+    resident: Resident,
+    offer: Offer,
+    offer_session: OfferSession,
+    context: RenderContext,
+    draw: DrawFeedbackPrompt,
+) -> Rendered:
+    """Asked after the session ends, within FEEDBACK_STALE, and not in quiet hours."""
     now = context.now
-    pairs = [
-        (row.session_id, row.resident_id) for row in rows if row.session_id and row.resident_id
-    ]
-    residents = {
-        resident.id: resident
-        for resident in await session.scalars(
-            select(Resident).where(Resident.id.in_({resident for _s, resident in pairs}))
-        )
-    }
-    sessions = {
-        offer_session.id: (offer_session, offer)
-        for offer_session, offer in await session.execute(
-            select(OfferSession, Offer)
-            .join(Offer, Offer.id == OfferSession.offer_id)
-            .where(OfferSession.id.in_({session_id for session_id, _r in pairs}))
-        )
-    }
-    attended = (
-        set(
-            (
-                await session.execute(
-                    select(CheckIn.session_id, CheckIn.resident_id).where(
-                        tuple_(CheckIn.session_id, CheckIn.resident_id).in_(pairs)
-                    )
-                )
-            ).all()
-        )
-        if pairs
-        else set()
-    )
-    rated = (
-        set(
-            (
-                await session.execute(
-                    select(SessionFeedback.session_id, SessionFeedback.resident_id).where(
-                        tuple_(SessionFeedback.session_id, SessionFeedback.resident_id).in_(pairs)
-                    )
-                )
-            ).all()
-        )
-        if pairs
-        else set()
-    )
-    rendered: dict[int, Rendered] = {}
-    for row in rows:
-        resident = residents.get(row.resident_id or 0)
-        facts = sessions.get(row.session_id or 0)
-        key = (row.session_id, row.resident_id)
-        if resident is None or facts is None:
-            rendered[row.id] = Skip("session or resident gone")
-            continue
-        offer_session, offer = facts
-        zone = resident_zone(resident, context.settings.city_zone)
-        quiet = quiet_hours(resident)
-        if key not in attended:
-            rendered[row.id] = Skip("check-in undone")
-        elif key in rated:
-            rendered[row.id] = Skip("already rated")
-        elif offer_session.ends_at > now:
-            rendered[row.id] = Reschedule(offer_session.ends_at, offer_session.ends_at)
-        elif offer_session.ends_at < now - FEEDBACK_STALE:
-            rendered[row.id] = Skip("too long after the session")
-        elif quiet is not None and quiet.after(now, zone) > now:
-            rendered[row.id] = Reschedule(quiet.after(now, zone), row.anchor_at, "quiet hours")
-        else:
-            with context.i18n.use_locale(resident.language):
-                view = feedback_prompt(
-                    Viewer.of(resident, context.settings.city_zone), offer, offer_session
-                )
-            rendered[row.id] = Outgoing(view.text, view.markup)
-    return rendered
+    zone = resident_zone(resident, context.config.city_zone)
+    quiet = quiet_hours(resident)
+    if offer_session.ends_at > now:
+        return Reschedule(offer_session.ends_at, offer_session.ends_at)
+    if offer_session.ends_at < now - FEEDBACK_STALE:
+        return Skip("too long after the session")
+    if quiet is not None and quiet.after(now, zone) > now:
+        return Reschedule(quiet.after(now, zone), row.anchor_at, "quiet hours")
+    return draw(resident, offer, offer_session)

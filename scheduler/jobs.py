@@ -1,10 +1,9 @@
-"""Wiring the reminder machinery into a running bot: the outbox worker and periodic jobs.
+"""The periodic upkeep of reminders and the outbox, on the process's APScheduler.
 
-`run_polling` (bot/startup/app.py) builds one `OutboxWorker` per process with
-`create_outbox_worker` and starts it with the bot; `add_reminder_jobs` puts the periodic
-upkeep on the process's APScheduler (in memory, deterministic ids: nothing is pickled, the
-truth is in our tables). With several processes on one PostgreSQL, the upkeep runs in one
-of them at a time (a transaction-level advisory lock); sending is shared through the outbox.
+`add_reminder_jobs` puts the upkeep on the scheduler (in memory, deterministic ids: nothing is
+pickled, the truth is in our tables). With several processes on one PostgreSQL, the upkeep
+runs in one of them at a time (a transaction-level advisory lock); sending is shared through
+the outbox (scheduler/outbox.py), whose worker the composition root builds.
 """
 
 from __future__ import annotations
@@ -12,21 +11,16 @@ from __future__ import annotations
 import logging
 import zlib
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
-from aiogram import Bot
-from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-import scheduler.feedback  # (registers the feedback prompt after an attended session)
-import scheduler.renderers  # noqa: F401  (registers the renderers of every kind)
-from bot.settings import Settings
 from catalogue.models import utc_now
 from catalogue.subscriptions import subscribe_followers_to_new_sessions
-from scheduler.delivery import Delivery, OutboundLimiter
-from scheduler.outbox import OutboxWorker, forget_finished
+from scheduler.outbox_queue import forget_finished
 from scheduler.planning import announce_new_offers, plan_digests, resync_reminders
 
 logger = logging.getLogger(__name__)
@@ -36,26 +30,12 @@ CLEANUP_JOB = "outbox-cleanup"
 UPKEEP_EVERY = timedelta(minutes=5)
 
 
-def create_outbox_worker(
-    settings: Settings,
-    session_maker: async_sessionmaker[AsyncSession],
-    i18n: I18n,
-    bot: Bot,
-    **options: object,
-) -> OutboxWorker:
-    """The process's one limiter, Delivery and worker."""
-    paid_rate = settings.paid_broadcast_rate if settings.allow_paid_broadcast else None
-    limiter = OutboundLimiter(settings.outbound_rate, paid_rate=paid_rate)
-    delivery = Delivery(bot, session_maker, limiter)
-    return OutboxWorker(session_maker, delivery, settings, i18n, **options)  # type: ignore[arg-type]
-
-
 def add_reminder_jobs(
     scheduler: AsyncIOScheduler,
-    settings: Settings,
+    city_zone: ZoneInfo,
     session_maker: async_sessionmaker[AsyncSession],
 ) -> None:
-    arguments = {"settings": settings, "session_maker": session_maker}
+    arguments = {"city_zone": city_zone, "session_maker": session_maker}
     scheduler.add_job(
         upkeep,
         IntervalTrigger(seconds=UPKEEP_EVERY.total_seconds()),
@@ -69,7 +49,7 @@ def add_reminder_jobs(
     scheduler.add_job(
         cleanup,
         IntervalTrigger(hours=24),
-        kwargs=arguments,
+        kwargs={"session_maker": session_maker},
         id=CLEANUP_JOB,
         replace_existing=True,
         coalesce=True,
@@ -86,9 +66,9 @@ async def leader(session: AsyncSession, name: str) -> bool:
     return bool(await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))
 
 
-async def upkeep(settings: Settings, session_maker: async_sessionmaker[AsyncSession]) -> None:
+async def upkeep(city_zone: ZoneInfo, session_maker: async_sessionmaker[AsyncSession]) -> None:
     """New sessions of followed offers, reminders of moved sessions, announcements, digests."""
-    now, zone = utc_now(), settings.city_zone
+    now, zone = utc_now(), city_zone
     async with session_maker.begin() as session:
         if not await leader(session, UPKEEP_JOB):
             return
@@ -101,7 +81,7 @@ async def upkeep(settings: Settings, session_maker: async_sessionmaker[AsyncSess
     logger.debug("Upkeep: %d announcements, %d digests planned", announced, digests)
 
 
-async def cleanup(settings: Settings, session_maker: async_sessionmaker[AsyncSession]) -> None:
+async def cleanup(session_maker: async_sessionmaker[AsyncSession]) -> None:
     async with session_maker.begin() as session:
         if await leader(session, CLEANUP_JOB):
             forgotten = await forget_finished(session, utc_now())

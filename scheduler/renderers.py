@@ -1,8 +1,10 @@
-"""Turning outbox rows into messages at send time, a batch at a time.
+"""What the bot says on its own about sessions and offers: loaded and decided at send time.
 
-Each renderer loads what its rows are about in a few queries, decides per row whether it is
-still wanted (`Skip`), due later (`Reschedule`: its session moved) or ready (`Outgoing`), and
-renders it in the resident's language and zone with bot/screens/notices.py.
+Each renderer here loads what a batch of rows is about in a few queries and decides per row
+whether it is still wanted (`Skip`), due later (`Reschedule`: its session moved) or ready.
+How a ready one looks is not decided here: each factory takes the drawing function of its
+kind (bot/screens/notices.py, in the resident's language and zone), and the composition root
+(bot/startup/outbox_drawings.py) puts the renderers it builds into the outbox's registry.
 
 A reminder is dropped, never sent late, when its session has begun: nobody is told "your
 class starts" two hours after it started. When the bot was down, an overdue reminder whose
@@ -11,13 +13,12 @@ session is still ahead goes out on start, and only the latest of several overdue
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.screens import notices
-from bot.screens.view import View, Viewer
 from catalogue.models import (
     Category,
     Festival,
@@ -33,26 +34,24 @@ from catalogue.models import (
     translated,
 )
 from catalogue.outbox.messages import OutboxMessage, OutboxState
-from catalogue.outbox.reminders import (
-    ANNOUNCE,
-    CHANGE,
-    DIGEST,
-    PROMOTED,
-    REMINDER,
-    quiet_hours,
-    resident_zone,
-)
+from catalogue.outbox.reminders import REMINDER, quiet_hours, resident_zone
 from catalogue.outbox.timing import reminder_due
+from catalogue.queries import sessions_by_id
 from scheduler.delivery import Outgoing
-from scheduler.outbox import RenderContext, Rendered, Reschedule, Skip, renderer
+from scheduler.rendering import RenderContext, Rendered, Renderer, Reschedule, Skip
 
 DIGEST_DAYS = 7
+DIGEST_ITEMS = 8  # sessions a digest lists, at most
 
-SessionFacts = tuple[OfferSession, Offer, Venue | None]
-
-
-def _outgoing(view: View) -> Outgoing:
-    return Outgoing(view.text, view.markup)
+OffersWithSession = Sequence[tuple[Offer, OfferSession]]
+# The drawing functions, one per kind: (the resident, what it is about) → the message.
+DrawReminder = Callable[[Resident, Offer, OfferSession, Venue | None, datetime], Outgoing]
+DrawChange = Callable[
+    [Resident, Offer, OfferSession, Venue | None, datetime | None, Venue | None], Outgoing
+]
+DrawPromotion = Callable[[Resident, Offer, OfferSession, Venue | None], Outgoing]
+DrawAnnouncement = Callable[[Resident, Offer, OfferSession, str], Outgoing]
+DrawDigest = Callable[[Resident, str, OffersWithSession, OffersWithSession], Outgoing]
 
 
 async def _residents(session: AsyncSession, rows: list[OutboxMessage]) -> dict[int, Resident]:
@@ -60,18 +59,6 @@ async def _residents(session: AsyncSession, rows: list[OutboxMessage]) -> dict[i
     if not ids:
         return {}
     return {r.id: r for r in await session.scalars(select(Resident).where(Resident.id.in_(ids)))}
-
-
-async def _sessions(session: AsyncSession, ids: set[int]) -> dict[int, SessionFacts]:
-    if not ids:
-        return {}
-    rows = await session.execute(
-        select(OfferSession, Offer, Venue)
-        .join(Offer, Offer.id == OfferSession.offer_id)
-        .outerjoin(Venue, Venue.id == OfferSession.venue_id)
-        .where(OfferSession.id.in_(ids))
-    )
-    return {offer_session.id: (offer_session, offer, venue) for offer_session, offer, venue in rows}
 
 
 async def _statuses(
@@ -89,55 +76,59 @@ async def _statuses(
     return {(resident_id, session_id): status for resident_id, session_id, status in found}
 
 
-def _viewer(context: RenderContext, resident: Resident) -> Viewer:
-    return Viewer.of(resident, context.settings.city_zone)
+def _session_ids(rows: list[OutboxMessage]) -> set[int]:
+    return {row.session_id for row in rows if row.session_id}
 
 
-@renderer(REMINDER)
-async def render_reminders(
-    session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
-) -> dict[int, Rendered]:
-    now = context.now
-    residents = await _residents(session, rows)
-    sessions = await _sessions(session, {row.session_id for row in rows if row.session_id})
-    statuses = await _statuses(session, rows)
-    superseded = await _superseded(session, rows, now)
-    rendered: dict[int, Rendered] = {}
-    for row in rows:
-        resident = residents.get(row.resident_id or 0)
-        facts = sessions.get(row.session_id or 0)
-        if resident is None or facts is None:
-            rendered[row.id] = Skip("session or resident gone")
-            continue
-        offer_session, offer, venue = facts
-        if not resident.reminders_on:
-            rendered[row.id] = Skip("reminders off")
-        elif offer_session.status == SessionStatus.CANCELLED:
-            rendered[row.id] = Skip("session cancelled")
-        elif statuses.get((resident.id, offer_session.id)) != SeatStatus.GOING:
-            rendered[row.id] = Skip("not going")
-        elif offer_session.starts_at <= now:
-            rendered[row.id] = Skip("session already begun")
-        elif (
-            row.anchor_at != offer_session.starts_at
-            and (due := _due_again(row, resident, offer_session, context)) > now
-        ):
-            rendered[row.id] = Reschedule(due, offer_session.starts_at)
-        elif row.id in superseded:
-            rendered[row.id] = Skip("a later reminder is due too")
-        else:
-            with context.i18n.use_locale(resident.language):
-                viewer = _viewer(context, resident)
-                view = notices.reminder(viewer, offer, offer_session, venue, now)
-            rendered[row.id] = _outgoing(view)
-    return rendered
+# ---------------------------------------------------------------- reminders
+
+
+def reminder_renderer(draw: DrawReminder) -> Renderer:
+    """Reminders before a session the resident is going to."""
+
+    async def render(
+        session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
+    ) -> dict[int, Rendered]:
+        now = context.now
+        residents = await _residents(session, rows)
+        sessions = await sessions_by_id(session, _session_ids(rows))
+        statuses = await _statuses(session, rows)
+        superseded = await _superseded(session, rows, now)
+        rendered: dict[int, Rendered] = {}
+        for row in rows:
+            resident = residents.get(row.resident_id or 0)
+            facts = sessions.get(row.session_id or 0)
+            if resident is None or facts is None:
+                rendered[row.id] = Skip("session or resident gone")
+                continue
+            offer_session, offer, venue = facts
+            if not resident.reminders_on:
+                rendered[row.id] = Skip("reminders off")
+            elif offer_session.status == SessionStatus.CANCELLED:
+                rendered[row.id] = Skip("session cancelled")
+            elif statuses.get((resident.id, offer_session.id)) != SeatStatus.GOING:
+                rendered[row.id] = Skip("not going")
+            elif offer_session.starts_at <= now:
+                rendered[row.id] = Skip("session already begun")
+            elif (
+                row.anchor_at != offer_session.starts_at
+                and (due := _due_again(row, resident, offer_session, context)) > now
+            ):
+                rendered[row.id] = Reschedule(due, offer_session.starts_at)
+            elif row.id in superseded:
+                rendered[row.id] = Skip("a later reminder is due too")
+            else:
+                rendered[row.id] = draw(resident, offer, offer_session, venue, now)
+        return rendered
+
+    return render
 
 
 def _due_again(
     row: OutboxMessage, resident: Resident, offer_session: OfferSession, context: RenderContext
 ) -> datetime:
     """The session moved without us being told (e.g. an import): when this reminder is due."""
-    zone = resident_zone(resident, context.settings.city_zone)
+    zone = resident_zone(resident, context.config.city_zone)
     offset = int(row.payload.get("offset", 60))
     return reminder_due(offer_session.starts_at, offset, zone, quiet_hours(resident))
 
@@ -168,77 +159,92 @@ async def _superseded(session: AsyncSession, rows: list[OutboxMessage], now: dat
     }
 
 
-@renderer(CHANGE)
-async def render_changes(
-    session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
-) -> dict[int, Rendered]:
-    residents = await _residents(session, rows)
-    sessions = await _sessions(session, {row.session_id for row in rows if row.session_id})
-    statuses = await _statuses(session, rows)
-    old_venue_ids = {row.payload.get("old_venue_id") for row in rows} - {None}
-    old_venues = {}
-    if old_venue_ids:
-        found = await session.scalars(select(Venue).where(Venue.id.in_(old_venue_ids)))
-        old_venues = {venue.id: venue for venue in found}
-    rendered: dict[int, Rendered] = {}
-    for row in rows:
-        resident = residents.get(row.resident_id or 0)
-        facts = sessions.get(row.session_id or 0)
-        if resident is None or facts is None:
-            rendered[row.id] = Skip("session or resident gone")
-            continue
-        offer_session, offer, venue = facts
-        cancelled = row.payload.get("change") == "cancelled"
-        old_starts = _parse(row.payload.get("old_starts_at"))
-        if cancelled != (offer_session.status == SessionStatus.CANCELLED):
-            rendered[row.id] = Skip("changed again since")
-        elif statuses.get((resident.id, offer_session.id)) not in (
-            SeatStatus.GOING,
-            SeatStatus.WAITLISTED,
-        ):
-            rendered[row.id] = Skip("no longer subscribed")
-        elif max(offer_session.starts_at, old_starts or offer_session.starts_at) <= context.now:
-            rendered[row.id] = Skip("session already begun")
-        else:
-            old_venue = old_venues.get(row.payload.get("old_venue_id") or 0)
-            with context.i18n.use_locale(resident.language):
-                view = notices.change_notice(
-                    _viewer(context, resident), offer, offer_session, venue, old_starts, old_venue
+# ---------------------------------------------------------------- changes and promotions
+
+
+def change_renderer(draw: DrawChange) -> Renderer:
+    """A session moved or was cancelled: told to those going or waiting for a seat."""
+
+    async def render(
+        session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
+    ) -> dict[int, Rendered]:
+        residents = await _residents(session, rows)
+        sessions = await sessions_by_id(session, _session_ids(rows))
+        statuses = await _statuses(session, rows)
+        old_venues = await _old_venues(session, rows)
+        rendered: dict[int, Rendered] = {}
+        for row in rows:
+            resident = residents.get(row.resident_id or 0)
+            facts = sessions.get(row.session_id or 0)
+            if resident is None or facts is None:
+                rendered[row.id] = Skip("session or resident gone")
+                continue
+            offer_session, offer, venue = facts
+            cancelled = row.payload.get("change") == "cancelled"
+            old_starts = _parse(row.payload.get("old_starts_at"))
+            if cancelled != (offer_session.status == SessionStatus.CANCELLED):
+                rendered[row.id] = Skip("changed again since")
+            elif statuses.get((resident.id, offer_session.id)) not in (
+                SeatStatus.GOING,
+                SeatStatus.WAITLISTED,
+            ):
+                rendered[row.id] = Skip("no longer subscribed")
+            elif max(offer_session.starts_at, old_starts or offer_session.starts_at) <= context.now:
+                rendered[row.id] = Skip("session already begun")
+            else:
+                old_venue = old_venues.get(row.payload.get("old_venue_id") or 0)
+                rendered[row.id] = draw(
+                    resident, offer, offer_session, venue, old_starts, old_venue
                 )
-            rendered[row.id] = _outgoing(view)
-    return rendered
+        return rendered
+
+    return render
+
+
+async def _old_venues(session: AsyncSession, rows: list[OutboxMessage]) -> dict[int, Venue]:
+    ids = {row.payload.get("old_venue_id") for row in rows} - {None}
+    if not ids:
+        return {}
+    return {
+        venue.id: venue for venue in await session.scalars(select(Venue).where(Venue.id.in_(ids)))
+    }
 
 
 def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-@renderer(PROMOTED)
-async def render_promotions(
-    session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
-) -> dict[int, Rendered]:
-    residents = await _residents(session, rows)
-    sessions = await _sessions(session, {row.session_id for row in rows if row.session_id})
-    statuses = await _statuses(session, rows)
-    rendered: dict[int, Rendered] = {}
-    for row in rows:
-        resident = residents.get(row.resident_id or 0)
-        facts = sessions.get(row.session_id or 0)
-        if resident is None or facts is None:
-            rendered[row.id] = Skip("session or resident gone")
-            continue
-        offer_session, offer, venue = facts
-        if statuses.get((resident.id, offer_session.id)) != SeatStatus.GOING:
-            rendered[row.id] = Skip("no longer going")
-        elif offer_session.status == SessionStatus.CANCELLED:
-            rendered[row.id] = Skip("session cancelled")
-        elif offer_session.starts_at <= context.now:
-            rendered[row.id] = Skip("session already begun")
-        else:
-            with context.i18n.use_locale(resident.language):
-                view = notices.promoted(_viewer(context, resident), offer, offer_session, venue)
-            rendered[row.id] = _outgoing(view)
-    return rendered
+def promotion_renderer(draw: DrawPromotion) -> Renderer:
+    """A seat came free and went to the resident first on the waitlist."""
+
+    async def render(
+        session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
+    ) -> dict[int, Rendered]:
+        residents = await _residents(session, rows)
+        sessions = await sessions_by_id(session, _session_ids(rows))
+        statuses = await _statuses(session, rows)
+        rendered: dict[int, Rendered] = {}
+        for row in rows:
+            resident = residents.get(row.resident_id or 0)
+            facts = sessions.get(row.session_id or 0)
+            if resident is None or facts is None:
+                rendered[row.id] = Skip("session or resident gone")
+                continue
+            offer_session, offer, venue = facts
+            if statuses.get((resident.id, offer_session.id)) != SeatStatus.GOING:
+                rendered[row.id] = Skip("no longer going")
+            elif offer_session.status == SessionStatus.CANCELLED:
+                rendered[row.id] = Skip("session cancelled")
+            elif offer_session.starts_at <= context.now:
+                rendered[row.id] = Skip("session already begun")
+            else:
+                rendered[row.id] = draw(resident, offer, offer_session, venue)
+        return rendered
+
+    return render
+
+
+# ---------------------------------------------------------------- announcements and digests
 
 
 async def _first_upcoming(
@@ -263,62 +269,76 @@ async def _first_upcoming(
     return first
 
 
-@renderer(ANNOUNCE)
-async def render_announcements(
-    session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
-) -> dict[int, Rendered]:
-    residents = await _residents(session, rows)
-    offer_ids = {int(row.payload.get("offer_id", 0)) for row in rows}
-    offers = {o.id: o for o in await session.scalars(select(Offer).where(Offer.id.in_(offer_ids)))}
-    first = await _first_upcoming(session, offer_ids, context.now)
-    rendered: dict[int, Rendered] = {}
-    for row in rows:
-        resident = residents.get(row.resident_id or 0)
-        offer = offers.get(int(row.payload.get("offer_id", 0)))
-        if resident is None or offer is None:
-            rendered[row.id] = Skip("offer or resident gone")
-        elif not resident.announcements_on:
-            rendered[row.id] = Skip("announcements off")
-        elif offer.id not in first:
-            rendered[row.id] = Skip("no session ahead")
-        else:
-            model = Festival if row.payload.get("via") == "festival" else Track
-            where = await session.get(model, int(row.payload.get("target", 0)))
-            with context.i18n.use_locale(resident.language):
-                title = translated(where.title, resident.language) if where else ""
-                view = notices.announcement(
-                    _viewer(context, resident), offer, first[offer.id], title
-                )
-            rendered[row.id] = _outgoing(view)
-    return rendered
+async def _offers(session: AsyncSession, ids: set[int]) -> dict[int, Offer]:
+    return {o.id: o for o in await session.scalars(select(Offer).where(Offer.id.in_(ids)))}
 
 
-@renderer(DIGEST)
-async def render_digests(
-    session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
-) -> dict[int, Rendered]:
-    residents = await _residents(session, rows)
-    rendered: dict[int, Rendered] = {}
-    for row in rows:
-        resident = residents.get(row.resident_id or 0)
-        if resident is None:
-            rendered[row.id] = Skip("resident gone")
-        elif resident.digest_weekday is None:
-            rendered[row.id] = Skip("digest off")
-        else:
-            rendered[row.id] = await _digest(session, context, resident)
-    return rendered
+def announcement_renderer(draw: DrawAnnouncement) -> Renderer:
+    """A new offer in a track or festival the resident follows."""
+
+    async def render(
+        session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
+    ) -> dict[int, Rendered]:
+        residents = await _residents(session, rows)
+        offer_ids = {int(row.payload.get("offer_id", 0)) for row in rows}
+        offers = await _offers(session, offer_ids)
+        first = await _first_upcoming(session, offer_ids, context.now)
+        rendered: dict[int, Rendered] = {}
+        for row in rows:
+            resident = residents.get(row.resident_id or 0)
+            offer = offers.get(int(row.payload.get("offer_id", 0)))
+            if resident is None or offer is None:
+                rendered[row.id] = Skip("offer or resident gone")
+            elif not resident.announcements_on:
+                rendered[row.id] = Skip("announcements off")
+            elif offer.id not in first:
+                rendered[row.id] = Skip("no session ahead")
+            else:
+                title = await _followed_title(session, row, resident.language)
+                rendered[row.id] = draw(resident, offer, first[offer.id], title)
+        return rendered
+
+    return render
 
 
-async def _digest(session: AsyncSession, context: RenderContext, resident: Resident) -> Rendered:
+async def _followed_title(session: AsyncSession, row: OutboxMessage, language: str) -> str:
+    """The title of the festival or track followed, in the resident's language."""
+    model = Festival if row.payload.get("via") == "festival" else Track
+    followed = await session.get(model, int(row.payload.get("target", 0)))
+    return translated(followed.title, language) if followed else ""
+
+
+def digest_renderer(draw: DrawDigest) -> Renderer:
+    """The weekly digest of the resident's track (or category)."""
+
+    async def render(
+        session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
+    ) -> dict[int, Rendered]:
+        residents = await _residents(session, rows)
+        rendered: dict[int, Rendered] = {}
+        for row in rows:
+            resident = residents.get(row.resident_id or 0)
+            if resident is None:
+                rendered[row.id] = Skip("resident gone")
+            elif resident.digest_weekday is None:
+                rendered[row.id] = Skip("digest off")
+            else:
+                rendered[row.id] = await _digest(session, context.now, resident, draw)
+        return rendered
+
+    return render
+
+
+async def _digest(
+    session: AsyncSession, now: datetime, resident: Resident, draw: DrawDigest
+) -> Rendered:
     """New offers and the coming week's sessions in the resident's track (or category)."""
-    now = context.now
     if resident.track_id is not None:
         scope = await session.get(Track, resident.track_id)
-        tracks = select(TrackStep.offer_id).where(TrackStep.track_id == resident.track_id)
+        in_scope = select(TrackStep.offer_id).where(TrackStep.track_id == resident.track_id)
     elif resident.category_id is not None:
         scope = await session.get(Category, resident.category_id)
-        tracks = (
+        in_scope = (
             select(TrackStep.offer_id)
             .join(Track, Track.id == TrackStep.track_id)
             .where(Track.category_id == resident.category_id)
@@ -327,29 +347,33 @@ async def _digest(session: AsyncSession, context: RenderContext, resident: Resid
         return Skip("no track or category chosen")
     if scope is None:
         return Skip("track or category gone")
-    offer_ids = set(await session.scalars(tracks.distinct()))
-    week_ahead = now + timedelta(days=DIGEST_DAYS)
-    offers = {o.id: o for o in await session.scalars(select(Offer).where(Offer.id.in_(offer_ids)))}
+    offer_ids = set(await session.scalars(in_scope.distinct()))
+    offers = await _offers(session, offer_ids)
     first = await _first_upcoming(session, offer_ids, now)
     new = [
         (offers[offer_id], first[offer_id])
         for offer_id in sorted(first, key=lambda offer_id: first[offer_id].starts_at)
         if offers[offer_id].created_at > now - timedelta(days=DIGEST_DAYS)
     ]
+    upcoming = await _week_ahead(session, offer_ids, offers, now)
+    if not new and not upcoming:
+        return Skip("nothing new or coming up")
+    return draw(resident, translated(scope.title, resident.language), new, upcoming)
+
+
+async def _week_ahead(
+    session: AsyncSession, offer_ids: set[int], offers: dict[int, Offer], now: datetime
+) -> list[tuple[Offer, OfferSession]]:
+    """The first DIGEST_ITEMS sessions of these offers in the coming DIGEST_DAYS."""
     upcoming_sessions = await session.scalars(
         select(OfferSession)
         .where(
             OfferSession.offer_id.in_(offer_ids),
             OfferSession.starts_at > now,
-            OfferSession.starts_at <= week_ahead,
+            OfferSession.starts_at <= now + timedelta(days=DIGEST_DAYS),
             OfferSession.status != SessionStatus.CANCELLED,
         )
         .order_by(OfferSession.starts_at)
-        .limit(notices.DIGEST_ITEMS)
+        .limit(DIGEST_ITEMS)
     )
-    upcoming = [(offers[item.offer_id], item) for item in upcoming_sessions]
-    if not new and not upcoming:
-        return Skip("nothing new or coming up")
-    with context.i18n.use_locale(resident.language):
-        title = translated(scope.title, resident.language)
-        return _outgoing(notices.digest(_viewer(context, resident), title, new, upcoming))
+    return [(offers[item.offer_id], item) for item in upcoming_sessions]

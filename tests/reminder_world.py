@@ -15,6 +15,7 @@ from sqlalchemy import select
 from bot.startup.app import App
 from bot.startup.dispatcher import create_bot
 from bot.startup.offline_api import OfflineSession, OfflineTelegram
+from bot.startup.sending import create_outbox_worker
 from catalogue.models import (
     Category,
     Offer,
@@ -28,7 +29,6 @@ from catalogue.models import (
     Venue,
 )
 from catalogue.outbox.messages import OutboxMessage
-from scheduler.jobs import create_outbox_worker
 from scheduler.outbox import OutboxWorker
 from tests.resident_chat import ResidentChat
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from bot.settings import load_settings
 from bot.startup.dispatcher import create_bot
 from bot.startup.offline_api import OfflineSession
+from bot.startup.sending import create_broadcast_runner, create_outbox_worker
 from catalogue.models import (
     Category,
     Festival,
@@ -40,8 +41,6 @@ from catalogue.outbox.broadcasts import (
 )
 from catalogue.outbox.messages import OutboxMessage, OutboxState
 from catalogue.team import Role, TeamMember
-from scheduler.broadcast_runner import BroadcastRunner
-from scheduler.jobs import create_outbox_worker
 from tests.resident_chat import ResidentChat
 
 ORGANISER = 920_001
@@ -80,8 +79,8 @@ class Sending:
         self.worker = create_outbox_worker(
             app.settings, app.session_maker, app.i18n, self.bot, clock=clock
         )
-        self.runner = BroadcastRunner(
-            app.session_maker, self.bot, app.settings, app.i18n, None, self.worker.wake,
+        self.runner = create_broadcast_runner(
+            app.settings, app.session_maker, app.i18n, self.bot, None, self.worker.wake,
             progress_seconds=0, clock=clock,
         )  # fmt: skip
 

@@ -16,10 +16,11 @@ from sqlalchemy import func, select
 
 from bot.startup.dispatcher import create_bot
 from bot.startup.offline_api import BotApiError, OfflineSession, OfflineTelegram
+from bot.startup.sending import create_outbox_worker
 from catalogue.models import Resident, utc_now
 from catalogue.outbox.messages import NewMessage, OutboxMessage, OutboxState, enqueue_many
-from scheduler.jobs import create_outbox_worker
-from scheduler.outbox import OutboxWorker, claim_due
+from scheduler.outbox import OutboxWorker
+from scheduler.outbox_queue import claim_due
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from bot.startup.app import create_app
 from catalogue.models import Resident, utc_now
 from catalogue.outbox.messages import OutboxMessage, OutboxState
 from catalogue.seats import subscribe_to_session
-from scheduler.outbox import unrecorded_limit
+from scheduler.outcomes import unrecorded_limit
 from tests.conftest import _empty_postgres
 from tests.fake_bot_api import FakeBotApi
 from tests.reminder_world import make_offer

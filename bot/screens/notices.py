@@ -1,7 +1,9 @@
 """What the bot says on its own: reminders, change notices, waitlist news, announcements, digests.
 
-Rendered when the message is sent (scheduler/renderers.py), in the resident's language and
-time zone, from the session as it is then. Parse mode is HTML: catalogue text is escaped.
+Drawn when the message is sent, from the session as it is then: scheduler/renderers.py loads
+it and decides whether it still goes out, and bot/startup/outbox_drawings.py hands these
+functions to it, switched to the resident's language and time zone. Parse mode is HTML:
+catalogue text is escaped.
 """
 
 from __future__ import annotations
@@ -21,8 +23,7 @@ from bot.callbacks.browse import ShowOffer
 from bot.callbacks.subscriptions import CalendarFile, Rsvp
 from bot.screens.view import MESSAGE_LIMIT, View, Viewer, button, shorten
 from catalogue.models import Offer, OfferSession, SessionStatus, Venue, translated
-
-DIGEST_ITEMS = 8
+from scheduler.renderers import DIGEST_ITEMS
 
 
 def map_url(venue: Venue, locale: str) -> str:

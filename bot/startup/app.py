@@ -20,13 +20,12 @@ from bot.settings import Settings
 from bot.startup.dispatcher import create_bot, create_dispatcher
 from bot.startup.metrics import Metrics, RequestMetrics
 from bot.startup.retries import RetryRequests
+from bot.startup.sending import create_broadcast_runner, create_outbox_worker
 from bot.startup.shared_state import TableChangesRelay, connect_redis
 from catalogue.database import apply_migrations, create_engine, create_session_maker
 from catalogue.exchange.seeding import load_demo_if_empty
 from catalogue.table_changes import table_changes
 from scheduler import create_scheduler
-from scheduler.broadcast_runner import BroadcastRunner
-from scheduler.jobs import create_outbox_worker
 from scheduler.outbox import OutboxWorker
 
 logger = logging.getLogger(__name__)
@@ -112,13 +111,13 @@ def prepare_to_run(app: App) -> Running:
     bot = create_reply_bot(app.settings, app.metrics)
     outbox_bot = create_bot(app.settings)
     outbox_bot.session.middleware(RequestMetrics(app.metrics, "outbox"))
-    scheduler = create_scheduler(app.settings, app.session_maker)
+    scheduler = create_scheduler(app.settings.city_zone, app.session_maker)
     # Reminders, notices, digests and broadcasts: sent from the outbox through one limiter.
     outbox = create_outbox_worker(app.settings, app.session_maker, app.i18n, outbox_bot)
     app.dispatcher["delivery"] = outbox.delivery
     # Organisers' broadcasts: feeds the outbox page by page and keeps their progress current.
-    broadcasts = BroadcastRunner(
-        app.session_maker, outbox_bot, app.settings, app.i18n, outbox.delivery.limiter, outbox.wake
+    broadcasts = create_broadcast_runner(
+        app.settings, app.session_maker, app.i18n, outbox_bot, outbox.delivery.limiter, outbox.wake
     )
 
     menus: list[asyncio.Task[None]] = []

@@ -11,7 +11,7 @@
 * `learncity_telegram_rate_limited_total{sender}`: 429 "Too Many Requests" answers;
 * `learncity_telegram_retries_total{reason}`: requests the session retried (bot/startup/retries.py);
 * `learncity_outbox_queue_depth`: outgoing messages due and not yet sent, read from the
-  database when scraped (`scheduler.outbox.queue_depth`), so it is the same in every process.
+  database when scraped (`scheduler.outbox_queue.queue_depth`), so it is the same in every process.
 
 Each `Metrics` has its own registry: tests and benchmarks build several apps in one process.
 """
@@ -108,7 +108,7 @@ class Metrics:
 
     async def refresh(self, session_maker: async_sessionmaker[AsyncSession]) -> None:
         """Read the figures that live in the database (called when /metrics is scraped)."""
-        from scheduler.outbox import queue_depth
+        from scheduler.outbox_queue import queue_depth
 
         try:
             async with session_maker() as session:

@@ -113,7 +113,7 @@ async def health(app: App, running: Running) -> tuple[bool, dict[str, Any]]:
     report["scheduler"] = "ok" if running.scheduler.running else "stopped"
     report["outbox"] = "ok" if running.outbox.running else "stopped"
     if report["database"] == "ok":
-        from scheduler.outbox import queue_depth
+        from scheduler.outbox_queue import queue_depth
 
         with contextlib.suppress(Exception):
             async with app.session_maker() as session:
