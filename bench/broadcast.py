@@ -44,23 +44,26 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.methods import TelegramMethod
-from sqlalchemy import func, select, text
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.settings import load_settings
 from bot.startup.app import create_app
 from bot.startup.dispatcher import create_bot
-from bot.startup.sending import create_broadcast_runner, create_outbox_worker
-from catalogue.database import create_engine, create_session_maker
-from catalogue.outbox.broadcasts import (
-    Audience,
-    AudienceKind,
-    Broadcast,
-    create_broadcast,
-    progress,
-)
-from catalogue.outbox.messages import OutboxMessage, OutboxState
+from bot.startup.sending import create_broadcast_runner
+from bot.startup.sending import create_outbox_worker
+from catalogue.database import create_engine
+from catalogue.database import create_session_maker
+from catalogue.outbox.broadcasts import Audience
+from catalogue.outbox.broadcasts import AudienceKind
+from catalogue.outbox.broadcasts import Broadcast
+from catalogue.outbox.broadcasts import create_broadcast
+from catalogue.outbox.broadcasts import progress
+from catalogue.outbox.messages import OutboxMessage
+from catalogue.outbox.messages import OutboxState
 from scheduler.delivery import OutboundLimiter
 from tests.fake_bot_api import FakeBotApi
 

@@ -21,7 +21,8 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from catalogue.database import create_engine, create_session_maker
+from catalogue.database import create_engine
+from catalogue.database import create_session_maker
 from catalogue.outbox.broadcasts import plan_page
 
 

@@ -38,35 +38,42 @@ from typing import Any
 
 import asyncpg
 from aiogram.types import User
-from sqlalchemy import func, select, text
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.report_files import chart_labels, chart_png
+from bot.report_files import chart_labels
+from bot.report_files import chart_png
 from bot.screens.view import Viewer
 from bot.settings import load_settings
 from bot.startup.app import create_app
 from bot.startup.local_chat import LocalChat
 from catalogue.checkin.door import check_in_codes
-from catalogue.checkin.passes import new_pass_code, show_code
-from catalogue.checkin.tables import CheckIn, ResidentPass
+from catalogue.checkin.passes import new_pass_code
+from catalogue.checkin.passes import show_code
+from catalogue.checkin.tables import CheckIn
+from catalogue.checkin.tables import ResidentPass
 from catalogue.checkin.today import open_session
-from catalogue.models import (
-    Category,
-    Festival,
-    Offer,
-    OfferFormat,
-    OfferKind,
-    OfferSession,
-    Provider,
-    Resident,
-    Seat,
-    SeatStatus,
-    Venue,
-    utc_now,
-)
-from catalogue.reports import ReportScope, ScopeKind, build_report, write_attendance_csv
-from catalogue.team import Role, TeamMember
+from catalogue.models import Category
+from catalogue.models import Festival
+from catalogue.models import Offer
+from catalogue.models import OfferFormat
+from catalogue.models import OfferKind
+from catalogue.models import OfferSession
+from catalogue.models import Provider
+from catalogue.models import Resident
+from catalogue.models import Seat
+from catalogue.models import SeatStatus
+from catalogue.models import Venue
+from catalogue.models import utc_now
+from catalogue.reports import ReportScope
+from catalogue.reports import ScopeKind
+from catalogue.reports import build_report
+from catalogue.reports import write_attendance_csv
+from catalogue.team import Role
+from catalogue.team import TeamMember
 
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 FIRST_RESIDENT = 50_000_000

@@ -40,29 +40,31 @@ import sys
 import time
 import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
 import psutil
-from sqlalchemy import insert, select
+from sqlalchemy import insert
+from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.settings import load_settings
 from bot.startup.app import create_app
-from catalogue.models import (
-    Offer,
-    OfferFormat,
-    OfferKind,
-    OfferSession,
-    Provider,
-    Resident,
-    Seat,
-    SeatStatus,
-    Venue,
-)
-from catalogue.outbox.messages import OutboxMessage, OutboxState
+from catalogue.models import Offer
+from catalogue.models import OfferFormat
+from catalogue.models import OfferKind
+from catalogue.models import OfferSession
+from catalogue.models import Provider
+from catalogue.models import Resident
+from catalogue.models import Seat
+from catalogue.models import SeatStatus
+from catalogue.models import Venue
+from catalogue.outbox.messages import OutboxMessage
+from catalogue.outbox.messages import OutboxState
 from tests.fake_bot_api import FakeBotApi
 
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"

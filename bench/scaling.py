@@ -31,24 +31,33 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import psutil
-from aiogram.types import CallbackQuery, Chat, Message, Update, User
+from aiogram.types import CallbackQuery
+from aiogram.types import Chat
+from aiogram.types import Message
+from aiogram.types import Update
+from aiogram.types import User
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.callbacks.browse import ShowOffer
-from bot.settings import Settings, load_settings
-from bot.startup.app import App, create_app
+from bot.settings import Settings
+from bot.settings import load_settings
+from bot.startup.app import App
+from bot.startup.app import create_app
 from bot.startup.dispatcher import create_bot
-from bot.startup.offline_api import OfflineSession, OfflineTelegram
+from bot.startup.offline_api import OfflineSession
+from bot.startup.offline_api import OfflineTelegram
 from catalogue.models import Offer
-from catalogue.residents import get_or_create_resident, set_language
+from catalogue.residents import get_or_create_resident
+from catalogue.residents import set_language
 
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")

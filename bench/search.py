@@ -36,30 +36,40 @@ import time
 import tracemalloc
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import asyncpg
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from catalogue.database import apply_migrations, create_engine, create_session_maker
+from catalogue.database import apply_migrations
+from catalogue.database import create_engine
+from catalogue.database import create_session_maker
 from catalogue.exchange.demo import build_demo_document
 from catalogue.exchange.seeding import import_demo
-from catalogue.models import Offer, OfferFormat
-from catalogue.search.engine import GeoPoint, SearchFilters, When, catalogue_version, load_snapshot
-from catalogue.search.index import (
-    FREE_WORDS,
-    KIND_WORDS,
-    MIN_WORD_CHARS,
-    ONLINE_WORDS,
-    SearchIndex,
-    analyse_query,
-)
-from catalogue.search.text import STOP_KEYS, index_words, search_key
+from catalogue.models import Offer
+from catalogue.models import OfferFormat
+from catalogue.search.engine import GeoPoint
+from catalogue.search.engine import SearchFilters
+from catalogue.search.engine import When
+from catalogue.search.engine import catalogue_version
+from catalogue.search.engine import load_snapshot
+from catalogue.search.index import FREE_WORDS
+from catalogue.search.index import KIND_WORDS
+from catalogue.search.index import MIN_WORD_CHARS
+from catalogue.search.index import ONLINE_WORDS
+from catalogue.search.index import SearchIndex
+from catalogue.search.index import analyse_query
+from catalogue.search.text import STOP_KEYS
+from catalogue.search.text import index_words
+from catalogue.search.text import search_key
 from catalogue.search.types import CatalogueSnapshot
 
 POSTGRES_ADMIN_DSN = os.environ.get(

@@ -32,26 +32,35 @@ from pathlib import Path
 
 import asyncpg
 import psutil
-from aiogram import Bot, Dispatcher, F
+from aiogram import Bot
+from aiogram import Dispatcher
+from aiogram import F
 from aiogram.client.default import DefaultBotProperties
-from aiogram.types import (
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-)
+from aiogram.types import CallbackQuery
+from aiogram.types import InlineKeyboardButton
+from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.scaling import PATHS, memory_soak, person, press, scaling
-from bot.callbacks.browse import Navigate, Screen, ShowOffer
+from bench.scaling import PATHS
+from bench.scaling import memory_soak
+from bench.scaling import person
+from bench.scaling import press
+from bench.scaling import scaling
+from bot.callbacks.browse import Navigate
+from bot.callbacks.browse import Screen
+from bot.callbacks.browse import ShowOffer
 from bot.screens.view import Viewer
 from bot.settings import load_settings
 from bot.startup.app import create_app
-from bot.startup.dispatcher import OFFLINE_TOKEN, create_bot
-from bot.startup.offline_api import OfflineSession, OfflineTelegram
+from bot.startup.dispatcher import OFFLINE_TOKEN
+from bot.startup.dispatcher import create_bot
+from bot.startup.offline_api import OfflineSession
+from bot.startup.offline_api import OfflineTelegram
 from catalogue.models import Offer
-from catalogue.residents import get_or_create_resident, set_language
+from catalogue.residents import get_or_create_resident
+from catalogue.residents import set_language
 from tests.fake_bot_api import FakeBotApi
 
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from catalogue.models import Offer, OfferSession, SessionStatus, Venue, translated, utc_now
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import SessionStatus
+from catalogue.models import Venue
+from catalogue.models import translated
+from catalogue.models import utc_now
 
 PRODUCT_ID = "-//Learning City//learncity bot//EN"
 
@@ -17,7 +22,9 @@ def session_calendar(
     offer: Offer, offer_session: OfferSession, venue: Venue | None, locale: str
 ) -> bytes:
     # Imported here: a rarely pressed button need not cost every start 2 MB and 40 ms.
-    from icalendar import Alarm, Calendar, Event
+    from icalendar import Alarm
+    from icalendar import Calendar
+    from icalendar import Event
 
     calendar = Calendar()
     calendar.add("prodid", PRODUCT_ID)

@@ -6,15 +6,21 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
-from aiogram.types import BotCommand, BotCommandScopeChat
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramForbiddenError
+from aiogram.types import BotCommand
+from aiogram.types import BotCommandScopeChat
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.settings import SUPPORTED_LOCALES, Settings
+from bot.settings import SUPPORTED_LOCALES
+from bot.settings import Settings
 from catalogue.residents import languages_of
-from catalogue.team import Permission, Role, may, team_members
+from catalogue.team import Permission
+from catalogue.team import Role
+from catalogue.team import may
+from catalogue.team import team_members
 
 RESIDENT_COMMANDS = (
     ("start", __("start again")),

@@ -8,10 +8,13 @@ from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
-from babel.dates import format_datetime, format_time
+from babel.dates import format_datetime
+from babel.dates import format_time
 from babel.numbers import format_currency
 
-from catalogue.models import Offer, OfferFormat, OfferKind
+from catalogue.models import Offer
+from catalogue.models import OfferFormat
+from catalogue.models import OfferKind
 
 KIND_LABELS = {
     OfferKind.COURSE: __("Course"),

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from bot.settings import PROJECT_ROOT, SUPPORTED_LOCALES
+from bot.settings import PROJECT_ROOT
+from bot.settings import SUPPORTED_LOCALES
 
 if TYPE_CHECKING:  # aiogram is imported by the bot that needs it, not by the command line
     from aiogram.utils.i18n import I18n

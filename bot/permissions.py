@@ -10,19 +10,27 @@ next router.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from typing import Any
 
-from aiogram import BaseMiddleware, Router
+from aiogram import BaseMiddleware
+from aiogram import Router
 from aiogram.filters import Filter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message, TelegramObject, User
+from aiogram.types import CallbackQuery
+from aiogram.types import Message
+from aiogram.types import TelegramObject
+from aiogram.types import User
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
-from catalogue.team import Permission, Role, may, role_of
+from catalogue.team import Permission
+from catalogue.team import Role
+from catalogue.team import may
+from catalogue.team import role_of
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 

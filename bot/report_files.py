@@ -15,29 +15,34 @@ import gzip
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from functools import cache
-from html import escape, unescape
-from typing import TYPE_CHECKING, Protocol
+from html import escape
+from html import unescape
+from typing import TYPE_CHECKING
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal, format_percent
+from babel.dates import format_date
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
+from babel.numbers import format_percent
 
-from bot.i18n import DOMAIN, LOCALES_DIR, compile_catalogues
+from bot.i18n import DOMAIN
+from bot.i18n import LOCALES_DIR
+from bot.i18n import compile_catalogues
 from catalogue.checkin.tables import AgeBand
 from catalogue.models import translated
-from catalogue.reports import (
-    UNKNOWN,
-    Report,
-    ReportScope,
-    ScopeError,
-    ScopeKind,
-    ScopeProblem,
-    aggregates_csv,
-    attendance_csv,
-    build_report,
-)
+from catalogue.reports import UNKNOWN
+from catalogue.reports import Report
+from catalogue.reports import ReportScope
+from catalogue.reports import ScopeError
+from catalogue.reports import ScopeKind
+from catalogue.reports import ScopeProblem
+from catalogue.reports import aggregates_csv
+from catalogue.reports import attendance_csv
+from catalogue.reports import build_report
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

@@ -4,7 +4,8 @@ Each group's handlers also answer unexpected input in any of its states (a stick
 date was asked, say) by asking the question again; /cancel (handlers/menu.py) leaves any form.
 """
 
-from aiogram.fsm.state import State, StatesGroup
+from aiogram.fsm.state import State
+from aiogram.fsm.state import StatesGroup
 
 
 class ProgrammeStates(StatesGroup):

@@ -20,15 +20,26 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from dataclasses import replace
+from datetime import datetime
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.models import Festival, Offer, OfferSession, Provider, Venue
-from catalogue.queries import OfferCard, SessionView, offer_card
-from catalogue.search.engine import CatalogueVersion, catalogue_version
-from catalogue.table_changes import TableCache, TableChanges, detached_copy
+from catalogue.models import Festival
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import Provider
+from catalogue.models import Venue
+from catalogue.queries import OfferCard
+from catalogue.queries import SessionView
+from catalogue.queries import offer_card
+from catalogue.search.engine import CatalogueVersion
+from catalogue.search.engine import catalogue_version
+from catalogue.table_changes import TableCache
+from catalogue.table_changes import TableChanges
+from catalogue.table_changes import detached_copy
 
 PROGRAMME_TABLES = tuple(
     model.__tablename__ for model in (Offer, OfferSession, Venue, Provider, Festival)

@@ -7,12 +7,17 @@ Every datetime column is `UTCDateTime`: aware in Python, UTC in the database.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import JSON, Column, Field, SQLModel
+from sqlmodel import JSON
+from sqlmodel import Column
+from sqlmodel import Field
+from sqlmodel import SQLModel
 
 Translations = dict[str, str]
 

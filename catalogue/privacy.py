@@ -14,18 +14,23 @@ team member made stay too, as the city's records.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-from catalogue.models import Resident, utc_now
+from catalogue.models import Resident
+from catalogue.models import utc_now
 
 RESIDENT_TABLE = "resident"
 EXPORT_FORMAT = 1
@@ -112,7 +117,8 @@ class Forgotten:
 
 async def _anonymise_broadcast_history(session: AsyncSession, resident: Resident) -> int:
     """Broadcast messages already finished stay, nameless, so the broadcast's counts hold."""
-    from catalogue.outbox.messages import OutboxMessage, OutboxState
+    from catalogue.outbox.messages import OutboxMessage
+    from catalogue.outbox.messages import OutboxState
 
     finished = [OutboxState.SENT, OutboxState.FAILED, OutboxState.SKIPPED]
     result = await session.execute(

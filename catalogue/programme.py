@@ -12,28 +12,37 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from datetime import tzinfo
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.errors import DomainError
-from catalogue.exchange.importer import CatalogueImportError, RowError, import_document
-from catalogue.exchange.schema import CatalogueDocument, OfferRecord, SessionRecord
-from catalogue.models import (
-    Category,
-    Festival,
-    Offer,
-    OfferSession,
-    Provider,
-    SessionStatus,
-    Track,
-    Venue,
-    translated,
-)
-from catalogue.queries import OfferCard, offer_card
+from catalogue.exchange.importer import CatalogueImportError
+from catalogue.exchange.importer import RowError
+from catalogue.exchange.importer import import_document
+from catalogue.exchange.schema import CatalogueDocument
+from catalogue.exchange.schema import OfferRecord
+from catalogue.exchange.schema import SessionRecord
+from catalogue.models import Category
+from catalogue.models import Festival
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import Provider
+from catalogue.models import SessionStatus
+from catalogue.models import Track
+from catalogue.models import Venue
+from catalogue.models import translated
+from catalogue.queries import OfferCard
+from catalogue.queries import offer_card
 from catalogue.search.text import _CYRILLIC_TO_LATIN as CYRILLIC_TO_LATIN
 from catalogue.search.text import normalise
 

@@ -12,20 +12,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select
+from sqlalchemy import bindparam
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.models import (
-    Category,
-    Festival,
-    Offer,
-    OfferSession,
-    Provider,
-    SessionStatus,
-    Track,
-    TrackStep,
-    Venue,
-)
+from catalogue.models import Category
+from catalogue.models import Festival
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import Provider
+from catalogue.models import SessionStatus
+from catalogue.models import Track
+from catalogue.models import TrackStep
+from catalogue.models import Venue
 
 OFFERS_PER_PAGE = 5
 SESSIONS_ON_CARD = 4

@@ -26,37 +26,40 @@ import csv
 import io
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from enum import StrEnum
-from typing import Any, BinaryIO
+from typing import Any
+from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.checkin.tables import (
-    AttendanceEntry,
-    CheckIn,
-    CheckInMethod,
-    SessionFeedback,
-)
+from catalogue.checkin.tables import AttendanceEntry
+from catalogue.checkin.tables import CheckIn
+from catalogue.checkin.tables import CheckInMethod
+from catalogue.checkin.tables import SessionFeedback
 from catalogue.errors import DomainError
-from catalogue.models import (
-    Category,
-    Festival,
-    Offer,
-    OfferSession,
-    Seat,
-    SeatStatus,
-    Track,
-    TrackStep,
-    Translations,
-    Venue,
-    translated,
-)
+from catalogue.models import Category
+from catalogue.models import Festival
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import Seat
+from catalogue.models import SeatStatus
+from catalogue.models import Track
+from catalogue.models import TrackStep
+from catalogue.models import Translations
+from catalogue.models import Venue
+from catalogue.models import translated
 from catalogue.team import TeamMember
 
 UNKNOWN = "unknown"  # an age band or category nobody told, a session without a venue

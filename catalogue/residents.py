@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.models import Category, Resident, Track
-from catalogue.table_changes import TableCache, TableChanges, detached_copy, rows_changed_in
-from catalogue.team import Role, TeamMember
+from catalogue.models import Category
+from catalogue.models import Resident
+from catalogue.models import Track
+from catalogue.table_changes import TableCache
+from catalogue.table_changes import TableChanges
+from catalogue.table_changes import detached_copy
+from catalogue.table_changes import rows_changed_in
+from catalogue.team import Role
+from catalogue.team import TeamMember
 
 # Built once: every update runs it.
 _TELEGRAM_ID = bindparam("telegram_id")

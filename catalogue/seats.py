@@ -8,23 +8,22 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    func,
-    select,
-    update,
-)
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.models import (
-    ACTIVE,
-    OfferSession,
-    Resident,
-    Seat,
-    SeatStatus,
-    SessionStatus,
-)
+from catalogue.models import ACTIVE
+from catalogue.models import OfferSession
+from catalogue.models import Resident
+from catalogue.models import Seat
+from catalogue.models import SeatStatus
+from catalogue.models import SessionStatus
 from catalogue.outbox.messages import enqueue_many
-from catalogue.outbox.reminders import PROMOTED, drop_reminders, notice, plan_reminders
+from catalogue.outbox.reminders import PROMOTED
+from catalogue.outbox.reminders import drop_reminders
+from catalogue.outbox.reminders import notice
+from catalogue.outbox.reminders import plan_reminders
 
 
 class Outcome(StrEnum):

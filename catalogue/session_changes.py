@@ -22,22 +22,30 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.models import (
-    ACTIVE,
-    Offer,
-    OfferSession,
-    Resident,
-    Seat,
-    SeatStatus,
-    SessionStatus,
-    utc_now,
-)
-from catalogue.outbox.messages import OutboxMessage, OutboxState, enqueue_many, skip_pending
-from catalogue.outbox.reminders import CHANGE, PROMOTED, REMINDER, notice, plan_reminders
-from catalogue.queries import SessionWithOffer, session_by_id
+from catalogue.models import ACTIVE
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import Resident
+from catalogue.models import Seat
+from catalogue.models import SeatStatus
+from catalogue.models import SessionStatus
+from catalogue.models import utc_now
+from catalogue.outbox.messages import OutboxMessage
+from catalogue.outbox.messages import OutboxState
+from catalogue.outbox.messages import enqueue_many
+from catalogue.outbox.messages import skip_pending
+from catalogue.outbox.reminders import CHANGE
+from catalogue.outbox.reminders import PROMOTED
+from catalogue.outbox.reminders import REMINDER
+from catalogue.outbox.reminders import notice
+from catalogue.outbox.reminders import plan_reminders
+from catalogue.queries import SessionWithOffer
+from catalogue.queries import session_by_id
 from catalogue.seats import lock_offer_session
 
 MOVED = "moved"

@@ -1,8 +1,8 @@
 """Subscriptions: to one session (a seat or a waitlist place), an offer, a track, a festival.
 
-* A session subscription is a `Seat` row (catalogue/seats.py). A session with a capacity gives seats in
-  order; when it is full, residents join its waitlist and are promoted in order, with a
-  message, when a seat comes free ("Can't come", unsubscribing, more capacity).
+* A session subscription is a `Seat` row (catalogue/seats.py). A session with a capacity
+  gives seats in order; when it is full, residents join its waitlist and are promoted in
+  order, with a message, when a seat comes free ("Can't come", unsubscribing, more capacity).
 * Following an offer subscribes to each of its upcoming sessions (and to sessions added
   later, by `subscribe_followers_to_new_sessions`); unfollowing releases those seats.
 * Following a track or a festival brings announcements of new offers in it.
@@ -14,45 +14,41 @@ never both get the last seat.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    String,
-    bindparam,
-    cast,
-    delete,
-    func,
-    literal,
-    select,
-    union_all,
-)
+from sqlalchemy import String
+from sqlalchemy import bindparam
+from sqlalchemy import cast
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import literal
+from sqlalchemy import select
+from sqlalchemy import union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.models import (
-    ACTIVE,
-    Festival,
-    Offer,
-    OfferSession,
-    Resident,
-    Seat,
-    SeatStatus,
-    SessionStatus,
-    Subscription,
-    SubscriptionKind,
-    Track,
-    Translations,
-)
-from catalogue.seats import (
-    Outcome,
-    Result,
-    _seat,
-    leave_session,
-    subscribe_to_session,
-    waitlist_position,
-)
-from catalogue.table_changes import TableCache, TableChanges
+from catalogue.models import ACTIVE
+from catalogue.models import Festival
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import Resident
+from catalogue.models import Seat
+from catalogue.models import SeatStatus
+from catalogue.models import SessionStatus
+from catalogue.models import Subscription
+from catalogue.models import SubscriptionKind
+from catalogue.models import Track
+from catalogue.models import Translations
+from catalogue.seats import Outcome
+from catalogue.seats import Result
+from catalogue.seats import _seat
+from catalogue.seats import leave_session
+from catalogue.seats import subscribe_to_session
+from catalogue.seats import waitlist_position
+from catalogue.table_changes import TableCache
+from catalogue.table_changes import TableChanges
 
 TARGETS: dict[SubscriptionKind, type] = {
     SubscriptionKind.OFFER: Offer,

@@ -21,17 +21,27 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any
+from typing import Generic
+from typing import TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import event, inspect
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
-from sqlalchemy.sql.dml import Insert, UpdateBase
+from sqlalchemy import event
+from sqlalchemy import inspect
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import SessionTransaction
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import UpdateBase
 
 Row = TypeVar("Row")
 Key = TypeVar("Key")

@@ -15,16 +15,24 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Column, Field, SQLModel
+from sqlmodel import Column
+from sqlmodel import Field
+from sqlmodel import SQLModel
 
 from catalogue.errors import DomainError
-from catalogue.models import _enum_column, _string_column, _utc_column, utc_now
+from catalogue.models import _enum_column
+from catalogue.models import _string_column
+from catalogue.models import _utc_column
+from catalogue.models import utc_now
 
 INVITE_PREFIX = "inv_"
 TOKEN_BYTES = 24  # 32 URL-safe characters: a deep link's payload may hold 64

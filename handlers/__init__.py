@@ -2,25 +2,23 @@
 
 from aiogram import Router
 
-from handlers import (
-    broadcast,
-    browse,
-    checkin_resident,
-    checkin_volunteer,
-    errors,
-    fallback,
-    feedback,
-    menu,
-    preferences,
-    privacy,
-    programme,
-    reports,
-    search,
-    start,
-    subscriptions,
-    team,
-    team_invites,
-)
+from handlers import broadcast
+from handlers import browse
+from handlers import checkin_resident
+from handlers import checkin_volunteer
+from handlers import errors
+from handlers import fallback
+from handlers import feedback
+from handlers import menu
+from handlers import preferences
+from handlers import privacy
+from handlers import programme
+from handlers import reports
+from handlers import search
+from handlers import start
+from handlers import subscriptions
+from handlers import team
+from handlers import team_invites
 
 FEATURE_ROUTERS: tuple[Router, ...] = (
     errors.router,

@@ -11,47 +11,54 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from aiogram import Bot, F, Router
-from aiogram.filters import Command, StateFilter
+from aiogram import Bot
+from aiogram import F
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery
+from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import formatting
-from bot.callbacks.broadcast import BroadcastAction, BroadcastControl, BroadcastPick
-from bot.filters import TYPED, Magic
+from bot.callbacks.broadcast import BroadcastAction
+from bot.callbacks.broadcast import BroadcastControl
+from bot.callbacks.broadcast import BroadcastPick
+from bot.filters import TYPED
+from bot.filters import Magic
 from bot.permissions import protect
 from bot.screens import broadcast as ui
-from bot.screens.view import Viewer, notice, show
-from bot.settings import SUPPORTED_LOCALES, Settings
+from bot.screens.view import Viewer
+from bot.screens.view import notice
+from bot.screens.view import show
+from bot.settings import SUPPORTED_LOCALES
+from bot.settings import Settings
 from bot.states import BroadcastForm
-from catalogue.models import translated, utc_now
-from catalogue.outbox.broadcasts import (
-    Audience,
-    AudienceKind,
-    BroadcastState,
-    audience_target,
-    broadcast_by_id,
-    cancel,
-    check_content,
-    count_recipients,
-    create_broadcast,
-    pause,
-    progress,
-    resume,
-)
-from catalogue.programme import (
-    Choice,
-    category_choices,
-    clean_typed,
-    festival_choices,
-    find_offers,
-    parse_start,
-    track_choices,
-    upcoming_sessions,
-)
+from catalogue.models import translated
+from catalogue.models import utc_now
+from catalogue.outbox.broadcasts import Audience
+from catalogue.outbox.broadcasts import AudienceKind
+from catalogue.outbox.broadcasts import BroadcastState
+from catalogue.outbox.broadcasts import audience_target
+from catalogue.outbox.broadcasts import broadcast_by_id
+from catalogue.outbox.broadcasts import cancel
+from catalogue.outbox.broadcasts import check_content
+from catalogue.outbox.broadcasts import count_recipients
+from catalogue.outbox.broadcasts import create_broadcast
+from catalogue.outbox.broadcasts import pause
+from catalogue.outbox.broadcasts import progress
+from catalogue.outbox.broadcasts import resume
+from catalogue.programme import Choice
+from catalogue.programme import category_choices
+from catalogue.programme import clean_typed
+from catalogue.programme import festival_choices
+from catalogue.programme import find_offers
+from catalogue.programme import parse_start
+from catalogue.programme import track_choices
+from catalogue.programme import upcoming_sessions
 from catalogue.team import Permission
 
 router = protect(Router(name=__name__), Permission.BROADCAST)

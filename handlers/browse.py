@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import F
+from aiogram import Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery
+from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks.browse import ChooseCategory, ChooseTrack, Navigate, Screen, ShowOffer
-from bot.screens.browse import categories, offer_list, tracks
+from bot.callbacks.browse import ChooseCategory
+from bot.callbacks.browse import ChooseTrack
+from bot.callbacks.browse import Navigate
+from bot.callbacks.browse import Screen
+from bot.callbacks.browse import ShowOffer
+from bot.screens.browse import categories
+from bot.screens.browse import offer_list
+from bot.screens.browse import tracks
 from bot.screens.offer_cards import OfferCards
-from bot.screens.view import Viewer, notice, show
-from catalogue.models import Resident, Track, utc_now
-from catalogue.queries import list_categories, list_tracks, track_offers_page
-from catalogue.residents import choose_category, choose_track, chosen_track
+from bot.screens.view import Viewer
+from bot.screens.view import notice
+from bot.screens.view import show
+from catalogue.models import Resident
+from catalogue.models import Track
+from catalogue.models import utc_now
+from catalogue.queries import list_categories
+from catalogue.queries import list_tracks
+from catalogue.queries import track_offers_page
+from catalogue.residents import choose_category
+from catalogue.residents import choose_track
+from catalogue.residents import chosen_track
 
 router = Router(name=__name__)
 

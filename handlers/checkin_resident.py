@@ -9,38 +9,57 @@ from __future__ import annotations
 
 import contextlib
 
-from aiogram import Bot, F, Router
+from aiogram import Bot
+from aiogram import F
+from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
+from aiogram.filters import Command
+from aiogram.filters import CommandObject
+from aiogram.filters import CommandStart
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import BufferedInputFile
+from aiogram.types import CallbackQuery
+from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.deep_linking import create_start_link
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks.checkin_resident import ChooseAgeBand
 from bot.permissions import HasPermission
-from bot.screens.checkin_resident import (
-    age_band_saved,
-    pass_link_broken,
-    pass_view,
-    qr_png,
-    self_checked_in,
-    someone_elses_pass,
-)
-from bot.screens.checkin_volunteer import answers_messages, stale_button
+from bot.screens.checkin_resident import age_band_saved
+from bot.screens.checkin_resident import pass_link_broken
+from bot.screens.checkin_resident import pass_view
+from bot.screens.checkin_resident import qr_png
+from bot.screens.checkin_resident import self_checked_in
+from bot.screens.checkin_resident import someone_elses_pass
+from bot.screens.checkin_volunteer import answers_messages
+from bot.screens.checkin_volunteer import stale_button
 from bot.screens.errors import refusal_notice
-from bot.screens.view import Viewer, notice, show
+from bot.screens.view import Viewer
+from bot.screens.view import notice
+from bot.screens.view import show
 from bot.settings import Settings
 from bot.states import CheckInStates
-from catalogue.checkin.door import CheckInError, check_in_codes
-from catalogue.checkin.passes import PASS_PREFIX, holder_of, normalise_code, pass_of, set_age_band
+from catalogue.checkin.door import CheckInError
+from catalogue.checkin.door import check_in_codes
+from catalogue.checkin.passes import PASS_PREFIX
+from catalogue.checkin.passes import holder_of
+from catalogue.checkin.passes import normalise_code
+from catalogue.checkin.passes import pass_of
+from catalogue.checkin.passes import set_age_band
 from catalogue.checkin.progress import track_progress
-from catalogue.checkin.self_checkin import SELF_PREFIX, self_check_in
-from catalogue.checkin.tables import AgeBand, CheckInMethod
-from catalogue.checkin.today import open_session, session_facts
-from catalogue.models import Resident, utc_now
-from catalogue.team import Permission, may, role_of
+from catalogue.checkin.self_checkin import SELF_PREFIX
+from catalogue.checkin.self_checkin import self_check_in
+from catalogue.checkin.tables import AgeBand
+from catalogue.checkin.tables import CheckInMethod
+from catalogue.checkin.today import open_session
+from catalogue.checkin.today import session_facts
+from catalogue.models import Resident
+from catalogue.models import utc_now
+from catalogue.team import Permission
+from catalogue.team import may
+from catalogue.team import role_of
 
 router = Router(name=__name__)
 

@@ -11,49 +11,56 @@ error router (handlers/errors.py) tells the volunteer why, and nothing of the up
 
 from __future__ import annotations
 
-from aiogram import Bot, Router
-from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram import Bot
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.filters import CommandObject
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import BufferedInputFile
+from aiogram.types import CallbackQuery
+from aiogram.types import Message
 from aiogram.utils.deep_linking import create_start_link
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks.checkin_volunteer import (
-    CheckInSession,
-    CheckInSessions,
-    CheckInVenue,
-    SelfCheckInQr,
-    StopCheckIn,
-)
-from bot.filters import NOT_TEXT, TYPED
+from bot.callbacks.checkin_volunteer import CheckInSession
+from bot.callbacks.checkin_volunteer import CheckInSessions
+from bot.callbacks.checkin_volunteer import CheckInVenue
+from bot.callbacks.checkin_volunteer import SelfCheckInQr
+from bot.callbacks.checkin_volunteer import StopCheckIn
+from bot.filters import NOT_TEXT
+from bot.filters import TYPED
 from bot.permissions import protect
 from bot.screens import checkin_volunteer as checkin_volunteer_screens
 from bot.screens.checkin_resident import qr_png
-from bot.screens.checkin_volunteer import (
-    answers_messages,
-    attend_usage,
-    check_in_finished,
-    check_in_mode,
-    codes_expected,
-    count_usage,
-    headcount_recorded,
-    self_check_in_caption,
-    undone_text,
-)
-from bot.screens.view import Viewer, notice, show
+from bot.screens.checkin_volunteer import answers_messages
+from bot.screens.checkin_volunteer import attend_usage
+from bot.screens.checkin_volunteer import check_in_finished
+from bot.screens.checkin_volunteer import check_in_mode
+from bot.screens.checkin_volunteer import codes_expected
+from bot.screens.checkin_volunteer import count_usage
+from bot.screens.checkin_volunteer import headcount_recorded
+from bot.screens.checkin_volunteer import self_check_in_caption
+from bot.screens.checkin_volunteer import undone_text
+from bot.screens.view import Viewer
+from bot.screens.view import notice
+from bot.screens.view import show
 from bot.settings import Settings
 from bot.states import CheckInStates
-from catalogue.checkin.door import (
-    CheckInError,
-    Problem,
-    check_in_codes,
-    record_headcount,
-    undo_last,
-)
+from catalogue.checkin.door import CheckInError
+from catalogue.checkin.door import Problem
+from catalogue.checkin.door import check_in_codes
+from catalogue.checkin.door import record_headcount
+from catalogue.checkin.door import undo_last
 from catalogue.checkin.passes import split_codes
 from catalogue.checkin.self_checkin import open_self_check_in
-from catalogue.checkin.today import counts, matching, open_session, session_facts, sessions_today
-from catalogue.models import OfferSession, utc_now
+from catalogue.checkin.today import counts
+from catalogue.checkin.today import matching
+from catalogue.checkin.today import open_session
+from catalogue.checkin.today import session_facts
+from catalogue.checkin.today import sessions_today
+from catalogue.models import OfferSession
+from catalogue.models import utc_now
 from catalogue.team import Permission
 from handlers.checkin_resident import CHECK_IN_SESSION
 

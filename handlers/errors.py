@@ -9,19 +9,24 @@ A button press has one answer (Telegram refuses a second), and aiogram's
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiogram import BaseMiddleware, Router
+from aiogram import BaseMiddleware
+from aiogram import Router
 from aiogram.filters import ExceptionTypeFilter
-from aiogram.types import ErrorEvent, TelegramObject
+from aiogram.types import ErrorEvent
+from aiogram.types import TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.screens.errors import explain
-from bot.screens.view import BUTTON_ALERT_LIMIT, Viewer, shorten
+from bot.screens.view import BUTTON_ALERT_LIMIT
+from bot.screens.view import Viewer
+from bot.screens.view import shorten
 from catalogue.errors import DomainError
 
 router = Router(name=__name__)

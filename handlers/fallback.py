@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery
+from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from bot.filters import COMMAND, TEXT
+from bot.filters import COMMAND
+from bot.filters import TEXT
 from bot.screens.browse import escape
-from bot.screens.view import notice, show
+from bot.screens.view import notice
+from bot.screens.view import show
 
 router = Router(name=__name__)
 

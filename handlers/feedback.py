@@ -12,23 +12,28 @@ from aiogram import Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery
+from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks.feedback import RateSession, SkipComment
-from bot.filters import COMMAND, NOT_TEXT, TYPED
-from bot.screens.feedback import (
-    comment_expected,
-    comment_saved,
-    comment_skipped,
-    feedback_not_allowed,
-    feedback_thanks,
-)
-from bot.screens.view import notice, show
+from bot.callbacks.feedback import RateSession
+from bot.callbacks.feedback import SkipComment
+from bot.filters import COMMAND
+from bot.filters import NOT_TEXT
+from bot.filters import TYPED
+from bot.screens.feedback import comment_expected
+from bot.screens.feedback import comment_saved
+from bot.screens.feedback import comment_skipped
+from bot.screens.feedback import feedback_not_allowed
+from bot.screens.feedback import feedback_thanks
+from bot.screens.view import notice
+from bot.screens.view import show
 from bot.states import FeedbackStates
-from catalogue.checkin.feedback import comment_on_session, rate_session
-from catalogue.models import Resident, utc_now
+from catalogue.checkin.feedback import comment_on_session
+from catalogue.checkin.feedback import rate_session
+from catalogue.models import Resident
+from catalogue.models import utc_now
 
 router = Router(name=__name__)
 

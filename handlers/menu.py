@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import F
+from aiogram import Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery
+from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks.browse import Navigate, PageCounter, Screen
+from bot.callbacks.browse import Navigate
+from bot.callbacks.browse import PageCounter
+from bot.callbacks.browse import Screen
 from bot.screens import browse as browse_screens
-from bot.screens.view import Viewer, show
+from bot.screens.view import Viewer
+from bot.screens.view import show
 from catalogue.models import Resident
 from handlers.start import menu_view
 

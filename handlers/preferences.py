@@ -10,38 +10,43 @@ from __future__ import annotations
 from html import escape
 
 from aiogram import Router
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import Command
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery
+from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks.preferences import ChangePreference, OpenPreferences, PreferencesScreen
-from bot.filters import NOT_TEXT, TYPED
-from bot.screens.preferences import (
-    DIGEST_TIMES,
-    QUIET_CHOICES,
-    ZONE_CHOICES,
-    preferences_digest,
-    preferences_main,
-    preferences_offsets,
-    preferences_quiet,
-    preferences_zone,
-)
-from bot.screens.view import View, Viewer, shorten, show
+from bot.callbacks.preferences import ChangePreference
+from bot.callbacks.preferences import OpenPreferences
+from bot.callbacks.preferences import PreferencesScreen
+from bot.filters import NOT_TEXT
+from bot.filters import TYPED
+from bot.screens.preferences import DIGEST_TIMES
+from bot.screens.preferences import QUIET_CHOICES
+from bot.screens.preferences import ZONE_CHOICES
+from bot.screens.preferences import preferences_digest
+from bot.screens.preferences import preferences_main
+from bot.screens.preferences import preferences_offsets
+from bot.screens.preferences import preferences_quiet
+from bot.screens.preferences import preferences_zone
+from bot.screens.view import View
+from bot.screens.view import Viewer
+from bot.screens.view import shorten
+from bot.screens.view import show
 from bot.settings import Settings
 from bot.states import PreferencesForm
-from catalogue.models import Resident, utc_now
-from catalogue.outbox.preferences import (
-    find_zone,
-    set_announcements,
-    set_digest,
-    set_quiet_hours,
-    set_reminders_on,
-    set_time_zone,
-    toggle_offset,
-)
+from catalogue.models import Resident
+from catalogue.models import utc_now
+from catalogue.outbox.preferences import find_zone
+from catalogue.outbox.preferences import set_announcements
+from catalogue.outbox.preferences import set_digest
+from catalogue.outbox.preferences import set_quiet_hours
+from catalogue.outbox.preferences import set_reminders_on
+from catalogue.outbox.preferences import set_time_zone
+from catalogue.outbox.preferences import toggle_offset
 from catalogue.outbox.timing import parse_quiet_hours
 
 router = Router(name=__name__)

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import F, Router
+from aiogram import F
+from aiogram import Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import BufferedInputFile
+from aiogram.types import CallbackQuery
+from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks.privacy import Privacy, PrivacyAction
+from bot.callbacks.privacy import Privacy
+from bot.callbacks.privacy import PrivacyAction
 from bot.screens import privacy as privacy_screens
 from bot.screens.view import show
 from catalogue.models import Resident
-from catalogue.privacy import export_json, export_resident, forget_resident
+from catalogue.privacy import export_json
+from catalogue.privacy import export_resident
+from catalogue.privacy import forget_resident
 
 router = Router(name=__name__)
 logger = logging.getLogger(__name__)

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from aiogram import Bot, Router
+from aiogram import Bot
+from aiogram import Router
 from aiogram.enums import ChatAction
-from aiogram.filters import Command, CommandObject
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.filters import Command
+from aiogram.filters import CommandObject
+from aiogram.types import BufferedInputFile
+from aiogram.types import CallbackQuery
+from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,11 +22,15 @@ from bot.callbacks.reports import ReportFor
 from bot.permissions import protect
 from bot.report_files import make_report_files
 from bot.screens import reports as report_screens
-from bot.screens.view import Viewer, show
+from bot.screens.view import Viewer
+from bot.screens.view import show
 from bot.settings import Settings
 from catalogue.models import utc_now
 from catalogue.queries import latest_festivals
-from catalogue.reports import ReportScope, ScopeError, ScopeProblem, resolve_scope
+from catalogue.reports import ReportScope
+from catalogue.reports import ScopeError
+from catalogue.reports import ScopeProblem
+from catalogue.reports import resolve_scope
 from catalogue.team import Permission
 
 router = protect(Router(name=__name__), Permission.VIEW_REPORTS)

@@ -6,32 +6,45 @@ processes serve the bot), so buttons carry only a page number or a filter name.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot, F, Router
+from aiogram import BaseMiddleware
+from aiogram import Bot
+from aiogram import F
+from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineQuery, Message, TelegramObject
+from aiogram.types import CallbackQuery
+from aiogram.types import InlineQuery
+from aiogram.types import Message
+from aiogram.types import TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks.search import (
-    SearchFor,
-    SearchPage,
-    SearchResult,
-    SearchToggle,
-    ToggleSearchFilter,
-)
-from bot.filters import TYPED, Magic
+from bot.callbacks.search import SearchFor
+from bot.callbacks.search import SearchPage
+from bot.callbacks.search import SearchResult
+from bot.callbacks.search import SearchToggle
+from bot.callbacks.search import ToggleSearchFilter
+from bot.filters import TYPED
+from bot.filters import Magic
 from bot.screens import search as search_screens
 from bot.screens.offer_cards import OfferCards
-from bot.screens.view import Viewer, notice, show
-from catalogue.models import Resident, utc_now
+from bot.screens.view import Viewer
+from bot.screens.view import notice
+from bot.screens.view import show
+from catalogue.models import Resident
+from catalogue.models import utc_now
 from catalogue.queries import offers_by_id
-from catalogue.search.engine import CatalogueSearch, GeoPoint, SearchFilters, When
+from catalogue.search.engine import CatalogueSearch
+from catalogue.search.engine import GeoPoint
+from catalogue.search.engine import SearchFilters
+from catalogue.search.engine import When
 
 router = Router(name=__name__)
 

@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import re
 
-from aiogram import F, Router
-from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.types import CallbackQuery, Message
+from aiogram import F
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.filters import CommandObject
+from aiogram.filters import CommandStart
+from aiogram.types import CallbackQuery
+from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks.browse import ChooseLanguage, Navigate, Screen
-from bot.screens.browse import categories, language_picker, main_menu
+from bot.callbacks.browse import ChooseLanguage
+from bot.callbacks.browse import Navigate
+from bot.callbacks.browse import Screen
+from bot.screens.browse import categories
+from bot.screens.browse import language_picker
+from bot.screens.browse import main_menu
 from bot.screens.offer_cards import OfferCards
-from bot.screens.view import View, Viewer, notice, show
+from bot.screens.view import View
+from bot.screens.view import Viewer
+from bot.screens.view import notice
+from bot.screens.view import show
 from bot.settings import SUPPORTED_LOCALES
 from catalogue.models import Resident
-from catalogue.queries import find_offer, list_categories
-from catalogue.residents import chosen_category, chosen_track, set_language
+from catalogue.queries import find_offer
+from catalogue.queries import list_categories
+from catalogue.residents import chosen_category
+from catalogue.residents import chosen_track
+from catalogue.residents import set_language
 
 router = Router(name=__name__)
 

@@ -8,27 +8,46 @@ from __future__ import annotations
 
 import contextlib
 
-from aiogram import F, Router
+from aiogram import F
+from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import BufferedInputFile
+from aiogram.types import CallbackQuery
+from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.calendar_file import file_name, session_calendar
-from bot.callbacks.browse import ChooseTrack, Navigate, Screen
-from bot.callbacks.subscriptions import CalendarFile, Rsvp, Subscribe, Unsubscribe
+from bot.calendar_file import file_name
+from bot.calendar_file import session_calendar
+from bot.callbacks.browse import ChooseTrack
+from bot.callbacks.browse import Navigate
+from bot.callbacks.browse import Screen
+from bot.callbacks.subscriptions import CalendarFile
+from bot.callbacks.subscriptions import Rsvp
+from bot.callbacks.subscriptions import Subscribe
+from bot.callbacks.subscriptions import Unsubscribe
 from bot.screens import subscriptions as subscriptions_screens
 from bot.screens.offer_cards import OfferCards
 from bot.screens.preferences import offsets_text
-from bot.screens.view import Viewer, notice, show
+from bot.screens.view import Viewer
+from bot.screens.view import notice
+from bot.screens.view import show
 from bot.settings import Settings
 from catalogue.checkin.progress import track_progress
-from catalogue.models import Resident, SubscriptionKind, utc_now
+from catalogue.models import Resident
+from catalogue.models import SubscriptionKind
+from catalogue.models import utc_now
 from catalogue.queries import session_by_id
-from catalogue.seats import Outcome, Result, confirm_going, leave_session
-from catalogue.subscriptions import SESSION, my_subscriptions, toggle, unsubscribe
+from catalogue.seats import Outcome
+from catalogue.seats import Result
+from catalogue.seats import confirm_going
+from catalogue.seats import leave_session
+from catalogue.subscriptions import SESSION
+from catalogue.subscriptions import my_subscriptions
+from catalogue.subscriptions import toggle
+from catalogue.subscriptions import unsubscribe
 
 router = Router(name=__name__)
 

@@ -5,34 +5,39 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from aiogram import Bot, Router
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram import Bot
+from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramForbiddenError
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery
+from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks.team import NewInvite, RemoveMember, RevokeInvite, ShowTeam
+from bot.callbacks.team import NewInvite
+from bot.callbacks.team import RemoveMember
+from bot.callbacks.team import RevokeInvite
+from bot.callbacks.team import ShowTeam
 from bot.command_menus import publish_member_commands
 from bot.permissions import protect
 from bot.screens import team as team_screens
-from bot.screens.view import Viewer, show
+from bot.screens.view import Viewer
+from bot.screens.view import show
 from bot.settings import Settings
 from catalogue.residents import resident_language
-from catalogue.team import (
-    INVITABLE_ROLES,
-    Permission,
-    Role,
-    TeamMember,
-    create_invite,
-    list_team,
-    remove_member,
-    revoke_invite,
-    team_member,
-)
+from catalogue.team import INVITABLE_ROLES
+from catalogue.team import Permission
+from catalogue.team import Role
+from catalogue.team import TeamMember
+from catalogue.team import create_invite
+from catalogue.team import list_team
+from catalogue.team import remove_member
+from catalogue.team import revoke_invite
+from catalogue.team import team_member
 
 router = protect(Router(name=__name__), Permission.MANAGE_TEAM)
 logger = logging.getLogger(__name__)

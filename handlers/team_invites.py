@@ -5,8 +5,11 @@ Included before `handlers.start`, whose plain /start would otherwise answer firs
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
-from aiogram.filters import CommandObject, CommandStart
+from aiogram import Bot
+from aiogram import F
+from aiogram import Router
+from aiogram.filters import CommandObject
+from aiogram.filters import CommandStart
 from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,10 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.command_menus import publish_member_commands
 from bot.screens import team as team_screens
 from bot.screens.errors import refusal_notice
-from bot.screens.view import Viewer, notice, show
+from bot.screens.view import Viewer
+from bot.screens.view import notice
+from bot.screens.view import show
 from bot.settings import Settings
 from catalogue.models import Resident
-from catalogue.team import INVITE_PREFIX, Role, TeamError, redeem_invite, role_of
+from catalogue.team import INVITE_PREFIX
+from catalogue.team import Role
+from catalogue.team import TeamError
+from catalogue.team import redeem_invite
+from catalogue.team import role_of
 
 router = Router(name=__name__)
 

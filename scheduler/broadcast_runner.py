@@ -22,33 +22,39 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from typing import Protocol
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramForbiddenError
+from aiogram.exceptions import TelegramRetryAfter
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from catalogue.models import Resident, utc_now
-from catalogue.outbox.broadcasts import (
-    CANCELLED,
-    PAUSED,
-    Broadcast,
-    BroadcastState,
-    Progress,
-    eta,
-    finish_if_done,
-    needing_attention,
-    plan_page,
-    progress,
-    start_due,
-    waiting_rows,
-)
+from catalogue.models import Resident
+from catalogue.models import utc_now
+from catalogue.outbox.broadcasts import CANCELLED
+from catalogue.outbox.broadcasts import PAUSED
+from catalogue.outbox.broadcasts import Broadcast
+from catalogue.outbox.broadcasts import BroadcastState
+from catalogue.outbox.broadcasts import Progress
+from catalogue.outbox.broadcasts import eta
+from catalogue.outbox.broadcasts import finish_if_done
+from catalogue.outbox.broadcasts import needing_attention
+from catalogue.outbox.broadcasts import plan_page
+from catalogue.outbox.broadcasts import progress
+from catalogue.outbox.broadcasts import start_due
+from catalogue.outbox.broadcasts import waiting_rows
 from catalogue.outbox.messages import OutboxMessage
 from scheduler.config import SchedulerConfig
-from scheduler.delivery import OutboundLimiter, Outgoing
-from scheduler.rendering import RenderContext, Rendered, Skip
+from scheduler.delivery import OutboundLimiter
+from scheduler.delivery import Outgoing
+from scheduler.rendering import RenderContext
+from scheduler.rendering import Rendered
+from scheduler.rendering import Skip
 
 logger = logging.getLogger(__name__)
 

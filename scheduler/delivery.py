@@ -45,21 +45,24 @@ import logging
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
 from enum import StrEnum
 
 from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
-)
-from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, LinkPreviewOptions
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramForbiddenError
+from aiogram.exceptions import TelegramNetworkError
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramServerError
+from aiogram.types import BufferedInputFile
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import LinkPreviewOptions
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from catalogue.models import Resident
 from catalogue.outbox.messages import UNREACHABLE

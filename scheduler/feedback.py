@@ -10,19 +10,29 @@ hold the prompt until they are over. How the prompt looks is handed in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
+from sqlalchemy import tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.checkin.tables import CheckIn, SessionFeedback
-from catalogue.models import Offer, OfferSession, Resident
+from catalogue.checkin.tables import CheckIn
+from catalogue.checkin.tables import SessionFeedback
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import Resident
 from catalogue.outbox.messages import OutboxMessage
-from catalogue.outbox.reminders import quiet_hours, resident_zone
+from catalogue.outbox.reminders import quiet_hours
+from catalogue.outbox.reminders import resident_zone
 from catalogue.queries import sessions_by_id
 from scheduler.delivery import Outgoing
-from scheduler.rendering import RenderContext, Rendered, Renderer, Reschedule, Skip
+from scheduler.rendering import RenderContext
+from scheduler.rendering import Rendered
+from scheduler.rendering import Renderer
+from scheduler.rendering import Reschedule
+from scheduler.rendering import Skip
 
 FEEDBACK_STALE = timedelta(days=3)
 

@@ -16,12 +16,15 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from catalogue.models import utc_now
 from catalogue.subscriptions import subscribe_followers_to_new_sessions
 from scheduler.outbox_queue import forget_finished
-from scheduler.planning import announce_new_offers, plan_digests, resync_reminders
+from scheduler.planning import announce_new_offers
+from scheduler.planning import plan_digests
+from scheduler.planning import resync_reminders
 
 logger = logging.getLogger(__name__)
 

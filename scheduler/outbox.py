@@ -48,34 +48,40 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import replace
+from datetime import datetime
+from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from catalogue.models import utc_now
-from catalogue.outbox.messages import OutboxMessage, OutboxState
+from catalogue.outbox.messages import OutboxMessage
+from catalogue.outbox.messages import OutboxState
 from scheduler.config import SchedulerConfig
-from scheduler.delivery import Delivery, DeliveryResult, DeliveryStatus, Outgoing
-from scheduler.outbox_queue import claim_due, next_due_at, release_expired
-from scheduler.outcomes import (
-    RETRY_BACKOFF_BASE,
-    Outcome,
-    OutcomeRecorder,
-    outcome_of,
-    unrecorded_limit,
-)
-from scheduler.rendering import (
-    TEXT,
-    RenderContext,
-    Rendered,
-    Renderer,
-    Reschedule,
-    Skip,
-    render_rows,
-    render_text,
-)
+from scheduler.delivery import Delivery
+from scheduler.delivery import DeliveryResult
+from scheduler.delivery import DeliveryStatus
+from scheduler.delivery import Outgoing
+from scheduler.outbox_queue import claim_due
+from scheduler.outbox_queue import next_due_at
+from scheduler.outbox_queue import release_expired
+from scheduler.outcomes import RETRY_BACKOFF_BASE
+from scheduler.outcomes import Outcome
+from scheduler.outcomes import OutcomeRecorder
+from scheduler.outcomes import outcome_of
+from scheduler.outcomes import unrecorded_limit
+from scheduler.rendering import TEXT
+from scheduler.rendering import RenderContext
+from scheduler.rendering import Rendered
+from scheduler.rendering import Renderer
+from scheduler.rendering import Reschedule
+from scheduler.rendering import Skip
+from scheduler.rendering import render_rows
+from scheduler.rendering import render_text
 
 logger = logging.getLogger(__name__)
 

@@ -8,12 +8,17 @@ A claim is a lease (`claimed_until`): rows of a process that died are due again 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.outbox.messages import OutboxMessage, OutboxState
+from catalogue.outbox.messages import OutboxMessage
+from catalogue.outbox.messages import OutboxState
 
 KEEP_FINISHED_DAYS = 30  # sent, failed and skipped rows are deleted after this
 

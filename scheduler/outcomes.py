@@ -12,16 +12,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from catalogue.outbox.messages import OutboxMessage, OutboxState
-from scheduler.delivery import DeliveryResult, DeliveryStatus, backoff
+from catalogue.outbox.messages import OutboxMessage
+from catalogue.outbox.messages import OutboxState
+from scheduler.delivery import DeliveryResult
+from scheduler.delivery import DeliveryStatus
+from scheduler.delivery import backoff
 
 logger = logging.getLogger(__name__)
 

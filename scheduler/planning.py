@@ -3,30 +3,33 @@ weekly digests."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_
+from sqlalchemy import or_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.models import (
-    Offer,
-    OfferSession,
-    Resident,
-    Seat,
-    SeatStatus,
-    SessionStatus,
-    Subscription,
-    SubscriptionKind,
-    TrackStep,
-)
-from catalogue.outbox.messages import (
-    Conflict,
-    OutboxMessage,
-    OutboxState,
-    enqueue_many,
-)
-from catalogue.outbox.reminders import ANNOUNCE, REMINDER, digest_message, notice, plan_reminders
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import Resident
+from catalogue.models import Seat
+from catalogue.models import SeatStatus
+from catalogue.models import SessionStatus
+from catalogue.models import Subscription
+from catalogue.models import SubscriptionKind
+from catalogue.models import TrackStep
+from catalogue.outbox.messages import Conflict
+from catalogue.outbox.messages import OutboxMessage
+from catalogue.outbox.messages import OutboxState
+from catalogue.outbox.messages import enqueue_many
+from catalogue.outbox.reminders import ANNOUNCE
+from catalogue.outbox.reminders import REMINDER
+from catalogue.outbox.reminders import digest_message
+from catalogue.outbox.reminders import notice
+from catalogue.outbox.reminders import plan_reminders
 
 ANNOUNCE_WINDOW = timedelta(days=14)  # offers newer than this are announced
 

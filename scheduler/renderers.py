@@ -13,32 +13,39 @@ session is still ahead goes out on start, and only the latest of several overdue
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from collections.abc import Sequence
+from datetime import datetime
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.models import (
-    Category,
-    Festival,
-    Offer,
-    OfferSession,
-    Resident,
-    Seat,
-    SeatStatus,
-    SessionStatus,
-    Track,
-    TrackStep,
-    Venue,
-    translated,
-)
-from catalogue.outbox.messages import OutboxMessage, OutboxState
-from catalogue.outbox.reminders import REMINDER, quiet_hours, resident_zone
+from catalogue.models import Category
+from catalogue.models import Festival
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import Resident
+from catalogue.models import Seat
+from catalogue.models import SeatStatus
+from catalogue.models import SessionStatus
+from catalogue.models import Track
+from catalogue.models import TrackStep
+from catalogue.models import Venue
+from catalogue.models import translated
+from catalogue.outbox.messages import OutboxMessage
+from catalogue.outbox.messages import OutboxState
+from catalogue.outbox.reminders import REMINDER
+from catalogue.outbox.reminders import quiet_hours
+from catalogue.outbox.reminders import resident_zone
 from catalogue.outbox.timing import reminder_due
 from catalogue.queries import sessions_by_id
 from scheduler.delivery import Outgoing
-from scheduler.rendering import RenderContext, Rendered, Renderer, Reschedule, Skip
+from scheduler.rendering import RenderContext
+from scheduler.rendering import Rendered
+from scheduler.rendering import Renderer
+from scheduler.rendering import Reschedule
+from scheduler.rendering import Skip
 
 DIGEST_DAYS = 7
 DIGEST_ITEMS = 8  # sessions a digest lists, at most

@@ -13,7 +13,9 @@ an InlineKeyboardMarkup as a dict) is sent as is, so every worker renders it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 

@@ -12,13 +12,20 @@ from datetime import timedelta
 
 import zxingcpp
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from bot.startup.app import App
 from catalogue.checkin.tables import CheckIn
-from catalogue.models import Resident, Seat, SeatStatus, utc_now
-from catalogue.team import Role, TeamMember
-from tests.reminder_world import Made, english_resident, make_offer
+from catalogue.models import Resident
+from catalogue.models import Seat
+from catalogue.models import SeatStatus
+from catalogue.models import utc_now
+from catalogue.team import Role
+from catalogue.team import TeamMember
+from tests.reminder_world import Made
+from tests.reminder_world import english_resident
+from tests.reminder_world import make_offer
 from tests.resident_chat import ResidentChat
 
 CODE = re.compile(r"<code>([2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4})</code>")

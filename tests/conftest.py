@@ -10,7 +10,8 @@ import asyncio
 import itertools
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,10 +20,13 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.settings import Settings, load_settings
-from bot.startup.app import App, create_app
+from bot.settings import Settings
+from bot.settings import load_settings
+from bot.startup.app import App
+from bot.startup.app import create_app
 from tests.resident_chat import ResidentChat
 
 POSTGRES_ADMIN_DSN = os.environ.get(

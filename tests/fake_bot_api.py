@@ -19,15 +19,15 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from aiohttp import ClientSession, ClientTimeout, web
+from aiohttp import ClientSession
+from aiohttp import ClientTimeout
+from aiohttp import web
 
-from bot.startup.offline_api import (
-    ApiCall,
-    BotApiError,
-    OfflineTelegram,
-    callback_update,
-    message_update,
-)
+from bot.startup.offline_api import ApiCall
+from bot.startup.offline_api import BotApiError
+from bot.startup.offline_api import OfflineTelegram
+from bot.startup.offline_api import callback_update
+from bot.startup.offline_api import message_update
 
 LONG_POLL_CAP = 1.0  # seconds; short, so a stopping bot does not hang the test
 

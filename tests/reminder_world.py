@@ -8,26 +8,26 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from bot.startup.app import App
 from bot.startup.dispatcher import create_bot
-from bot.startup.offline_api import OfflineSession, OfflineTelegram
+from bot.startup.offline_api import OfflineSession
+from bot.startup.offline_api import OfflineTelegram
 from bot.startup.sending import create_outbox_worker
-from catalogue.models import (
-    Category,
-    Offer,
-    OfferFormat,
-    OfferKind,
-    OfferSession,
-    Provider,
-    Resident,
-    Track,
-    TrackStep,
-    Venue,
-)
+from catalogue.models import Category
+from catalogue.models import Offer
+from catalogue.models import OfferFormat
+from catalogue.models import OfferKind
+from catalogue.models import OfferSession
+from catalogue.models import Provider
+from catalogue.models import Resident
+from catalogue.models import Track
+from catalogue.models import TrackStep
+from catalogue.models import Venue
 from catalogue.outbox.messages import OutboxMessage
 from scheduler.outbox import OutboxWorker
 from tests.resident_chat import ResidentChat

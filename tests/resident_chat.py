@@ -13,7 +13,9 @@ from aiogram.types import User
 
 from bot.startup.app import App
 from bot.startup.local_chat import LocalChat
-from bot.startup.offline_api import ApiCall, ChatMessage, media_update
+from bot.startup.offline_api import ApiCall
+from bot.startup.offline_api import ChatMessage
+from bot.startup.offline_api import media_update
 
 UPDATE_IDS = itertools.count(1)
 

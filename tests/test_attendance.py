@@ -10,23 +10,32 @@ import pytest
 from sqlalchemy import select
 
 from bot.settings import load_settings
-from catalogue.checkin.door import NEW, Answer, check_in_codes
-from catalogue.checkin.passes import (
-    CODE_BODY,
-    PASS_ALPHABET,
-    _check_character,
-    new_pass_code,
-    normalise_code,
-    pass_of,
-    show_code,
-    split_codes,
-)
-from catalogue.checkin.tables import CheckIn, SessionFeedback
+from catalogue.checkin.door import NEW
+from catalogue.checkin.door import Answer
+from catalogue.checkin.door import check_in_codes
+from catalogue.checkin.passes import CODE_BODY
+from catalogue.checkin.passes import PASS_ALPHABET
+from catalogue.checkin.passes import _check_character
+from catalogue.checkin.passes import new_pass_code
+from catalogue.checkin.passes import normalise_code
+from catalogue.checkin.passes import pass_of
+from catalogue.checkin.passes import show_code
+from catalogue.checkin.passes import split_codes
+from catalogue.checkin.tables import CheckIn
+from catalogue.checkin.tables import SessionFeedback
 from catalogue.checkin.today import open_session
-from catalogue.models import OfferSession, Resident, utc_now
+from catalogue.models import OfferSession
+from catalogue.models import Resident
+from catalogue.models import utc_now
 from catalogue.outbox.messages import OutboxState
-from tests.checkin_world import check_ins, pass_code, session_now, team_member
-from tests.reminder_world import english_resident, make_offer, outbox_rows, worker_for
+from tests.checkin_world import check_ins
+from tests.checkin_world import pass_code
+from tests.checkin_world import session_now
+from tests.checkin_world import team_member
+from tests.reminder_world import english_resident
+from tests.reminder_world import make_offer
+from tests.reminder_world import outbox_rows
+from tests.reminder_world import worker_for
 from tests.resident_chat import ResidentChat
 
 VOLUNTEER = 940_001

@@ -10,37 +10,37 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from bot.settings import load_settings
 from bot.startup.dispatcher import create_bot
 from bot.startup.offline_api import OfflineSession
-from bot.startup.sending import create_broadcast_runner, create_outbox_worker
-from catalogue.models import (
-    Category,
-    Festival,
-    Offer,
-    OfferSession,
-    Resident,
-    Seat,
-    SeatStatus,
-    Subscription,
-    SubscriptionKind,
-    Track,
-    utc_now,
-)
-from catalogue.outbox.broadcasts import (
-    Audience,
-    AudienceKind,
-    Broadcast,
-    BroadcastState,
-    count_recipients,
-    create_broadcast,
-    plan_page,
-    progress,
-)
-from catalogue.outbox.messages import OutboxMessage, OutboxState
-from catalogue.team import Role, TeamMember
+from bot.startup.sending import create_broadcast_runner
+from bot.startup.sending import create_outbox_worker
+from catalogue.models import Category
+from catalogue.models import Festival
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import Resident
+from catalogue.models import Seat
+from catalogue.models import SeatStatus
+from catalogue.models import Subscription
+from catalogue.models import SubscriptionKind
+from catalogue.models import Track
+from catalogue.models import utc_now
+from catalogue.outbox.broadcasts import Audience
+from catalogue.outbox.broadcasts import AudienceKind
+from catalogue.outbox.broadcasts import Broadcast
+from catalogue.outbox.broadcasts import BroadcastState
+from catalogue.outbox.broadcasts import count_recipients
+from catalogue.outbox.broadcasts import create_broadcast
+from catalogue.outbox.broadcasts import plan_page
+from catalogue.outbox.broadcasts import progress
+from catalogue.outbox.messages import OutboxMessage
+from catalogue.outbox.messages import OutboxState
+from catalogue.team import Role
+from catalogue.team import TeamMember
 from tests.resident_chat import ResidentChat
 
 ORGANISER = 920_001

@@ -22,14 +22,13 @@ from sqlalchemy import select
 from bot.settings import load_settings
 from bot.startup.app import create_app
 from catalogue.models import Resident
-from catalogue.outbox.broadcasts import (
-    Audience,
-    AudienceKind,
-    Broadcast,
-    BroadcastState,
-    create_broadcast,
-)
-from catalogue.outbox.messages import OutboxMessage, OutboxState
+from catalogue.outbox.broadcasts import Audience
+from catalogue.outbox.broadcasts import AudienceKind
+from catalogue.outbox.broadcasts import Broadcast
+from catalogue.outbox.broadcasts import BroadcastState
+from catalogue.outbox.broadcasts import create_broadcast
+from catalogue.outbox.messages import OutboxMessage
+from catalogue.outbox.messages import OutboxState
 from tests.fake_bot_api import FakeBotApi
 
 pytestmark = pytest.mark.e2e
@@ -78,7 +77,8 @@ async def prepare(database_url: str) -> int:
 
 async def recorded_sent(database_url: str, broadcast_id: int) -> int:
     app_settings = load_settings(database_url=database_url, load_demo=False, _env_file=None)
-    from catalogue.database import create_engine, create_session_maker
+    from catalogue.database import create_engine
+    from catalogue.database import create_session_maker
 
     engine = create_engine(app_settings.database_url)
     try:

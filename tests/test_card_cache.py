@@ -11,16 +11,24 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import inspect, update
+from sqlalchemy import inspect
+from sqlalchemy import update
 
 from catalogue.cards import CardCache
 from catalogue.database import create_engine
-from catalogue.models import Offer, OfferSession, Venue, utc_now
-from catalogue.programme import offer_record, save_offer
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import Venue
+from catalogue.models import utc_now
+from catalogue.programme import offer_record
+from catalogue.programme import save_offer
 from catalogue.queries import offer_card
-from catalogue.session_changes import cancel_session, reschedule_session
+from catalogue.session_changes import cancel_session
+from catalogue.session_changes import reschedule_session
 from catalogue.table_changes import table_changes
-from tests.reminder_world import english_resident, make_offer, open_card
+from tests.reminder_world import english_resident
+from tests.reminder_world import make_offer
+from tests.reminder_world import open_card
 
 
 @pytest.fixture

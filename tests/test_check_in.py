@@ -8,22 +8,28 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from bot.settings import load_settings
 from catalogue.checkin.passes import normalise_code
-from catalogue.checkin.tables import AgeBand, AttendanceEntry, CheckIn, CheckInMethod, ResidentPass
-from catalogue.models import Resident, utc_now
+from catalogue.checkin.tables import AgeBand
+from catalogue.checkin.tables import AttendanceEntry
+from catalogue.checkin.tables import CheckIn
+from catalogue.checkin.tables import CheckInMethod
+from catalogue.checkin.tables import ResidentPass
+from catalogue.models import Resident
+from catalogue.models import utc_now
 from catalogue.team import Role
-from tests.checkin_world import (
-    check_ins,
-    pass_code,
-    register,
-    scanned,
-    session_now,
-    team_member,
-)
-from tests.reminder_world import english_resident, last_answer, make_offer
+from tests.checkin_world import check_ins
+from tests.checkin_world import pass_code
+from tests.checkin_world import register
+from tests.checkin_world import scanned
+from tests.checkin_world import session_now
+from tests.checkin_world import team_member
+from tests.reminder_world import english_resident
+from tests.reminder_world import last_answer
+from tests.reminder_world import make_offer
 from tests.resident_chat import ResidentChat
 
 VOLUNTEER = 920_001
@@ -129,7 +135,8 @@ async def test_an_unknown_code_reveals_nothing_about_anyone(app, resident, volun
     await english_resident(resident)
     code = await pass_code(resident)
     # A well-formed code that nobody holds: one character changed, the check fixed up.
-    from catalogue.checkin.passes import PASS_ALPHABET, _check_character
+    from catalogue.checkin.passes import PASS_ALPHABET
+    from catalogue.checkin.passes import _check_character
 
     body = code.replace("-", "")[:7]
     other = PASS_ALPHABET[(PASS_ALPHABET.index(body[0]) + 1) % len(PASS_ALPHABET)] + body[1:]
@@ -174,7 +181,8 @@ async def test_attend_in_one_line_and_its_bad_input(app, resident, volunteer) ->
 
 
 async def test_a_cancelled_session_takes_no_check_ins(app, resident, volunteer) -> None:
-    from catalogue.models import OfferSession, SessionStatus
+    from catalogue.models import OfferSession
+    from catalogue.models import SessionStatus
 
     made = await session_now(app)
     async with app.session_maker.begin() as session:

@@ -17,7 +17,10 @@ from bot.settings import load_settings
 from bot.startup.dispatcher import create_bot
 from bot.startup.offline_api import BotApiError
 from catalogue.models import Resident
-from scheduler.delivery import Delivery, DeliveryStatus, OutboundLimiter, Outgoing
+from scheduler.delivery import Delivery
+from scheduler.delivery import DeliveryStatus
+from scheduler.delivery import OutboundLimiter
+from scheduler.delivery import Outgoing
 from tests.fake_bot_api import FakeBotApi
 
 

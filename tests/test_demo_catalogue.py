@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date, datetime, time, timedelta
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from catalogue.exchange.demo import build_demo_document
-from catalogue.exchange.schema import CatalogueDocument, OfferRecord, SessionRecord
-from catalogue.models import OfferFormat, OfferKind, SessionStatus
+from catalogue.exchange.schema import CatalogueDocument
+from catalogue.exchange.schema import OfferRecord
+from catalogue.exchange.schema import SessionRecord
+from catalogue.models import OfferFormat
+from catalogue.models import OfferKind
+from catalogue.models import SessionStatus
 
 CITY_ZONE = ZoneInfo("Asia/Yekaterinburg")
 # A winter day, a summer day and New Year's Eve, whose programme runs into the next year.

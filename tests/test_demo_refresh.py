@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
-from catalogue.exchange.seeding import DEMO_DATE_KEY, refresh_demo
-from catalogue.models import CatalogueMeta, Offer, OfferSession
+from catalogue.exchange.seeding import DEMO_DATE_KEY
+from catalogue.exchange.seeding import refresh_demo
+from catalogue.models import CatalogueMeta
+from catalogue.models import Offer
+from catalogue.models import OfferSession
 
 
 async def row_counts(session) -> tuple[int, int]:

@@ -12,14 +12,20 @@ from collections.abc import AsyncIterator
 import pytest
 from aiogram.types import Update
 from redis.asyncio import Redis
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
-from bot.middlewares.dedupe import MemoryUpdateLedger, RedisUpdateLedger
-from bot.middlewares.flood import MemoryFloodCounter, RedisFloodCounter, Verdict
+from bot.middlewares.dedupe import MemoryUpdateLedger
+from bot.middlewares.dedupe import RedisUpdateLedger
+from bot.middlewares.flood import MemoryFloodCounter
+from bot.middlewares.flood import RedisFloodCounter
+from bot.middlewares.flood import Verdict
 from bot.middlewares.guards import Dropped
 from bot.settings import Settings
-from bot.startup.app import App, create_app
-from bot.startup.offline_api import callback_update, message_update
+from bot.startup.app import App
+from bot.startup.app import create_app
+from bot.startup.offline_api import callback_update
+from bot.startup.offline_api import message_update
 from catalogue.models import Subscription
 from tests.conftest import RedisSpace
 from tests.resident_chat import ResidentChat

@@ -154,11 +154,14 @@ async def test_volunteer_checks_a_resident_in(
     a session happening now, by the code of the resident's pass."""
     from types import SimpleNamespace
 
-    from sqlalchemy import func, select
+    from sqlalchemy import func
+    from sqlalchemy import select
 
     from catalogue.checkin.tables import CheckIn
-    from catalogue.database import create_engine, create_session_maker
-    from tests.checkin_world import CODE, session_now
+    from catalogue.database import create_engine
+    from catalogue.database import create_session_maker
+    from tests.checkin_world import CODE
+    from tests.checkin_world import session_now
 
     bot_api.send_text(RESIDENT, "/start")
     await bot_api.wait_until(lambda: "Choose your language" in bot_api.screen(RESIDENT))

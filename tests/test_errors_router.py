@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from bot.callbacks.reports import ReportFor
 from catalogue.models import Resident
-from catalogue.team import Role, TeamMember
+from catalogue.team import Role
+from catalogue.team import TeamMember
 from tests.resident_chat import ResidentChat
 
 ORGANISER = 990_001

@@ -7,7 +7,8 @@ the check itself, paid by every update that passes the handler on its way down t
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import F
+from aiogram import Router
 from aiogram.dispatcher.event.handler import HandlerObject
 
 from bot.filters import Magic

@@ -36,15 +36,26 @@ from typing import Any
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import Update
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select, text
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import text
 
-from bot.settings import SUPPORTED_LOCALES, Settings
-from bot.startup.app import App, create_app
-from bot.startup.offline_api import BOT_USER, ApiCall
-from catalogue.models import OfferSession, Resident, Seat, SeatStatus
-from catalogue.team import Role, TeamMember
+from bot.settings import SUPPORTED_LOCALES
+from bot.settings import Settings
+from bot.startup.app import App
+from bot.startup.app import create_app
+from bot.startup.offline_api import BOT_USER
+from bot.startup.offline_api import ApiCall
+from catalogue.models import OfferSession
+from catalogue.models import Resident
+from catalogue.models import Seat
+from catalogue.models import SeatStatus
+from catalogue.team import Role
+from catalogue.team import TeamMember
 from handlers import FEATURE_ROUTERS
 from tests.resident_chat import ResidentChat
 
@@ -440,11 +451,13 @@ JSON = st.recursive(
 
 
 def test_random_bodies_never_break_the_webhook(settings: Settings) -> None:
-    from aiohttp.test_utils import TestClient, TestServer
+    from aiohttp.test_utils import TestClient
+    from aiohttp.test_utils import TestServer
     from pydantic import SecretStr
 
     from bot.startup.app import prepare_to_run
-    from bot.startup.webhook import SECRET_HEADER, create_web_app
+    from bot.startup.webhook import SECRET_HEADER
+    from bot.startup.webhook import create_web_app
 
     runner = asyncio.Runner()
     app = runner.run(create_app(settings))

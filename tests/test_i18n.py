@@ -8,7 +8,8 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from bot.i18n import LOCALES_DIR, compile_catalogues
+from bot.i18n import LOCALES_DIR
+from bot.i18n import compile_catalogues
 from bot.settings import SUPPORTED_LOCALES
 from bot.startup.translations import SOURCE_DIRS
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
-from catalogue.exchange.importer import CatalogueImportError, import_bytes, import_file
-from catalogue.models import Offer, OfferSession, SessionStatus
+from catalogue.exchange.importer import CatalogueImportError
+from catalogue.exchange.importer import import_bytes
+from catalogue.exchange.importer import import_file
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import SessionStatus
 
 DATA = Path(__file__).parent / "data"
 CITY = ZoneInfo("Asia/Yekaterinburg")

@@ -6,16 +6,18 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from catalogue.exchange.importer import (
-    CatalogueImportError,
-    export_document,
-    import_document,
-    import_file,
-)
-from catalogue.models import Offer, OfferSession, TrackStep
+from catalogue.exchange.importer import CatalogueImportError
+from catalogue.exchange.importer import export_document
+from catalogue.exchange.importer import import_document
+from catalogue.exchange.importer import import_file
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import TrackStep
 
 DATA = Path(__file__).parent / "data"
 

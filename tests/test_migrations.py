@@ -16,7 +16,9 @@ import asyncio
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,15 +29,14 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from catalogue.database import (
-    HEAD_REVISION,
-    alembic_config,
-    apply_migrations,
-    create_engine,
-    revert_migrations,
-    schema_revision,
-)
-from tests.conftest import POSTGRES_ADMIN_DSN, service_unavailable
+from catalogue.database import HEAD_REVISION
+from catalogue.database import alembic_config
+from catalogue.database import apply_migrations
+from catalogue.database import create_engine
+from catalogue.database import revert_migrations
+from catalogue.database import schema_revision
+from tests.conftest import POSTGRES_ADMIN_DSN
+from tests.conftest import service_unavailable
 
 ROWS_PER_TABLE = 2
 MOMENT = datetime(2026, 5, 17, 9, 30, tzinfo=UTC)

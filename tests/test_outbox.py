@@ -12,13 +12,20 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from bot.startup.dispatcher import create_bot
-from bot.startup.offline_api import BotApiError, OfflineSession, OfflineTelegram
+from bot.startup.offline_api import BotApiError
+from bot.startup.offline_api import OfflineSession
+from bot.startup.offline_api import OfflineTelegram
 from bot.startup.sending import create_outbox_worker
-from catalogue.models import Resident, utc_now
-from catalogue.outbox.messages import NewMessage, OutboxMessage, OutboxState, enqueue_many
+from catalogue.models import Resident
+from catalogue.models import utc_now
+from catalogue.outbox.messages import NewMessage
+from catalogue.outbox.messages import OutboxMessage
+from catalogue.outbox.messages import OutboxState
+from catalogue.outbox.messages import enqueue_many
 from scheduler.outbox import OutboxWorker
 from scheduler.outbox_queue import claim_due
 

@@ -12,20 +12,29 @@ import typing
 from dataclasses import dataclass
 
 import pytest
-from aiogram.filters import Command, StateFilter
-from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
-from aiogram.fsm.state import State, StatesGroup
-from sqlalchemy import func, select
+from aiogram.filters import Command
+from aiogram.filters import StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.filters.callback_data import CallbackQueryFilter
+from aiogram.fsm.state import State
+from aiogram.fsm.state import StatesGroup
+from sqlalchemy import func
+from sqlalchemy import select
 
 from bot.callbacks import broadcast as broadcast_callbacks
 from bot.callbacks import programme as programme_callbacks
 from bot.callbacks import team as team_callbacks
 from bot.command_menus import TEAM_COMMANDS
 from bot.settings import load_settings
-from catalogue.models import Offer, OfferSession
+from catalogue.models import Offer
+from catalogue.models import OfferSession
 from catalogue.outbox.broadcasts import Broadcast
 from catalogue.outbox.messages import OutboxMessage
-from catalogue.team import Permission, Role, TeamInvite, TeamMember, may
+from catalogue.team import Permission
+from catalogue.team import Role
+from catalogue.team import TeamInvite
+from catalogue.team import TeamMember
+from catalogue.team import may
 from handlers import FEATURE_ROUTERS
 from tests.resident_chat import ResidentChat
 

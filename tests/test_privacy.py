@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlmodel import SQLModel
 
-from catalogue.models import Resident, Seat, Subscription, utc_now
-from catalogue.outbox.messages import OutboxMessage, OutboxState
-from catalogue.privacy import export_json, export_resident, forget_resident, personal_links
-from catalogue.team import Role, TeamMember
+from catalogue.models import Resident
+from catalogue.models import Seat
+from catalogue.models import Subscription
+from catalogue.models import utc_now
+from catalogue.outbox.messages import OutboxMessage
+from catalogue.outbox.messages import OutboxState
+from catalogue.privacy import export_json
+from catalogue.privacy import export_resident
+from catalogue.privacy import forget_resident
+from catalogue.privacy import personal_links
+from catalogue.team import Role
+from catalogue.team import TeamMember
 from tests.resident_chat import ResidentChat
 
 

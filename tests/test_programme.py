@@ -4,16 +4,26 @@ reschedules and cancellations (followers told), and files imported all or nothin
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
-from catalogue.models import Offer, OfferSession, Resident, Seat, SeatStatus, SessionStatus, utc_now
-from catalogue.outbox.messages import OutboxMessage, OutboxState
-from catalogue.team import Role, TeamMember
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import Resident
+from catalogue.models import Seat
+from catalogue.models import SeatStatus
+from catalogue.models import SessionStatus
+from catalogue.models import utc_now
+from catalogue.outbox.messages import OutboxMessage
+from catalogue.outbox.messages import OutboxState
+from catalogue.team import Role
+from catalogue.team import TeamMember
 from tests.resident_chat import ResidentChat
 
 CITY = ZoneInfo("Asia/Yekaterinburg")

@@ -9,17 +9,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.models import Offer, OfferSession, SessionStatus, Venue, utc_now
-from catalogue.programme import (
-    offer_by_id,
-    offer_preview_card,
-    offer_record,
-    preview_session,
-    validated_offer,
-    venue_by_id,
-)
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import SessionStatus
+from catalogue.models import Venue
+from catalogue.models import utc_now
+from catalogue.programme import offer_by_id
+from catalogue.programme import offer_preview_card
+from catalogue.programme import offer_record
+from catalogue.programme import preview_session
+from catalogue.programme import validated_offer
+from catalogue.programme import venue_by_id
 from catalogue.queries import session_by_id
-from catalogue.session_changes import cancel_session, changeable_session
+from catalogue.session_changes import cancel_session
+from catalogue.session_changes import changeable_session
 
 CITY = ZoneInfo("Asia/Yekaterinburg")
 

@@ -18,12 +18,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
 
 from bot.settings import load_settings
 from bot.startup.app import create_app
-from catalogue.models import Resident, utc_now
-from catalogue.outbox.messages import OutboxMessage, OutboxState
+from catalogue.models import Resident
+from catalogue.models import utc_now
+from catalogue.outbox.messages import OutboxMessage
+from catalogue.outbox.messages import OutboxState
 from catalogue.seats import subscribe_to_session
 from scheduler.outcomes import unrecorded_limit
 from tests.conftest import _empty_postgres

@@ -6,20 +6,20 @@ back to GMT at 01:00 UTC on the last Sunday of October.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from catalogue.outbox.timing import (
-    QuietHours,
-    local_to_utc,
-    next_weekly,
-    parse_clock,
-    parse_quiet_hours,
-    reminder_due,
-    week_key,
-)
+from catalogue.outbox.timing import QuietHours
+from catalogue.outbox.timing import local_to_utc
+from catalogue.outbox.timing import next_weekly
+from catalogue.outbox.timing import parse_clock
+from catalogue.outbox.timing import parse_quiet_hours
+from catalogue.outbox.timing import reminder_due
+from catalogue.outbox.timing import week_key
 
 DUBLIN = ZoneInfo("Europe/Dublin")
 SPRING_FORWARD = datetime(2026, 3, 29, 1, 0, tzinfo=UTC)  # 01:00 GMT → 02:00 IST
@@ -128,7 +128,8 @@ def test_quiet_hours_are_read_from_a_range() -> None:
 
 
 def planned_due(now: datetime) -> list[datetime]:
-    from catalogue.models import OfferSession, Resident
+    from catalogue.models import OfferSession
+    from catalogue.models import Resident
     from catalogue.outbox.reminders import reminder_messages
 
     resident = Resident(

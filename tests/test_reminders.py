@@ -6,26 +6,30 @@ chosen moment sends into the same chat, so the resident can press the reminder's
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from catalogue.models import OfferSession, Seat, SeatStatus, utc_now
+from catalogue.models import OfferSession
+from catalogue.models import Seat
+from catalogue.models import SeatStatus
+from catalogue.models import utc_now
 from catalogue.outbox.messages import OutboxState
-from catalogue.session_changes import cancel_session, reschedule_session
+from catalogue.session_changes import cancel_session
+from catalogue.session_changes import reschedule_session
 from scheduler.planning import resync_reminders
-from tests.reminder_world import (
-    english_resident,
-    last_answer,
-    make_offer,
-    open_card,
-    outbox_rows,
-    resident_row,
-    worker_for,
-)
+from tests.reminder_world import english_resident
+from tests.reminder_world import last_answer
+from tests.reminder_world import make_offer
+from tests.reminder_world import open_card
+from tests.reminder_world import outbox_rows
+from tests.reminder_world import resident_row
+from tests.reminder_world import worker_for
 from tests.resident_chat import ResidentChat
 
 

@@ -7,19 +7,20 @@ next day.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from catalogue.checkin.tables import AgeBand
-from catalogue.reports import (
-    UNKNOWN,
-    CheckInGroup,
-    ReportFacts,
-    ReportScope,
-    ScopeKind,
-    SessionInScope,
-    report_figures,
-)
+from catalogue.reports import UNKNOWN
+from catalogue.reports import CheckInGroup
+from catalogue.reports import ReportFacts
+from catalogue.reports import ReportScope
+from catalogue.reports import ScopeKind
+from catalogue.reports import SessionInScope
+from catalogue.reports import report_figures
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)

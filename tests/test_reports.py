@@ -19,22 +19,29 @@ from sqlalchemy import select
 from bot.settings import load_settings
 from bot.startup.cli import build_parser
 from bot.startup.report_cli import report_command
-from catalogue.checkin.door import check_in_codes, record_headcount
+from catalogue.checkin.door import check_in_codes
+from catalogue.checkin.door import record_headcount
 from catalogue.checkin.feedback import rate_session
-from catalogue.checkin.passes import pass_of, show_code
+from catalogue.checkin.passes import pass_of
+from catalogue.checkin.passes import show_code
 from catalogue.checkin.tables import AgeBand
-from catalogue.models import Category, OfferSession, Resident, Seat, SeatStatus, utc_now
-from catalogue.reports import (
-    ATTENDANCE_COLUMNS,
-    UNKNOWN,
-    ScopeError,
-    ScopeKind,
-    build_report,
-    resolve_scope,
-)
-from catalogue.team import Role, TeamMember
+from catalogue.models import Category
+from catalogue.models import OfferSession
+from catalogue.models import Resident
+from catalogue.models import Seat
+from catalogue.models import SeatStatus
+from catalogue.models import utc_now
+from catalogue.reports import ATTENDANCE_COLUMNS
+from catalogue.reports import UNKNOWN
+from catalogue.reports import ScopeError
+from catalogue.reports import ScopeKind
+from catalogue.reports import build_report
+from catalogue.reports import resolve_scope
+from catalogue.team import Role
+from catalogue.team import TeamMember
 from tests.checkin_world import team_member
-from tests.reminder_world import Made, make_offer
+from tests.reminder_world import Made
+from tests.reminder_world import make_offer
 
 ORGANISER = 970_001
 VOLUNTEER = 970_002

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import pytest
 from aiogram.dispatcher.event.bases import UNHANDLED
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete
+from sqlalchemy import select
+from sqlalchemy import text
 
-from catalogue.models import Offer, Resident, Track
+from catalogue.models import Offer
+from catalogue.models import Resident
+from catalogue.models import Track
 from tests.resident_chat import ResidentChat
 
 

@@ -11,14 +11,23 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter, TelegramServerError
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramServerError
 from aiogram.types import Update
 
-from bot.settings import Settings, load_settings
-from bot.startup.app import App, create_reply_bot, prepare_to_run
+from bot.settings import Settings
+from bot.settings import load_settings
+from bot.startup.app import App
+from bot.startup.app import create_reply_bot
+from bot.startup.app import prepare_to_run
 from bot.startup.dispatcher import create_bot
-from bot.startup.metrics import Metrics, RequestMetrics
-from bot.startup.offline_api import BotApiError, OfflineSession, OfflineTelegram, message_update
+from bot.startup.metrics import Metrics
+from bot.startup.metrics import RequestMetrics
+from bot.startup.offline_api import BotApiError
+from bot.startup.offline_api import OfflineSession
+from bot.startup.offline_api import OfflineTelegram
+from bot.startup.offline_api import message_update
 from bot.startup.retries import RetryRequests
 from tests.fake_bot_api import FakeBotApi
 

@@ -7,37 +7,47 @@ order; the database tests search the demo catalogue on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from catalogue.exchange.importer import import_file
-from catalogue.models import Offer, OfferFormat, OfferKind, OfferSession, SessionStatus
-from catalogue.search.engine import (
-    CatalogueSearch,
-    DateRange,
-    GeoPoint,
-    Matched,
-    QueryNote,
-    SearchFilters,
-    When,
-    build_search_index,
-    search_command,
-)
-from catalogue.search.index import MAX_QUERY_WORDS, MAX_WORD_CHARS, SearchIndex, analyse_query
-from catalogue.search.text import index_words, normalise, search_key, words
-from catalogue.search.types import (
-    CatalogueSnapshot,
-    CatalogueVersion,
-    OfferFacts,
-    SessionFacts,
-    TrackMembership,
-    VenueFacts,
-)
+from catalogue.models import Offer
+from catalogue.models import OfferFormat
+from catalogue.models import OfferKind
+from catalogue.models import OfferSession
+from catalogue.models import SessionStatus
+from catalogue.search.engine import CatalogueSearch
+from catalogue.search.engine import DateRange
+from catalogue.search.engine import GeoPoint
+from catalogue.search.engine import Matched
+from catalogue.search.engine import QueryNote
+from catalogue.search.engine import SearchFilters
+from catalogue.search.engine import When
+from catalogue.search.engine import build_search_index
+from catalogue.search.engine import search_command
+from catalogue.search.index import MAX_QUERY_WORDS
+from catalogue.search.index import MAX_WORD_CHARS
+from catalogue.search.index import SearchIndex
+from catalogue.search.index import analyse_query
+from catalogue.search.text import index_words
+from catalogue.search.text import normalise
+from catalogue.search.text import search_key
+from catalogue.search.text import words
+from catalogue.search.types import CatalogueSnapshot
+from catalogue.search.types import CatalogueVersion
+from catalogue.search.types import OfferFacts
+from catalogue.search.types import SessionFacts
+from catalogue.search.types import TrackMembership
+from catalogue.search.types import VenueFacts
 
 DATA = Path(__file__).parent / "data"
 CITY = ZoneInfo("Asia/Yekaterinburg")

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from bot.settings import SettingsError, load_settings
+from bot.settings import SettingsError
+from bot.settings import load_settings
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.fake_bot_api import FakeBotApi
-from tests.test_end_to_end import free_port, webhook_environment
+from tests.test_end_to_end import free_port
+from tests.test_end_to_end import webhook_environment
 
 pytestmark = pytest.mark.e2e
 RESIDENT = 4343

@@ -5,24 +5,29 @@ Through the real dispatcher on SQLite and PostgreSQL; the database is checked af
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from bot.callbacks.subscriptions import Subscribe
-from catalogue.models import OfferSession, Seat, SeatStatus, Subscription, utc_now
+from catalogue.models import OfferSession
+from catalogue.models import Seat
+from catalogue.models import SeatStatus
+from catalogue.models import Subscription
+from catalogue.models import utc_now
 from catalogue.outbox.messages import OutboxState
 from scheduler.planning import announce_new_offers
-from tests.reminder_world import (
-    english_resident,
-    last_answer,
-    make_offer,
-    open_card,
-    outbox_rows,
-    resident_row,
-    worker_for,
-)
+from tests.reminder_world import english_resident
+from tests.reminder_world import last_answer
+from tests.reminder_world import make_offer
+from tests.reminder_world import open_card
+from tests.reminder_world import outbox_rows
+from tests.reminder_world import resident_row
+from tests.reminder_world import worker_for
 from tests.resident_chat import ResidentChat
 
 

@@ -11,15 +11,27 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import event
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
 
 from bot.startup.app import create_app
 from bot.startup.shared_state import TableChangesRelay
-from catalogue.models import Offer, Resident, utc_now
-from catalogue.residents import KnownResidents, resident_and_team_role
-from catalogue.table_changes import TableCache, TableChanges, table_changes, wrote_to
-from tests.reminder_world import english_resident, make_offer, open_card, resident_row
+from catalogue.models import Offer
+from catalogue.models import Resident
+from catalogue.models import utc_now
+from catalogue.residents import KnownResidents
+from catalogue.residents import resident_and_team_role
+from catalogue.table_changes import TableCache
+from catalogue.table_changes import TableChanges
+from catalogue.table_changes import table_changes
+from catalogue.table_changes import wrote_to
+from tests.reminder_world import english_resident
+from tests.reminder_world import make_offer
+from tests.reminder_world import open_card
+from tests.reminder_world import resident_row
 from tests.resident_chat import ResidentChat
 
 RESIDENTS = (Resident.__tablename__,)

@@ -10,16 +10,14 @@ from sqlalchemy import select
 
 from bot.settings import load_settings
 from catalogue.models import utc_now
-from catalogue.team import (
-    InviteProblem,
-    Role,
-    TeamError,
-    TeamInvite,
-    TeamMember,
-    create_invite,
-    redeem_invite,
-    role_of,
-)
+from catalogue.team import InviteProblem
+from catalogue.team import Role
+from catalogue.team import TeamError
+from catalogue.team import TeamInvite
+from catalogue.team import TeamMember
+from catalogue.team import create_invite
+from catalogue.team import redeem_invite
+from catalogue.team import role_of
 from tests.resident_chat import ResidentChat
 
 ADMIN = 900_001

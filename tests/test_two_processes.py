@@ -24,10 +24,15 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from catalogue.database import create_engine, create_session_maker
+from catalogue.database import create_engine
+from catalogue.database import create_session_maker
 from catalogue.models import utc_now
-from catalogue.outbox.messages import NewMessage, OutboxMessage, OutboxState, enqueue_many
-from tests.conftest import RedisSpace, _empty_postgres
+from catalogue.outbox.messages import NewMessage
+from catalogue.outbox.messages import OutboxMessage
+from catalogue.outbox.messages import OutboxState
+from catalogue.outbox.messages import enqueue_many
+from tests.conftest import RedisSpace
+from tests.conftest import _empty_postgres
 from tests.fake_bot_api import FakeBotApi
 from tests.test_end_to_end import free_port
 

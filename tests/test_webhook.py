@@ -12,13 +12,18 @@ from dataclasses import dataclass
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from bot.startup.app import App, Running, create_app, prepare_to_run
+from bot.startup.app import App
+from bot.startup.app import Running
+from bot.startup.app import create_app
+from bot.startup.app import prepare_to_run
 from bot.startup.offline_api import message_update
-from bot.startup.webhook import SECRET_HEADER, create_web_app
+from bot.startup.webhook import SECRET_HEADER
+from bot.startup.webhook import create_web_app
 from tests.conftest import RedisSpace
 from tests.fake_bot_api import FakeBotApi
 
@@ -159,7 +164,8 @@ async def test_queue_depth_counts_what_is_due(served: Served) -> None:
     from datetime import timedelta
 
     from catalogue.models import utc_now
-    from catalogue.outbox.messages import NewMessage, enqueue_many
+    from catalogue.outbox.messages import NewMessage
+    from catalogue.outbox.messages import enqueue_many
 
     now = utc_now()
     async with served.app.session_maker.begin() as session:

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot
-from aiogram.client.session.middlewares.base import (
-    BaseRequestMiddleware,
-    NextRequestMiddlewareType,
-)
+from aiogram import BaseMiddleware
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware
+from aiogram.client.session.middlewares.base import NextRequestMiddlewareType
 from aiogram.methods import TelegramMethod
-from aiogram.methods.base import Response, TelegramType
+from aiogram.methods.base import Response
+from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 

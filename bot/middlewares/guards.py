@@ -20,19 +20,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot
-from aiogram.types import TelegramObject, Update, User
+from aiogram import BaseMiddleware
+from aiogram import Bot
+from aiogram.types import TelegramObject
+from aiogram.types import Update
+from aiogram.types import User
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.i18n import best_locale
 from bot.middlewares.dedupe import UpdateLedger
-from bot.middlewares.flood import FloodCounter, Verdict
+from bot.middlewares.flood import FloodCounter
+from bot.middlewares.flood import Verdict
 from catalogue.residents import resident_language
 
 logger = logging.getLogger(__name__)

@@ -6,12 +6,15 @@ commands that do not talk to Telegram start without it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from typing import Any
 
 import structlog
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, Update, User
+from aiogram.types import TelegramObject
+from aiogram.types import Update
+from aiogram.types import User
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 

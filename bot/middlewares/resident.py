@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, User
+from aiogram.types import TelegramObject
+from aiogram.types import User
 from aiogram.utils.i18n import I18nMiddleware
 
 from bot.i18n import best_locale
 from bot.middlewares.database import Handler
 from bot.screens.view import Viewer
 from bot.settings import Settings
-from catalogue.residents import KnownResidents, resident_and_team_role
+from catalogue.residents import KnownResidents
+from catalogue.residents import resident_and_team_role
 from catalogue.team import role_from
 
 

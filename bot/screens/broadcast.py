@@ -6,7 +6,8 @@ residents will get it (handlers/broadcast.py sends it with the same text, photo 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from html import escape
 
 from aiogram.utils.i18n import gettext as _
@@ -16,9 +17,16 @@ from babel.dates import format_timedelta
 from babel.numbers import format_decimal
 
 from bot import formatting
-from bot.callbacks.broadcast import BroadcastAction, BroadcastControl, BroadcastPick
-from bot.screens.view import View, Viewer, button
-from catalogue.outbox.broadcasts import AudienceKind, Broadcast, BroadcastState, Progress
+from bot.callbacks.broadcast import BroadcastAction
+from bot.callbacks.broadcast import BroadcastControl
+from bot.callbacks.broadcast import BroadcastPick
+from bot.screens.view import View
+from bot.screens.view import Viewer
+from bot.screens.view import button
+from catalogue.outbox.broadcasts import AudienceKind
+from catalogue.outbox.broadcasts import Broadcast
+from catalogue.outbox.broadcasts import BroadcastState
+from catalogue.outbox.broadcasts import Progress
 from catalogue.programme import Choice
 
 AUDIENCE_LABELS = {

@@ -6,34 +6,35 @@ from __future__ import annotations
 from html import escape
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import formatting
-from bot.callbacks.browse import (
-    ChooseCategory,
-    ChooseLanguage,
-    ChooseTrack,
-    Navigate,
-    PageCounter,
-    Screen,
-    ShowOffer,
-)
+from bot.callbacks.browse import ChooseCategory
+from bot.callbacks.browse import ChooseLanguage
+from bot.callbacks.browse import ChooseTrack
+from bot.callbacks.browse import Navigate
+from bot.callbacks.browse import PageCounter
+from bot.callbacks.browse import Screen
+from bot.callbacks.browse import ShowOffer
 from bot.callbacks.preferences import OpenPreferences
-from bot.screens.view import (
-    DESCRIPTION_LIMIT,
-    MESSAGE_LIMIT,
-    View,
-    Viewer,
-    _back,
-    button,
-    menu_button,
-    shorten,
-)
+from bot.screens.view import DESCRIPTION_LIMIT
+from bot.screens.view import MESSAGE_LIMIT
+from bot.screens.view import View
+from bot.screens.view import Viewer
+from bot.screens.view import _back
+from bot.screens.view import button
+from bot.screens.view import menu_button
+from bot.screens.view import shorten
 from bot.settings import SUPPORTED_LOCALES
-from catalogue.models import Category, Track, translated
-from catalogue.queries import OfferCard, OfferPage, TrackSummary
+from catalogue.models import Category
+from catalogue.models import Track
+from catalogue.models import translated
+from catalogue.queries import OfferCard
+from catalogue.queries import OfferPage
+from catalogue.queries import TrackSummary
 
 LANGUAGE_BUTTONS = {"en": "🇬🇧 English", "ru": "🇷🇺 Русский"}
 

@@ -11,10 +11,11 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks.checkin_resident import ChooseAgeBand
 from bot.screens.subscriptions import track_progress_section
-from bot.screens.view import View, Viewer, button, menu_button
-from catalogue.checkin.door import (
-    Answer,
-)
+from bot.screens.view import View
+from bot.screens.view import Viewer
+from bot.screens.view import button
+from bot.screens.view import menu_button
+from catalogue.checkin.door import Answer
 from catalogue.checkin.passes import show_code
 from catalogue.checkin.progress import TrackProgress
 from catalogue.checkin.tables import AgeBand

@@ -13,26 +13,29 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_time
 
 from bot import formatting
-from bot.callbacks.checkin_volunteer import (
-    CheckInSession,
-    CheckInSessions,
-    CheckInVenue,
-    SelfCheckInQr,
-    StopCheckIn,
-)
-from bot.screens.view import MESSAGE_LIMIT, View, Viewer, button, menu_button, shorten
-from catalogue.checkin.door import (
-    MAX_CODES_PER_MESSAGE,
-    MAX_HEADCOUNT,
-    Answer,
-    Batch,
-    Problem,
-    Undone,
-)
+from bot.callbacks.checkin_volunteer import CheckInSession
+from bot.callbacks.checkin_volunteer import CheckInSessions
+from bot.callbacks.checkin_volunteer import CheckInVenue
+from bot.callbacks.checkin_volunteer import SelfCheckInQr
+from bot.callbacks.checkin_volunteer import StopCheckIn
+from bot.screens.view import MESSAGE_LIMIT
+from bot.screens.view import View
+from bot.screens.view import Viewer
+from bot.screens.view import button
+from bot.screens.view import menu_button
+from bot.screens.view import shorten
+from catalogue.checkin.door import MAX_CODES_PER_MESSAGE
+from catalogue.checkin.door import MAX_HEADCOUNT
+from catalogue.checkin.door import Answer
+from catalogue.checkin.door import Batch
+from catalogue.checkin.door import Problem
+from catalogue.checkin.door import Undone
 from catalogue.checkin.passes import show_code
 from catalogue.checkin.tables import CheckInMethod
-from catalogue.checkin.today import Counts, TodaySession
-from catalogue.models import OfferSession, translated
+from catalogue.checkin.today import Counts
+from catalogue.checkin.today import TodaySession
+from catalogue.models import OfferSession
+from catalogue.models import translated
 
 SESSIONS_AS_BUTTONS = 10  # more sessions today than this: pick a venue first
 TYPED_SHOWN = 24  # characters of a malformed item repeated in its answer

@@ -13,17 +13,21 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.screens.broadcast import compose_problem
 from bot.screens.checkin_volunteer import problem_text
-from bot.screens.programme import form_error, import_failed
+from bot.screens.programme import form_error
+from bot.screens.programme import import_failed
 from bot.screens.reports import scope_problem
 from bot.screens.team import invite_problem
-from bot.screens.view import View, Viewer, notice
+from bot.screens.view import View
+from bot.screens.view import Viewer
+from bot.screens.view import notice
 from catalogue.checkin.answers import CheckInError
 from catalogue.errors import DomainError
 from catalogue.exchange.importer import CatalogueImportError
 from catalogue.outbox.broadcasts import BroadcastError
 from catalogue.programme import FormError
 from catalogue.reports import ScopeError
-from catalogue.team import InviteProblem, TeamError
+from catalogue.team import InviteProblem
+from catalogue.team import TeamError
 
 
 @singledispatch

@@ -6,9 +6,13 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import formatting
-from bot.callbacks.feedback import RateSession, SkipComment
-from bot.screens.view import View, Viewer, button
-from catalogue.models import Offer, OfferSession
+from bot.callbacks.feedback import RateSession
+from bot.callbacks.feedback import SkipComment
+from bot.screens.view import View
+from bot.screens.view import Viewer
+from bot.screens.view import button
+from catalogue.models import Offer
+from catalogue.models import OfferSession
 
 
 def feedback_prompt(viewer: Viewer, offer: Offer, offer_session: OfferSession) -> View:

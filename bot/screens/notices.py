@@ -20,9 +20,18 @@ from babel.dates import format_timedelta
 
 from bot import formatting
 from bot.callbacks.browse import ShowOffer
-from bot.callbacks.subscriptions import CalendarFile, Rsvp
-from bot.screens.view import MESSAGE_LIMIT, View, Viewer, button, shorten
-from catalogue.models import Offer, OfferSession, SessionStatus, Venue, translated
+from bot.callbacks.subscriptions import CalendarFile
+from bot.callbacks.subscriptions import Rsvp
+from bot.screens.view import MESSAGE_LIMIT
+from bot.screens.view import View
+from bot.screens.view import Viewer
+from bot.screens.view import button
+from bot.screens.view import shorten
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import SessionStatus
+from catalogue.models import Venue
+from catalogue.models import translated
 from scheduler.renderers import DIGEST_ITEMS
 
 

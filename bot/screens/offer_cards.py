@@ -4,7 +4,9 @@ subscribe buttons alike."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import fields
 from typing import Any
 
 from aiogram.filters.callback_data import CallbackData
@@ -12,11 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks.browse import ChooseTrack
 from bot.screens.subscriptions import card_view
-from bot.screens.view import View, Viewer
+from bot.screens.view import View
+from bot.screens.view import Viewer
 from catalogue.cards import CardCache
-from catalogue.models import Resident, utc_now
+from catalogue.models import Resident
+from catalogue.models import utc_now
 from catalogue.queries import OfferCard
-from catalogue.subscriptions import CardStates, CardSubscriptions, card_subscriptions
+from catalogue.subscriptions import CardStates
+from catalogue.subscriptions import CardSubscriptions
+from catalogue.subscriptions import card_subscriptions
 
 # Drawn cards kept: a card is the same for everyone with the same language, zone, seats and
 # subscriptions, and drawing one (buttons, dates) costs more than the rest of a warm press.

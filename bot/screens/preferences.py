@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from babel.dates import format_timedelta, get_day_names
+from babel.dates import format_timedelta
+from babel.dates import get_day_names
 
-from bot.callbacks.browse import Navigate, Screen
-from bot.callbacks.preferences import ChangePreference, OpenPreferences, PreferencesScreen
+from bot.callbacks.browse import Navigate
+from bot.callbacks.browse import Screen
+from bot.callbacks.preferences import ChangePreference
+from bot.callbacks.preferences import OpenPreferences
+from bot.callbacks.preferences import PreferencesScreen
 from bot.screens.browse import LANGUAGE_BUTTONS
-from bot.screens.view import View, Viewer, button, menu_button
+from bot.screens.view import View
+from bot.screens.view import Viewer
+from bot.screens.view import button
+from bot.screens.view import menu_button
 from catalogue.models import Resident
-from catalogue.outbox.timing import OFFSET_CHOICES, clock_text
+from catalogue.outbox.timing import OFFSET_CHOICES
+from catalogue.outbox.timing import clock_text
 
 QUIET_CHOICES = ((22 * 60, 8 * 60), (23 * 60, 7 * 60), (21 * 60, 9 * 60))
 # Besides the city's own zone (choice 0).

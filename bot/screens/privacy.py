@@ -6,8 +6,11 @@ from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks.privacy import Privacy, PrivacyAction
-from bot.screens.view import View, button, menu_button
+from bot.callbacks.privacy import Privacy
+from bot.callbacks.privacy import PrivacyAction
+from bot.screens.view import View
+from bot.screens.view import button
+from bot.screens.view import menu_button
 
 EXPORT_FILE_NAME = "learncity-my-data.json"
 

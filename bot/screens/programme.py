@@ -10,24 +10,33 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import formatting
-from bot.callbacks.programme import (
-    AddSession,
-    CancelSession,
-    EditOffer,
-    FormPick,
-    ImportFile,
-    NewOffer,
-    OfferField,
-    OpenOffer,
-    OpenSession,
-    ProgrammeHome,
-    RescheduleSession,
-)
-from bot.screens.browse import LANGUAGE_BUTTONS, offer_card
-from bot.screens.view import MESSAGE_LIMIT, View, Viewer, button, shorten
+from bot.callbacks.programme import AddSession
+from bot.callbacks.programme import CancelSession
+from bot.callbacks.programme import EditOffer
+from bot.callbacks.programme import FormPick
+from bot.callbacks.programme import ImportFile
+from bot.callbacks.programme import NewOffer
+from bot.callbacks.programme import OfferField
+from bot.callbacks.programme import OpenOffer
+from bot.callbacks.programme import OpenSession
+from bot.callbacks.programme import ProgrammeHome
+from bot.callbacks.programme import RescheduleSession
+from bot.screens.browse import LANGUAGE_BUTTONS
+from bot.screens.browse import offer_card
+from bot.screens.view import MESSAGE_LIMIT
+from bot.screens.view import View
+from bot.screens.view import Viewer
+from bot.screens.view import button
+from bot.screens.view import shorten
 from bot.settings import SUPPORTED_LOCALES
-from catalogue.exchange.importer import ImportReport, RowError
-from catalogue.models import Offer, OfferFormat, OfferKind, OfferSession, SessionStatus, Venue
+from catalogue.exchange.importer import ImportReport
+from catalogue.exchange.importer import RowError
+from catalogue.models import Offer
+from catalogue.models import OfferFormat
+from catalogue.models import OfferKind
+from catalogue.models import OfferSession
+from catalogue.models import SessionStatus
+from catalogue.models import Venue
 from catalogue.programme import Choice
 from catalogue.queries import OfferCard
 

@@ -12,8 +12,11 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import report_files
 from bot.callbacks.reports import ReportFor
-from bot.screens.view import View, Viewer, button
-from catalogue.models import Festival, translated
+from bot.screens.view import View
+from bot.screens.view import Viewer
+from bot.screens.view import button
+from catalogue.models import Festival
+from catalogue.models import translated
 from catalogue.reports import ScopeError
 
 PICKER_FESTIVALS = 6

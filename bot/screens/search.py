@@ -4,32 +4,38 @@ from __future__ import annotations
 
 from html import escape
 
-from aiogram.types import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InlineQueryResultArticle,
-    InputTextMessageContent,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-)
+from aiogram.types import InlineKeyboardButton
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineQueryResultArticle
+from aiogram.types import InputTextMessageContent
+from aiogram.types import KeyboardButton
+from aiogram.types import ReplyKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import formatting
-from bot.callbacks.browse import Navigate, PageCounter, Screen
-from bot.callbacks.search import (
-    SearchFor,
-    SearchPage,
-    SearchResult,
-    SearchToggle,
-    ToggleSearchFilter,
-)
+from bot.callbacks.browse import Navigate
+from bot.callbacks.browse import PageCounter
+from bot.callbacks.browse import Screen
+from bot.callbacks.search import SearchFor
+from bot.callbacks.search import SearchPage
+from bot.callbacks.search import SearchResult
+from bot.callbacks.search import SearchToggle
+from bot.callbacks.search import ToggleSearchFilter
 from bot.screens.browse import offer_card
-from bot.screens.view import BUTTON_TEXT_LIMIT, View, Viewer, button, menu_button, shorten
-from catalogue.models import Offer, translated
+from bot.screens.view import BUTTON_TEXT_LIMIT
+from bot.screens.view import View
+from bot.screens.view import Viewer
+from bot.screens.view import button
+from bot.screens.view import menu_button
+from bot.screens.view import shorten
+from catalogue.models import Offer
+from catalogue.models import translated
 from catalogue.queries import OfferCard
-from catalogue.search.engine import QueryNote, SearchHit, SearchResults
+from catalogue.search.engine import QueryNote
+from catalogue.search.engine import SearchHit
+from catalogue.search.engine import SearchResults
 
 RESULTS_PER_PAGE = 5
 TOGGLE_LABELS = {

@@ -8,16 +8,27 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import formatting
-from bot.callbacks.browse import ChooseTrack, ShowOffer
+from bot.callbacks.browse import ChooseTrack
+from bot.callbacks.browse import ShowOffer
 from bot.callbacks.preferences import OpenPreferences
-from bot.callbacks.subscriptions import Subscribe, Unsubscribe
+from bot.callbacks.subscriptions import Subscribe
+from bot.callbacks.subscriptions import Unsubscribe
 from bot.screens.browse import offer_card
 from bot.screens.preferences import reminders_summary
-from bot.screens.view import MESSAGE_LIMIT, View, Viewer, button, menu_button, shorten
+from bot.screens.view import MESSAGE_LIMIT
+from bot.screens.view import View
+from bot.screens.view import Viewer
+from bot.screens.view import button
+from bot.screens.view import menu_button
+from bot.screens.view import shorten
 from catalogue.checkin.progress import TrackProgress
-from catalogue.models import Resident, SeatStatus, SubscriptionKind, translated
+from catalogue.models import Resident
+from catalogue.models import SeatStatus
+from catalogue.models import SubscriptionKind
+from catalogue.models import translated
 from catalogue.queries import OfferCard
-from catalogue.subscriptions import CardSubscriptions, MySubscriptions
+from catalogue.subscriptions import CardSubscriptions
+from catalogue.subscriptions import MySubscriptions
 
 
 def track_progress_section(

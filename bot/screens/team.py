@@ -9,16 +9,19 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import formatting
-from bot.callbacks.team import NewInvite, RemoveMember, RevokeInvite, ShowTeam
-from bot.screens.view import View, Viewer, button
-from catalogue.team import (
-    INVITABLE_ROLES,
-    InviteProblem,
-    Role,
-    TeamInvite,
-    TeamList,
-    TeamMember,
-)
+from bot.callbacks.team import NewInvite
+from bot.callbacks.team import RemoveMember
+from bot.callbacks.team import RevokeInvite
+from bot.callbacks.team import ShowTeam
+from bot.screens.view import View
+from bot.screens.view import Viewer
+from bot.screens.view import button
+from catalogue.team import INVITABLE_ROLES
+from catalogue.team import InviteProblem
+from catalogue.team import Role
+from catalogue.team import TeamInvite
+from catalogue.team import TeamList
+from catalogue.team import TeamMember
 
 ROLE_LABELS = {
     Role.ADMIN: __("administrator"),

@@ -9,15 +9,17 @@ from zoneinfo import ZoneInfo
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery
+from aiogram.types import InlineKeyboardButton
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks.browse import (
-    Navigate,
-    Screen,
-)
-from catalogue.models import Resident, translated
+from bot.callbacks.browse import Navigate
+from bot.callbacks.browse import Screen
+from catalogue.models import Resident
+from catalogue.models import translated
 
 MESSAGE_LIMIT = 4096
 BUTTON_TEXT_LIMIT = 60

@@ -4,25 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
+from aiogram import Dispatcher
 from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.command_menus import publish_commands, publish_team_commands
+from bot.command_menus import publish_commands
+from bot.command_menus import publish_team_commands
 from bot.i18n import create_i18n
 from bot.middlewares.guards import InFlightUpdates
 from bot.settings import Settings
-from bot.startup.dispatcher import create_bot, create_dispatcher
-from bot.startup.metrics import Metrics, RequestMetrics
+from bot.startup.dispatcher import create_bot
+from bot.startup.dispatcher import create_dispatcher
+from bot.startup.metrics import Metrics
+from bot.startup.metrics import RequestMetrics
 from bot.startup.retries import RetryRequests
-from bot.startup.sending import create_broadcast_runner, create_outbox_worker
-from bot.startup.shared_state import TableChangesRelay, connect_redis
-from catalogue.database import apply_migrations, create_engine, create_session_maker
+from bot.startup.sending import create_broadcast_runner
+from bot.startup.sending import create_outbox_worker
+from bot.startup.shared_state import TableChangesRelay
+from bot.startup.shared_state import connect_redis
+from catalogue.database import apply_migrations
+from catalogue.database import create_engine
+from catalogue.database import create_session_maker
 from catalogue.exchange.seeding import load_demo_if_empty
 from catalogue.table_changes import table_changes
 from scheduler import create_scheduler

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.ext.asyncio import async_sessionmaker
 
     from bot.settings import Settings
 
@@ -65,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
-    from bot.settings import SettingsError, load_settings, require_webhook
+    from bot.settings import SettingsError
+    from bot.settings import load_settings
+    from bot.settings import require_webhook
     from bot.startup.logs import configure_logging
 
     webhook = getattr(arguments, "webhook", False)
@@ -104,7 +107,8 @@ async def dispatch(arguments: argparse.Namespace, settings: Settings) -> int:
 
 async def talk(arguments: argparse.Namespace, settings: Settings) -> int:
     """`run` and `chat`: the only commands that import aiogram and the handlers."""
-    from bot.startup.app import create_app, run_polling
+    from bot.startup.app import create_app
+    from bot.startup.app import run_polling
     from bot.startup.local_chat import run_local_chat
 
     serve_telegram = arguments.command == "run" and settings.bot_token is not None
@@ -124,7 +128,8 @@ async def talk(arguments: argparse.Namespace, settings: Settings) -> int:
 
 
 async def migrate(settings: Settings) -> int:
-    from catalogue.database import apply_migrations, create_engine
+    from catalogue.database import apply_migrations
+    from catalogue.database import create_engine
 
     engine = create_engine(settings.database_url)
     try:
@@ -144,7 +149,9 @@ def print_schema() -> int:
 
 
 async def catalogue_command(arguments: argparse.Namespace, settings: Settings) -> int:
-    from catalogue.database import apply_migrations, create_engine, create_session_maker
+    from catalogue.database import apply_migrations
+    from catalogue.database import create_engine
+    from catalogue.database import create_session_maker
 
     if arguments.action == "schema":
         return print_schema()
@@ -198,7 +205,8 @@ async def import_catalogue(
     settings: Settings,
     session_maker: async_sessionmaker[AsyncSession],
 ) -> int:
-    from catalogue.exchange.importer import CatalogueImportError, import_file
+    from catalogue.exchange.importer import CatalogueImportError
+    from catalogue.exchange.importer import import_file
 
     if not arguments.file.is_file():
         print(f"No such file: {arguments.file}", file=sys.stderr)

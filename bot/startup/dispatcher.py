@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from aiogram import Bot, Dispatcher, methods
+from aiogram import Bot
+from aiogram import Dispatcher
+from aiogram import methods
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
@@ -15,17 +17,23 @@ from aiogram.methods.base import Response
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiogram.utils.i18n import I18n
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.middlewares.database import CommitBeforeSending, DatabaseSessionMiddleware
+from bot.middlewares.database import CommitBeforeSending
+from bot.middlewares.database import DatabaseSessionMiddleware
 from bot.middlewares.dedupe import create_ledger
 from bot.middlewares.flood import create_flood_counter
-from bot.middlewares.guards import DuplicateUpdates, FloodControl, InFlightUpdates
+from bot.middlewares.guards import DuplicateUpdates
+from bot.middlewares.guards import FloodControl
+from bot.middlewares.guards import InFlightUpdates
 from bot.middlewares.log_context import UpdateLogContext
-from bot.middlewares.resident import ResidentI18nMiddleware, ResidentMiddleware
+from bot.middlewares.resident import ResidentI18nMiddleware
+from bot.middlewares.resident import ResidentMiddleware
 from bot.screens.offer_cards import OfferCards
 from bot.settings import Settings
-from bot.startup.metrics import Metrics, UpdateMetrics
+from bot.startup.metrics import Metrics
+from bot.startup.metrics import UpdateMetrics
 from bot.startup.shared_state import create_storage
 from catalogue.cards import CardCache
 from catalogue.residents import KnownResidents

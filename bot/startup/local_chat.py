@@ -13,17 +13,16 @@ import re
 import sys
 from collections.abc import Callable
 
-from aiogram.types import Update, User
+from aiogram.types import Update
+from aiogram.types import User
 
 from bot.startup.app import App
 from bot.startup.dispatcher import create_bot
-from bot.startup.offline_api import (
-    ChatMessage,
-    OfflineSession,
-    OfflineTelegram,
-    callback_update,
-    message_update,
-)
+from bot.startup.offline_api import ChatMessage
+from bot.startup.offline_api import OfflineSession
+from bot.startup.offline_api import OfflineTelegram
+from bot.startup.offline_api import callback_update
+from bot.startup.offline_api import message_update
 
 LOCAL_USER = User(id=1, is_bot=False, first_name="Resident", language_code="ru")
 TAGS = re.compile(r"</?(b|i|u|s|code|pre|a)( [^>]*)?>")

@@ -20,28 +20,35 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot
-from aiogram.client.session.middlewares.base import (
-    BaseRequestMiddleware,
-    NextRequestMiddlewareType,
-)
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
-)
-from aiogram.methods import GetUpdates, Response, TelegramMethod
+from aiogram import BaseMiddleware
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware
+from aiogram.client.session.middlewares.base import NextRequestMiddlewareType
+from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramNetworkError
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramServerError
+from aiogram.methods import GetUpdates
+from aiogram.methods import Response
+from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import TelegramObject, Update
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from aiogram.types import TelegramObject
+from aiogram.types import Update
+from prometheus_client import CollectorRegistry
+from prometheus_client import Counter
+from prometheus_client import Gauge
+from prometheus_client import Histogram
+from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.middlewares.guards import Dropped, InFlightUpdates
+from bot.middlewares.guards import Dropped
+from bot.middlewares.guards import InFlightUpdates
 from catalogue.models import utc_now
 
 logger = logging.getLogger(__name__)

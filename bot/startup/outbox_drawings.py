@@ -10,9 +10,11 @@ the whole registry the outbox worker is given; a kind missing from it is skipped
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
+from collections.abc import Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import I18n
@@ -20,22 +22,29 @@ from aiogram.utils.i18n import I18n
 from bot.screens import broadcast as broadcast_screens
 from bot.screens import notices
 from bot.screens.feedback import feedback_prompt
-from bot.screens.view import View, Viewer
+from bot.screens.view import View
+from bot.screens.view import Viewer
 from catalogue.checkin.feedback import FEEDBACK
-from catalogue.models import Offer, OfferSession, Resident, Venue
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import Resident
+from catalogue.models import Venue
 from catalogue.outbox.broadcasts import KIND as BROADCAST
-from catalogue.outbox.broadcasts import Broadcast, Progress
-from catalogue.outbox.reminders import ANNOUNCE, CHANGE, DIGEST, PROMOTED, REMINDER
+from catalogue.outbox.broadcasts import Broadcast
+from catalogue.outbox.broadcasts import Progress
+from catalogue.outbox.reminders import ANNOUNCE
+from catalogue.outbox.reminders import CHANGE
+from catalogue.outbox.reminders import DIGEST
+from catalogue.outbox.reminders import PROMOTED
+from catalogue.outbox.reminders import REMINDER
 from scheduler.broadcast_runner import render_broadcast
 from scheduler.delivery import Outgoing
 from scheduler.feedback import feedback_renderer
-from scheduler.renderers import (
-    announcement_renderer,
-    change_renderer,
-    digest_renderer,
-    promotion_renderer,
-    reminder_renderer,
-)
+from scheduler.renderers import announcement_renderer
+from scheduler.renderers import change_renderer
+from scheduler.renderers import digest_renderer
+from scheduler.renderers import promotion_renderer
+from scheduler.renderers import reminder_renderer
 from scheduler.rendering import Renderer
 
 

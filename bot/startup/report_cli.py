@@ -11,11 +11,17 @@ import html
 import re
 import sys
 
-from bot.report_files import ReportReader, make_report_files, scope_problem
-from bot.settings import SUPPORTED_LOCALES, Settings
-from catalogue.database import apply_migrations, create_engine, create_session_maker
+from bot.report_files import ReportReader
+from bot.report_files import make_report_files
+from bot.report_files import scope_problem
+from bot.settings import SUPPORTED_LOCALES
+from bot.settings import Settings
+from catalogue.database import apply_migrations
+from catalogue.database import create_engine
+from catalogue.database import create_session_maker
 from catalogue.models import utc_now
-from catalogue.reports import ScopeError, resolve_scope
+from catalogue.reports import ScopeError
+from catalogue.reports import resolve_scope
 
 TAGS = re.compile(r"</?(b|i|u|s|code|pre|a)( [^>]*)?>")
 

@@ -27,12 +27,14 @@ import logging
 from collections.abc import Callable
 
 from aiogram import Bot
-from aiogram.client.session.middlewares.base import (
-    BaseRequestMiddleware,
-    NextRequestMiddlewareType,
-)
-from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
-from aiogram.methods import GetUpdates, Response, TelegramMethod
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware
+from aiogram.client.session.middlewares.base import NextRequestMiddlewareType
+from aiogram.exceptions import TelegramNetworkError
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramServerError
+from aiogram.methods import GetUpdates
+from aiogram.methods import Response
+from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 
 from scheduler.delivery import backoff

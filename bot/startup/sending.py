@@ -11,13 +11,16 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.utils.i18n import I18n
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.settings import Settings
-from bot.startup.outbox_drawings import BroadcastDrawings, outbox_renderers
+from bot.startup.outbox_drawings import BroadcastDrawings
+from bot.startup.outbox_drawings import outbox_renderers
 from scheduler.broadcast_runner import BroadcastRunner
 from scheduler.config import SchedulerConfig
-from scheduler.delivery import Delivery, OutboundLimiter
+from scheduler.delivery import Delivery
+from scheduler.delivery import OutboundLimiter
 from scheduler.outbox import OutboxWorker
 
 

@@ -19,16 +19,22 @@ import uuid
 from collections.abc import Mapping
 from copy import copy
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+from urllib.parse import urlunsplit
 
 from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
-from aiogram.fsm.storage.memory import MemoryStorage, MemoryStorageRecord
-from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import StateType
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.memory import MemoryStorageRecord
+from aiogram.fsm.storage.redis import DefaultKeyBuilder
+from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings
+from bot.settings import SettingsError
 from catalogue.table_changes import TableChanges
 
 logger = logging.getLogger(__name__)

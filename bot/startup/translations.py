@@ -9,10 +9,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from babel.messages.pofile import read_po, write_po
+from babel.messages.pofile import read_po
+from babel.messages.pofile import write_po
 
-from bot.i18n import DOMAIN, LOCALES_DIR, compile_catalogues
-from bot.settings import PROJECT_ROOT, SUPPORTED_LOCALES
+from bot.i18n import DOMAIN
+from bot.i18n import LOCALES_DIR
+from bot.i18n import compile_catalogues
+from bot.settings import PROJECT_ROOT
+from bot.settings import SUPPORTED_LOCALES
 
 SOURCE_DIRS = ("bot", "handlers", "catalogue", "scheduler")
 TEMPLATE = LOCALES_DIR / f"{DOMAIN}.pot"

@@ -27,7 +27,8 @@ import secrets
 import signal
 from typing import Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
+from aiogram import Dispatcher
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from aiohttp import web
@@ -35,7 +36,10 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from bot.startup.app import SHUTDOWN_GRACE, App, Running, prepare_to_run
+from bot.startup.app import SHUTDOWN_GRACE
+from bot.startup.app import App
+from bot.startup.app import Running
+from bot.startup.app import prepare_to_run
 from bot.startup.metrics import CONTENT_TYPE
 from catalogue.models import utc_now
 

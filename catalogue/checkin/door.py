@@ -15,21 +15,39 @@ All functions take the database session first and work in the caller's transacti
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.checkin.answers import NEW, Answer, CheckInError, Holder, Problem
-from catalogue.checkin.feedback import plan_feedback, withdraw_feedback
+from catalogue.checkin.answers import NEW
+from catalogue.checkin.answers import Answer
+from catalogue.checkin.answers import CheckInError
+from catalogue.checkin.answers import Holder
+from catalogue.checkin.answers import Problem
+from catalogue.checkin.feedback import plan_feedback
+from catalogue.checkin.feedback import withdraw_feedback
 from catalogue.checkin.passes import normalise_code
-from catalogue.checkin.tables import AttendanceEntry, CheckIn, CheckInMethod, ResidentPass
-from catalogue.checkin.today import TodaySession, checked_in_count, counts, session_facts
+from catalogue.checkin.tables import AttendanceEntry
+from catalogue.checkin.tables import CheckIn
+from catalogue.checkin.tables import CheckInMethod
+from catalogue.checkin.tables import ResidentPass
+from catalogue.checkin.today import TodaySession
+from catalogue.checkin.today import checked_in_count
+from catalogue.checkin.today import counts
+from catalogue.checkin.today import session_facts
 from catalogue.database import dialect_insert
-from catalogue.models import OfferSession, Resident, Seat, SeatStatus
+from catalogue.models import OfferSession
+from catalogue.models import Resident
+from catalogue.models import Seat
+from catalogue.models import SeatStatus
 
 MAX_CODES_PER_MESSAGE = 50
 MAX_HEADCOUNT = 10_000

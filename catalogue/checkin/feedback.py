@@ -14,19 +14,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.checkin.answers import Holder
-from catalogue.checkin.tables import FEEDBACK_COMMENT_LIMIT, CheckIn, SessionFeedback
+from catalogue.checkin.tables import FEEDBACK_COMMENT_LIMIT
+from catalogue.checkin.tables import CheckIn
+from catalogue.checkin.tables import SessionFeedback
 from catalogue.database import dialect_insert
-from catalogue.models import (
-    OfferSession,
-    Resident,
-)
-from catalogue.outbox.messages import (
-    Conflict,
-    NewMessage,
-    OutboxMessage,
-    enqueue_many,
-    skip_pending,
-)
+from catalogue.models import OfferSession
+from catalogue.models import Resident
+from catalogue.outbox.messages import Conflict
+from catalogue.outbox.messages import NewMessage
+from catalogue.outbox.messages import OutboxMessage
+from catalogue.outbox.messages import enqueue_many
+from catalogue.outbox.messages import skip_pending
 
 FEEDBACK = "feedback"  # outbox kind of the prompt sent after an attended session
 

@@ -14,12 +14,13 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.checkin.tables import CODE_BODY, CODE_LENGTH, AgeBand, ResidentPass
+from catalogue.checkin.tables import CODE_BODY
+from catalogue.checkin.tables import CODE_LENGTH
+from catalogue.checkin.tables import AgeBand
+from catalogue.checkin.tables import ResidentPass
 from catalogue.database import dialect_insert
-from catalogue.models import (
-    Resident,
-    utc_now,
-)
+from catalogue.models import Resident
+from catalogue.models import utc_now
 
 # -- codes
 

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.checkin.tables import CheckIn
-from catalogue.models import (
-    Offer,
-    OfferSession,
-    Resident,
-    SessionStatus,
-    Track,
-    TrackStep,
-)
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import Resident
+from catalogue.models import SessionStatus
+from catalogue.models import Track
+from catalogue.models import TrackStep
 
 
 @dataclass(frozen=True)

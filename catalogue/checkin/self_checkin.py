@@ -10,19 +10,21 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.checkin.answers import Answer, CheckInError, Problem
+from catalogue.checkin.answers import Answer
+from catalogue.checkin.answers import CheckInError
+from catalogue.checkin.answers import Problem
 from catalogue.checkin.door import check_in_resident
-from catalogue.checkin.tables import CheckInMethod, CheckInToken
-from catalogue.models import (
-    OfferSession,
-    Resident,
-    SessionStatus,
-)
+from catalogue.checkin.tables import CheckInMethod
+from catalogue.checkin.tables import CheckInToken
+from catalogue.models import OfferSession
+from catalogue.models import Resident
+from catalogue.models import SessionStatus
 
 SELF_PREFIX = "ci_"  # deep link of a session's self check-in: /start ci_<token>
 SELF_TOKEN_BYTES = 12

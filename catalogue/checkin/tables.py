@@ -15,15 +15,15 @@ from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlmodel import Column, Field, SQLModel
+from sqlmodel import Column
+from sqlmodel import Field
+from sqlmodel import SQLModel
 
-from catalogue.models import (
-    _enum_column,
-    _foreign_key,
-    _string_column,
-    _utc_column,
-    utc_now,
-)
+from catalogue.models import _enum_column
+from catalogue.models import _foreign_key
+from catalogue.models import _string_column
+from catalogue.models import _utc_column
+from catalogue.models import utc_now
 
 CODE_BODY = 7  # random characters of a pass code; an eighth checks them
 CODE_LENGTH = CODE_BODY + 1

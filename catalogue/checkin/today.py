@@ -4,23 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.checkin.answers import CheckInError, Problem
-from catalogue.checkin.tables import AttendanceEntry, CheckIn, CheckInMethod
-from catalogue.models import (
-    Offer,
-    OfferSession,
-    Seat,
-    SeatStatus,
-    SessionStatus,
-    Venue,
-)
+from catalogue.checkin.answers import CheckInError
+from catalogue.checkin.answers import Problem
+from catalogue.checkin.tables import AttendanceEntry
+from catalogue.checkin.tables import CheckIn
+from catalogue.checkin.tables import CheckInMethod
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import Seat
+from catalogue.models import SeatStatus
+from catalogue.models import SessionStatus
+from catalogue.models import Venue
 from catalogue.queries import sessions_with_offer_and_venue
 
 

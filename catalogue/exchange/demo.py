@@ -20,13 +20,17 @@ date order, so importing the demo again updates the sessions instead of adding c
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from functools import cache
 from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from catalogue.models import OfferFormat, SessionStatus
+from catalogue.models import OfferFormat
+from catalogue.models import SessionStatus
 
 PROGRAMME_FILE = "demo_programme.json"
 # Most of the programme is taught in Russian; the data file names only the exceptions.

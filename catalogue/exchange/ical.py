@@ -19,12 +19,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+from datetime import tzinfo
 from typing import Any
 
 from icalendar import Calendar
 
-from catalogue.exchange.importer import CatalogueImportError, RowError, _Row
+from catalogue.exchange.importer import CatalogueImportError
+from catalogue.exchange.importer import RowError
+from catalogue.exchange.importer import _Row
 from catalogue.exchange.schema import EXTERNAL_ID
 
 TABLE = "sessions"

@@ -11,28 +11,34 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from collections.abc import Iterable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import datetime
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-from sqlalchemy import delete, select
+from pydantic import BaseModel
+from pydantic import ValidationError
+from sqlalchemy import delete
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.errors import DomainError
-from catalogue.exchange.schema import TABLES, CatalogueDocument, Record
-from catalogue.models import (
-    Category,
-    Festival,
-    Offer,
-    OfferSession,
-    Provider,
-    Track,
-    TrackStep,
-    Venue,
-)
+from catalogue.exchange.schema import TABLES
+from catalogue.exchange.schema import CatalogueDocument
+from catalogue.exchange.schema import Record
+from catalogue.models import Category
+from catalogue.models import Festival
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import Provider
+from catalogue.models import Track
+from catalogue.models import TrackStep
+from catalogue.models import Venue
 
 MODELS: dict[str, type] = {
     "categories": Category,

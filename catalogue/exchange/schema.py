@@ -13,17 +13,17 @@ import re
 from datetime import date
 from typing import Annotated
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    NonNegativeInt,
-    model_validator,
-)
+from pydantic import AfterValidator
+from pydantic import AwareDatetime
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import NonNegativeInt
+from pydantic import model_validator
 
-from catalogue.models import OfferFormat, OfferKind, SessionStatus
+from catalogue.models import OfferFormat
+from catalogue.models import OfferKind
+from catalogue.models import SessionStatus
 
 EXTERNAL_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")
 

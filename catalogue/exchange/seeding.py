@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.exchange.importer import ImportReport, import_document
+from catalogue.exchange.importer import ImportReport
+from catalogue.exchange.importer import import_document
 from catalogue.exchange.schema import CatalogueDocument
-from catalogue.models import CatalogueMeta, Offer
+from catalogue.models import CatalogueMeta
+from catalogue.models import Offer
 
 DEMO_DATE_KEY = "demo_generated_on"
 

@@ -21,33 +21,39 @@ seconds' worth, still goes out: a message handed to Telegram cannot be called ba
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_
+from sqlalchemy import exists
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Column, Field, SQLModel
+from sqlmodel import Column
+from sqlmodel import Field
+from sqlmodel import SQLModel
 
 from catalogue.errors import DomainError
-from catalogue.models import (
-    Category,
-    Festival,
-    Offer,
-    OfferSession,
-    Resident,
-    Seat,
-    SeatStatus,
-    Subscription,
-    SubscriptionKind,
-    Track,
-    Translations,
-    _enum_column,
-    _string_column,
-    _utc_column,
-    utc_now,
-)
-from catalogue.outbox.messages import OutboxMessage, OutboxState
+from catalogue.models import Category
+from catalogue.models import Festival
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import Resident
+from catalogue.models import Seat
+from catalogue.models import SeatStatus
+from catalogue.models import Subscription
+from catalogue.models import SubscriptionKind
+from catalogue.models import Track
+from catalogue.models import Translations
+from catalogue.models import _enum_column
+from catalogue.models import _string_column
+from catalogue.models import _utc_column
+from catalogue.models import utc_now
+from catalogue.outbox.messages import OutboxMessage
+from catalogue.outbox.messages import OutboxState
 from catalogue.queries import session_by_id
 
 KIND = "broadcast"

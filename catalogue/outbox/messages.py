@@ -11,24 +11,28 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import or_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import or_
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import JSON, Column, Field, SQLModel
+from sqlmodel import JSON
+from sqlmodel import Column
+from sqlmodel import Field
+from sqlmodel import SQLModel
 
-from catalogue.models import (
-    _enum_column,
-    _foreign_key,
-    _string_column,
-    _utc_column,
-    utc_now,
-)
+from catalogue.models import _enum_column
+from catalogue.models import _foreign_key
+from catalogue.models import _string_column
+from catalogue.models import _utc_column
+from catalogue.models import utc_now
 
 
 class OutboxState(StrEnum):

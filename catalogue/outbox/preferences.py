@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.models import Resident
-from catalogue.outbox.messages import OutboxMessage, skip_pending
-from catalogue.outbox.reminders import ANNOUNCE, plan_digest, replan_resident
+from catalogue.outbox.messages import OutboxMessage
+from catalogue.outbox.messages import skip_pending
+from catalogue.outbox.reminders import ANNOUNCE
+from catalogue.outbox.reminders import plan_digest
+from catalogue.outbox.reminders import replan_resident
 from catalogue.outbox.timing import OFFSET_CHOICES
 
 MAX_OFFSETS = 4

@@ -18,27 +18,28 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.models import (
-    OfferSession,
-    Resident,
-    Seat,
-    SeatStatus,
-    SessionStatus,
-)
-from catalogue.outbox.messages import (
-    Conflict,
-    NewMessage,
-    OutboxMessage,
-    enqueue_many,
-    skip_pending,
-)
-from catalogue.outbox.timing import QuietHours, next_weekly, reminder_due, week_key
+from catalogue.models import OfferSession
+from catalogue.models import Resident
+from catalogue.models import Seat
+from catalogue.models import SeatStatus
+from catalogue.models import SessionStatus
+from catalogue.outbox.messages import Conflict
+from catalogue.outbox.messages import NewMessage
+from catalogue.outbox.messages import OutboxMessage
+from catalogue.outbox.messages import enqueue_many
+from catalogue.outbox.messages import skip_pending
+from catalogue.outbox.timing import QuietHours
+from catalogue.outbox.timing import next_weekly
+from catalogue.outbox.timing import reminder_due
+from catalogue.outbox.timing import week_key
 
 logger = logging.getLogger(__name__)
 

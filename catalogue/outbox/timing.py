@@ -15,7 +15,11 @@ resident's zone, so they hold across daylight-saving changes:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 MINUTES_PER_DAY = 24 * 60

@@ -15,41 +15,39 @@ import asyncio
 import json
 import math
 import time
-from datetime import UTC, timedelta
+from datetime import UTC
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.models import (
-    Offer,
-    OfferSession,
-    Provider,
-    SessionStatus,
-    Track,
-    TrackStep,
-    Venue,
-    translated,
-    utc_now,
-)
+from catalogue.models import Offer
+from catalogue.models import OfferSession
+from catalogue.models import Provider
+from catalogue.models import SessionStatus
+from catalogue.models import Track
+from catalogue.models import TrackStep
+from catalogue.models import Venue
+from catalogue.models import translated
+from catalogue.models import utc_now
 from catalogue.search.text import is_cyrillic
-from catalogue.search.types import (
-    CatalogueSnapshot,
-    CatalogueVersion,
-    DateRange,
-    GeoPoint,
-    Matched,
-    OfferFacts,
-    QueryNote,
-    SearchFilters,
-    SearchHit,
-    SearchResults,
-    SessionFacts,
-    Suggestions,
-    TrackMembership,
-    VenueFacts,
-    When,
-)
+from catalogue.search.types import CatalogueSnapshot
+from catalogue.search.types import CatalogueVersion
+from catalogue.search.types import DateRange
+from catalogue.search.types import GeoPoint
+from catalogue.search.types import Matched
+from catalogue.search.types import OfferFacts
+from catalogue.search.types import QueryNote
+from catalogue.search.types import SearchFilters
+from catalogue.search.types import SearchHit
+from catalogue.search.types import SearchResults
+from catalogue.search.types import SessionFacts
+from catalogue.search.types import Suggestions
+from catalogue.search.types import TrackMembership
+from catalogue.search.types import VenueFacts
+from catalogue.search.types import When
 
 if TYPE_CHECKING:
     from catalogue.search.index import SearchIndex

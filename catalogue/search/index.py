@@ -22,37 +22,42 @@ import bisect
 import math
 import time
 from array import array
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+from datetime import tzinfo
 from enum import StrEnum
 
 import numpy as np
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
+from rapidfuzz import process
 
-from catalogue.models import OfferFormat, OfferKind
-from catalogue.search.text import (
-    STOP_KEYS,
-    index_words,
-    is_cyrillic,
-    query_words,
-    search_key,
-    stem,
-)
-from catalogue.search.types import (
-    NO_FILTERS,
-    CatalogueSnapshot,
-    CatalogueVersion,
-    DateRange,
-    GeoPoint,
-    Matched,
-    QueryNote,
-    SearchFilters,
-    SearchHit,
-    SearchResults,
-    Suggestions,
-    When,
-)
+from catalogue.models import OfferFormat
+from catalogue.models import OfferKind
+from catalogue.search.text import STOP_KEYS
+from catalogue.search.text import index_words
+from catalogue.search.text import is_cyrillic
+from catalogue.search.text import query_words
+from catalogue.search.text import search_key
+from catalogue.search.text import stem
+from catalogue.search.types import NO_FILTERS
+from catalogue.search.types import CatalogueSnapshot
+from catalogue.search.types import CatalogueVersion
+from catalogue.search.types import DateRange
+from catalogue.search.types import GeoPoint
+from catalogue.search.types import Matched
+from catalogue.search.types import QueryNote
+from catalogue.search.types import SearchFilters
+from catalogue.search.types import SearchHit
+from catalogue.search.types import SearchResults
+from catalogue.search.types import Suggestions
+from catalogue.search.types import When
 
 # Bounds that keep the longest query within the cost of a few ordinary ones.
 MAX_QUERY_CHARS = 200

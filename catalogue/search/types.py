@@ -6,11 +6,15 @@ handlers and screens, without loading numpy and rapidfuzz before the first searc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from datetime import date, datetime
+from dataclasses import dataclass
+from dataclasses import fields
+from datetime import date
+from datetime import datetime
 from enum import StrEnum
 
-from catalogue.models import OfferFormat, OfferKind, Translations
+from catalogue.models import OfferFormat
+from catalogue.models import OfferKind
+from catalogue.models import Translations
 
 # ---------------------------------------------------------------- what callers pass and get
 

@@ -13,7 +13,12 @@ from aiogram import Router
 
 from bot.permissions import protect
 from catalogue.team import Permission
-from handlers.programme import changes, fallbacks, imports, offer_form, offers, sessions
+from handlers.programme import changes
+from handlers.programme import fallbacks
+from handlers.programme import imports
+from handlers.programme import offer_form
+from handlers.programme import offers
+from handlers.programme import sessions
 
 router = protect(Router(name=__name__), Permission.MANAGE_PROGRAMME)
 router.include_routers(

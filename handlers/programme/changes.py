@@ -6,36 +6,39 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from aiogram import F, Router
+from aiogram import F
+from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery
+from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks.programme import CancelSession, FormPick, OpenSession, RescheduleSession
+from bot.callbacks.programme import CancelSession
+from bot.callbacks.programme import FormPick
+from bot.callbacks.programme import OpenSession
+from bot.callbacks.programme import RescheduleSession
 from bot.filters import TYPED
 from bot.screens import programme as ui
-from bot.screens.view import Viewer, show
+from bot.screens.view import Viewer
+from bot.screens.view import show
 from bot.settings import Settings
-from bot.states import ProgrammeStates, RescheduleForm
+from bot.states import ProgrammeStates
+from bot.states import RescheduleForm
 from catalogue.queries import session_by_id
-from catalogue.session_changes import (
-    cancel_session,
-    changeable_session,
-    reschedule_session,
-    subscriber_count,
-)
-from handlers.programme.common import (
-    Event,
-    back_to_finding,
-    keep_picked_end,
-    keep_typed_end,
-    offer_gone,
-    show_offer,
-    take_start,
-)
+from catalogue.session_changes import cancel_session
+from catalogue.session_changes import changeable_session
+from catalogue.session_changes import reschedule_session
+from catalogue.session_changes import subscriber_count
+from handlers.programme.common import Event
+from handlers.programme.common import back_to_finding
+from handlers.programme.common import keep_picked_end
+from handlers.programme.common import keep_typed_end
+from handlers.programme.common import offer_gone
+from handlers.programme.common import show_offer
+from handlers.programme.common import take_start
 
 router = Router(name=__name__)
 

@@ -3,20 +3,27 @@ reading the start and end of a session (the session form and a reschedule ask th
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery
+from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.screens import programme as ui
-from bot.screens.view import Viewer, show
+from bot.screens.view import Viewer
+from bot.screens.view import show
 from bot.states import ProgrammeStates
-from catalogue.models import Offer, utc_now
-from catalogue.programme import parse_end, parse_start, programme_counts, upcoming_sessions
+from catalogue.models import Offer
+from catalogue.models import utc_now
+from catalogue.programme import parse_end
+from catalogue.programme import parse_start
+from catalogue.programme import programme_counts
+from catalogue.programme import upcoming_sessions
 
 Event = Message | CallbackQuery
 

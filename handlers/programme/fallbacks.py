@@ -3,10 +3,12 @@ expected. Tried after every dialogue of the programme, so only what they left ge
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import F
+from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery
+from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,9 +18,14 @@ from bot.filters import Magic
 from bot.screens import programme as ui
 from bot.screens.view import Viewer
 from bot.settings import Settings
-from bot.states import ImportStates, OfferForm, RescheduleForm, SessionForm
-from handlers.programme.common import back_to_finding, show_programme_home
-from handlers.programme.offer_form import ask, is_offer_step
+from bot.states import ImportStates
+from bot.states import OfferForm
+from bot.states import RescheduleForm
+from bot.states import SessionForm
+from handlers.programme.common import back_to_finding
+from handlers.programme.common import show_programme_home
+from handlers.programme.offer_form import ask
+from handlers.programme.offer_form import is_offer_step
 
 router = Router(name=__name__)
 

@@ -3,10 +3,14 @@ importer as `learncity catalogue import`. An .ics file sent from an offer become
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
-from aiogram.filters import Command, StateFilter
+from aiogram import Bot
+from aiogram import F
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import BufferedInputFile, Message
+from aiogram.types import BufferedInputFile
+from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,13 +18,18 @@ from bot.callbacks.programme import ImportFile
 from bot.filters import Magic
 from bot.permissions import HasPermission
 from bot.screens import programme as ui
-from bot.screens.view import Viewer, show
+from bot.screens.view import Viewer
+from bot.screens.view import show
 from bot.settings import Settings
-from bot.states import ImportStates, ProgrammeStates
-from catalogue.exchange.importer import TABLES, CatalogueImportError, import_bytes
+from bot.states import ImportStates
+from bot.states import ProgrammeStates
+from catalogue.exchange.importer import TABLES
+from catalogue.exchange.importer import CatalogueImportError
+from catalogue.exchange.importer import import_bytes
 from catalogue.programme import offer_by_id
 from catalogue.team import Permission
-from handlers.programme.common import Event, back_to_finding
+from handlers.programme.common import Event
+from handlers.programme.common import back_to_finding
 
 router = Router(name=__name__)
 

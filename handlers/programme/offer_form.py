@@ -10,39 +10,52 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import F
+from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery
+from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks.programme import EditOffer, FormPick, NewOffer, OfferField
+from bot.callbacks.programme import EditOffer
+from bot.callbacks.programme import FormPick
+from bot.callbacks.programme import NewOffer
+from bot.callbacks.programme import OfferField
 from bot.filters import TYPED
 from bot.screens import programme as ui
-from bot.screens.view import View, Viewer, show
-from bot.settings import SUPPORTED_LOCALES, Settings
+from bot.screens.view import View
+from bot.screens.view import Viewer
+from bot.screens.view import show
+from bot.settings import SUPPORTED_LOCALES
+from bot.settings import Settings
 from bot.states import OfferForm
 from catalogue.exchange.importer import CatalogueImportError
-from catalogue.models import Festival, OfferFormat, OfferKind, Provider, utc_now
-from catalogue.programme import (
-    clean_typed,
-    external_id_of,
-    festival_choices,
-    new_external_id,
-    offer_by_id,
-    offer_preview_card,
-    offer_record,
-    parse_ages,
-    parse_price,
-    provider_choices,
-    save_offer,
-    usual_currency,
-    validated_offer,
-)
-from handlers.programme.common import Event, back_to_finding, offer_gone, show_offer
+from catalogue.models import Festival
+from catalogue.models import OfferFormat
+from catalogue.models import OfferKind
+from catalogue.models import Provider
+from catalogue.models import utc_now
+from catalogue.programme import clean_typed
+from catalogue.programme import external_id_of
+from catalogue.programme import festival_choices
+from catalogue.programme import new_external_id
+from catalogue.programme import offer_by_id
+from catalogue.programme import offer_preview_card
+from catalogue.programme import offer_record
+from catalogue.programme import parse_ages
+from catalogue.programme import parse_price
+from catalogue.programme import provider_choices
+from catalogue.programme import save_offer
+from catalogue.programme import usual_currency
+from catalogue.programme import validated_offer
+from handlers.programme.common import Event
+from handlers.programme.common import back_to_finding
+from handlers.programme.common import offer_gone
+from handlers.programme.common import show_offer
 
 router = Router(name=__name__)
 

@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import Command
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery
+from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks.programme import OpenOffer, ProgrammeHome
+from bot.callbacks.programme import OpenOffer
+from bot.callbacks.programme import ProgrammeHome
 from bot.filters import TYPED
 from bot.screens import programme as ui
-from bot.screens.view import Viewer, show
+from bot.screens.view import Viewer
+from bot.screens.view import show
 from bot.states import ProgrammeStates
-from catalogue.programme import clean_typed, find_offers, offer_by_id
-from handlers.programme.common import (
-    Event,
-    back_to_finding,
-    offer_gone,
-    show_offer,
-    show_programme_home,
-)
+from catalogue.programme import clean_typed
+from catalogue.programme import find_offers
+from catalogue.programme import offer_by_id
+from handlers.programme.common import Event
+from handlers.programme.common import back_to_finding
+from handlers.programme.common import offer_gone
+from handlers.programme.common import show_offer
+from handlers.programme.common import show_programme_home
 
 router = Router(name=__name__)
 

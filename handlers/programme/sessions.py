@@ -5,41 +5,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import F
+from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery
+from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks.programme import AddSession, FormPick
+from bot.callbacks.programme import AddSession
+from bot.callbacks.programme import FormPick
 from bot.filters import TYPED
 from bot.screens import programme as ui
-from bot.screens.view import Viewer, show
-from bot.states import ProgrammeStates, SessionForm
+from bot.screens.view import Viewer
+from bot.screens.view import show
+from bot.states import ProgrammeStates
+from bot.states import SessionForm
 from catalogue.exchange.importer import CatalogueImportError
-from catalogue.models import OfferFormat, Venue
-from catalogue.programme import (
-    clean_typed,
-    external_id_of,
-    new_external_id,
-    offer_by_id,
-    preview_session,
-    save_session,
-    validated_session,
-    venue_by_id,
-    venue_choices,
-)
-from handlers.programme.common import (
-    Event,
-    back_to_finding,
-    keep_picked_end,
-    keep_typed_end,
-    offer_gone,
-    show_offer,
-    take_start,
-)
+from catalogue.models import OfferFormat
+from catalogue.models import Venue
+from catalogue.programme import clean_typed
+from catalogue.programme import external_id_of
+from catalogue.programme import new_external_id
+from catalogue.programme import offer_by_id
+from catalogue.programme import preview_session
+from catalogue.programme import save_session
+from catalogue.programme import validated_session
+from catalogue.programme import venue_by_id
+from catalogue.programme import venue_choices
+from handlers.programme.common import Event
+from handlers.programme.common import back_to_finding
+from handlers.programme.common import keep_picked_end
+from handlers.programme.common import keep_typed_end
+from handlers.programme.common import offer_gone
+from handlers.programme.common import show_offer
+from handlers.programme.common import take_start
 
 router = Router(name=__name__)
 
