@@ -227,7 +227,8 @@ class Resident(SQLModel, table=True):
     # False once Telegram says the resident blocked the bot; back to True when they write again.
     is_active: bool = True
     created_at: datetime = Field(default_factory=utc_now, sa_column=_utc_column())
-    # Reminder preferences (scheduler/): minutes before a session, e.g. [1440, 60].
+    # Reminder preferences (catalogue/outbox/preferences.py): minutes before a session,
+    # e.g. [1440, 60].
     reminder_offsets: list[int] = Field(
         default_factory=lambda: [1440, 60],
         sa_column=Column(JSON, nullable=False, default=lambda: [1440, 60]),

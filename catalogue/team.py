@@ -49,7 +49,7 @@ class Permission(StrEnum):
     MANAGE_TEAM = "manage_team"
     MANAGE_PROGRAMME = "manage_programme"
     BROADCAST = "broadcast"
-    CHECK_IN = "check_in"  # volunteers at the door; used by the attendance feature
+    CHECK_IN = "check_in"  # volunteers at the door (handlers/checkin_volunteer.py)
     VIEW_REPORTS = "view_reports"  # attendance reports and exports for the city's monitoring
 
 
