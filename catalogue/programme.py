@@ -1,9 +1,8 @@
 """The programme as organisers change it from the chat: new offers and sessions, edits.
 
 Everything goes through the catalogue exchange format (`catalogue.exchange.schema`) and the
-importer's
-upsert, so a form in the chat obeys exactly the rules of an imported file: a record is built
-as a plain dict, validated by the same pydantic model, and written by `import_document`.
+importer's upsert, so a form in the chat obeys exactly the rules of an imported file: a record
+is built as a plain dict, validated by the same pydantic model, and written by `import_document`.
 """
 
 from __future__ import annotations
@@ -18,7 +17,9 @@ from datetime import time
 from datetime import timedelta
 from datetime import tzinfo
 from typing import Any
+from typing import TypeVar
 
+from pydantic import BaseModel
 from pydantic import ValidationError
 from sqlalchemy import func
 from sqlalchemy import or_
@@ -27,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.errors import DomainError
 from catalogue.exchange.importer import CatalogueImportError
-from catalogue.exchange.importer import RowError
+from catalogue.exchange.importer import field_errors
 from catalogue.exchange.importer import import_document
 from catalogue.exchange.schema import CatalogueDocument
 from catalogue.exchange.schema import OfferRecord
@@ -48,6 +49,9 @@ from catalogue.search.text import normalise
 
 FOUND_LIMIT = 8
 CHOICES_LIMIT = 24
+
+RecordT = TypeVar("RecordT", bound=BaseModel)  # a record of the exchange format
+RowT = TypeVar("RowT", Offer, OfferSession)
 
 
 class FormError(DomainError, ValueError):
@@ -176,30 +180,19 @@ def new_external_id(title: str, prefix: str = "") -> str:
 
 
 def validated_offer(data: dict[str, Any]) -> OfferRecord:
-    try:
-        return OfferRecord.model_validate(data)
-    except ValidationError as error:
-        raise CatalogueImportError(_row_errors("offers", error)) from None
+    return _validated(OfferRecord, "offers", data)
 
 
 def validated_session(data: dict[str, Any]) -> SessionRecord:
+    return _validated(SessionRecord, "sessions", data)
+
+
+def _validated(record_type: type[RecordT], table: str, data: dict[str, Any]) -> RecordT:
+    """The record, or CatalogueImportError naming each field that fails, as an import would."""
     try:
-        return SessionRecord.model_validate(data)
+        return record_type.model_validate(data)
     except ValidationError as error:
-        raise CatalogueImportError(_row_errors("sessions", error)) from None
-
-
-def _row_errors(table: str, error: ValidationError) -> list[RowError]:
-    return [
-        RowError(
-            table,
-            None,
-            0,
-            ".".join(str(part) for part in problem["loc"]),
-            problem["msg"].removeprefix("Value error, "),
-        )
-        for problem in error.errors()
-    ]
+        raise CatalogueImportError(field_errors(error, table, None, 0)) from None
 
 
 async def offer_record(session: AsyncSession, offer: Offer) -> dict[str, Any]:
@@ -227,16 +220,21 @@ async def offer_record(session: AsyncSession, offer: Offer) -> dict[str, Any]:
 async def save_offer(session: AsyncSession, data: dict[str, Any]) -> Offer:
     """Create or update one offer from its record (all checks of an import apply)."""
     record = validated_offer(data)
-    await import_document(session, CatalogueDocument(offers=[record]))
-    offer = await session.scalar(select(Offer).where(Offer.external_id == record.id))
-    assert offer is not None
-    return offer
+    return await _saved(session, CatalogueDocument(offers=[record]), Offer, record.id)
 
 
 async def save_session(session: AsyncSession, data: dict[str, Any]) -> OfferSession:
+    """Create or update one session from its record (all checks of an import apply)."""
     record = validated_session(data)
-    await import_document(session, CatalogueDocument(sessions=[record]))
-    saved = await session.scalar(select(OfferSession).where(OfferSession.external_id == record.id))
+    return await _saved(session, CatalogueDocument(sessions=[record]), OfferSession, record.id)
+
+
+async def _saved(
+    session: AsyncSession, document: CatalogueDocument, model: type[RowT], external_id: str
+) -> RowT:
+    """Import a document of one record; the row it made or updated."""
+    await import_document(session, document)
+    saved = await session.scalar(select(model).where(model.external_id == external_id))
     assert saved is not None
     return saved
 

@@ -8,10 +8,12 @@ they add to it rather than write it again.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import ColumnElement
 from sqlalchemy import Select
 from sqlalchemy import bindparam
 from sqlalchemy import func
@@ -133,13 +135,28 @@ async def track_offers_page(
 
 
 async def next_session_of(
-    session: AsyncSession, offer_ids: list[int], now: datetime
+    session: AsyncSession, offer_ids: Collection[int], now: datetime
+) -> dict[int, OfferSession]:
+    """Each offer's first session not over yet (one under way counts), cancelled ones left out."""
+    return await _first_session_per_offer(session, offer_ids, _upcoming(now))
+
+
+async def next_start_of(
+    session: AsyncSession, offer_ids: Collection[int], now: datetime
+) -> dict[int, OfferSession]:
+    """Each offer's first session that has not begun yet, cancelled ones left out."""
+    not_begun = (OfferSession.starts_at > now) & (OfferSession.status != SessionStatus.CANCELLED)
+    return await _first_session_per_offer(session, offer_ids, not_begun)
+
+
+async def _first_session_per_offer(
+    session: AsyncSession, offer_ids: Collection[int], wanted: ColumnElement[bool]
 ) -> dict[int, OfferSession]:
     if not offer_ids:
         return {}
     rows = await session.scalars(
         select(OfferSession)
-        .where(OfferSession.offer_id.in_(offer_ids), _upcoming(now))
+        .where(OfferSession.offer_id.in_(offer_ids), wanted)
         .order_by(OfferSession.starts_at)
     )
     first: dict[int, OfferSession] = {}

@@ -48,7 +48,7 @@ from catalogue.checkin.tables import AttendanceEntry
 from catalogue.checkin.tables import CheckIn
 from catalogue.checkin.tables import CheckInMethod
 from catalogue.checkin.tables import SessionFeedback
-from catalogue.errors import DomainError
+from catalogue.errors import ProblemError
 from catalogue.models import Category
 from catalogue.models import Festival
 from catalogue.models import Offer
@@ -80,10 +80,9 @@ class ScopeProblem(StrEnum):
     BAD_DATES = "bad_dates"
 
 
-class ScopeError(DomainError):
+class ScopeError(ProblemError[ScopeProblem]):
     def __init__(self, problem: ScopeProblem, detail: str = "") -> None:
         super().__init__(problem)
-        self.problem = problem
         self.detail = detail
 
 

@@ -28,7 +28,7 @@ from sqlmodel import Column
 from sqlmodel import Field
 from sqlmodel import SQLModel
 
-from catalogue.errors import DomainError
+from catalogue.errors import ProblemError
 from catalogue.models import _enum_column
 from catalogue.models import _string_column
 from catalogue.models import _utc_column
@@ -108,12 +108,8 @@ class InviteProblem(StrEnum):
     REVOKED = "revoked"
 
 
-class TeamError(DomainError):
+class TeamError(ProblemError[InviteProblem | str]):
     """A team change that cannot be made; `problem` says which."""
-
-    def __init__(self, problem: InviteProblem | str) -> None:
-        super().__init__(problem)
-        self.problem = problem
 
 
 @dataclass(frozen=True)

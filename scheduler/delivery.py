@@ -50,6 +50,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from enum import StrEnum
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
@@ -286,33 +287,23 @@ class Delivery:
         return DeliveryResult(DeliveryStatus.FAILED, error=error.message)
 
     async def _call(self, chat_id: int, outgoing: Outgoing) -> int:
-        paid = True if outgoing.paid else None
+        """Hands the message to Telegram in the form it takes (document, photo or text)."""
+        common: dict[str, Any] = {
+            "reply_markup": outgoing.markup,
+            "allow_paid_broadcast": True if outgoing.paid else None,
+            "request_timeout": math.ceil(self.send_timeout),
+        }
+        caption = outgoing.text or None
         if outgoing.document is not None:
             sent = await self.bot.send_document(
-                chat_id,
-                outgoing.document,
-                caption=outgoing.text or None,
-                reply_markup=outgoing.markup,
-                allow_paid_broadcast=paid,
-                request_timeout=math.ceil(self.send_timeout),
+                chat_id, outgoing.document, caption=caption, **common
             )
         elif outgoing.photo is not None:
-            sent = await self.bot.send_photo(
-                chat_id,
-                outgoing.photo,
-                caption=outgoing.text or None,
-                reply_markup=outgoing.markup,
-                allow_paid_broadcast=paid,
-                request_timeout=math.ceil(self.send_timeout),
-            )
+            sent = await self.bot.send_photo(chat_id, outgoing.photo, caption=caption, **common)
         else:
+            no_preview = LinkPreviewOptions(is_disabled=True)
             sent = await self.bot.send_message(
-                chat_id,
-                outgoing.text,
-                reply_markup=outgoing.markup,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-                allow_paid_broadcast=paid,
-                request_timeout=math.ceil(self.send_timeout),
+                chat_id, outgoing.text, link_preview_options=no_preview, **common
             )
         return sent.message_id
 

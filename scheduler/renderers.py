@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 
@@ -39,6 +40,8 @@ from catalogue.outbox.reminders import REMINDER
 from catalogue.outbox.reminders import quiet_hours
 from catalogue.outbox.reminders import resident_zone
 from catalogue.outbox.timing import reminder_due
+from catalogue.queries import next_start_of
+from catalogue.queries import offers_by_id
 from catalogue.queries import sessions_by_id
 from scheduler.delivery import Outgoing
 from scheduler.rendering import RenderContext
@@ -87,6 +90,43 @@ def _session_ids(rows: list[OutboxMessage]) -> set[int]:
     return {row.session_id for row in rows if row.session_id}
 
 
+@dataclass(frozen=True)
+class AboutSession:
+    """What a row about a session is decided on: its resident, the session, its offer and
+    venue, and the status of the resident's seat at it (None: they hold none)."""
+
+    resident: Resident
+    offer_session: OfferSession
+    offer: Offer
+    venue: Venue | None
+    seat_status: SeatStatus | None
+
+
+async def _render_about_sessions(
+    session: AsyncSession,
+    rows: list[OutboxMessage],
+    decide: Callable[[OutboxMessage, AboutSession], Rendered],
+) -> dict[int, Rendered]:
+    """Rows about a session, loaded in three queries; `decide` renders each whose resident
+    and session are still there."""
+    residents = await _residents(session, rows)
+    sessions = await sessions_by_id(session, _session_ids(rows))
+    statuses = await _statuses(session, rows)
+    rendered: dict[int, Rendered] = {}
+    for row in rows:
+        resident = residents.get(row.resident_id or 0)
+        facts = sessions.get(row.session_id or 0)
+        if resident is None or facts is None:
+            rendered[row.id] = Skip("session or resident gone")
+            continue
+        offer_session, offer, venue = facts
+        seat_status = statuses.get((resident.id, offer_session.id))
+        rendered[row.id] = decide(
+            row, AboutSession(resident, offer_session, offer, venue, seat_status)
+        )
+    return rendered
+
+
 # ---------------------------------------------------------------- reminders
 
 
@@ -96,37 +136,28 @@ def reminder_renderer(draw: DrawReminder) -> Renderer:
     async def render(
         session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
     ) -> dict[int, Rendered]:
-        now = context.now
-        residents = await _residents(session, rows)
-        sessions = await sessions_by_id(session, _session_ids(rows))
-        statuses = await _statuses(session, rows)
-        superseded = await _superseded(session, rows, now)
-        rendered: dict[int, Rendered] = {}
-        for row in rows:
-            resident = residents.get(row.resident_id or 0)
-            facts = sessions.get(row.session_id or 0)
-            if resident is None or facts is None:
-                rendered[row.id] = Skip("session or resident gone")
-                continue
-            offer_session, offer, venue = facts
+        superseded = await _superseded(session, rows, context.now)
+
+        def decide(row: OutboxMessage, about: AboutSession) -> Rendered:
+            resident, offer_session, now = about.resident, about.offer_session, context.now
             if not resident.reminders_on:
-                rendered[row.id] = Skip("reminders off")
-            elif offer_session.status == SessionStatus.CANCELLED:
-                rendered[row.id] = Skip("session cancelled")
-            elif statuses.get((resident.id, offer_session.id)) != SeatStatus.GOING:
-                rendered[row.id] = Skip("not going")
-            elif offer_session.starts_at <= now:
-                rendered[row.id] = Skip("session already begun")
-            elif (
+                return Skip("reminders off")
+            if offer_session.status == SessionStatus.CANCELLED:
+                return Skip("session cancelled")
+            if about.seat_status != SeatStatus.GOING:
+                return Skip("not going")
+            if offer_session.starts_at <= now:
+                return Skip("session already begun")
+            if (
                 row.anchor_at != offer_session.starts_at
                 and (due := _due_again(row, resident, offer_session, context)) > now
             ):
-                rendered[row.id] = Reschedule(due, offer_session.starts_at)
-            elif row.id in superseded:
-                rendered[row.id] = Skip("a later reminder is due too")
-            else:
-                rendered[row.id] = draw(resident, offer, offer_session, venue, now)
-        return rendered
+                return Reschedule(due, offer_session.starts_at)
+            if row.id in superseded:
+                return Skip("a later reminder is due too")
+            return draw(resident, about.offer, offer_session, about.venue, now)
+
+        return await _render_about_sessions(session, rows, decide)
 
     return render
 
@@ -175,35 +206,24 @@ def change_renderer(draw: DrawChange) -> Renderer:
     async def render(
         session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
     ) -> dict[int, Rendered]:
-        residents = await _residents(session, rows)
-        sessions = await sessions_by_id(session, _session_ids(rows))
-        statuses = await _statuses(session, rows)
         old_venues = await _old_venues(session, rows)
-        rendered: dict[int, Rendered] = {}
-        for row in rows:
-            resident = residents.get(row.resident_id or 0)
-            facts = sessions.get(row.session_id or 0)
-            if resident is None or facts is None:
-                rendered[row.id] = Skip("session or resident gone")
-                continue
-            offer_session, offer, venue = facts
+
+        def decide(row: OutboxMessage, about: AboutSession) -> Rendered:
+            offer_session = about.offer_session
             cancelled = row.payload.get("change") == "cancelled"
             old_starts = _parse(row.payload.get("old_starts_at"))
             if cancelled != (offer_session.status == SessionStatus.CANCELLED):
-                rendered[row.id] = Skip("changed again since")
-            elif statuses.get((resident.id, offer_session.id)) not in (
-                SeatStatus.GOING,
-                SeatStatus.WAITLISTED,
-            ):
-                rendered[row.id] = Skip("no longer subscribed")
-            elif max(offer_session.starts_at, old_starts or offer_session.starts_at) <= context.now:
-                rendered[row.id] = Skip("session already begun")
-            else:
-                old_venue = old_venues.get(row.payload.get("old_venue_id") or 0)
-                rendered[row.id] = draw(
-                    resident, offer, offer_session, venue, old_starts, old_venue
-                )
-        return rendered
+                return Skip("changed again since")
+            if about.seat_status not in (SeatStatus.GOING, SeatStatus.WAITLISTED):
+                return Skip("no longer subscribed")
+            if max(offer_session.starts_at, old_starts or offer_session.starts_at) <= context.now:
+                return Skip("session already begun")
+            old_venue = old_venues.get(row.payload.get("old_venue_id") or 0)
+            return draw(
+                about.resident, about.offer, offer_session, about.venue, old_starts, old_venue
+            )
+
+        return await _render_about_sessions(session, rows, decide)
 
     return render
 
@@ -227,57 +247,21 @@ def promotion_renderer(draw: DrawPromotion) -> Renderer:
     async def render(
         session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
     ) -> dict[int, Rendered]:
-        residents = await _residents(session, rows)
-        sessions = await sessions_by_id(session, _session_ids(rows))
-        statuses = await _statuses(session, rows)
-        rendered: dict[int, Rendered] = {}
-        for row in rows:
-            resident = residents.get(row.resident_id or 0)
-            facts = sessions.get(row.session_id or 0)
-            if resident is None or facts is None:
-                rendered[row.id] = Skip("session or resident gone")
-                continue
-            offer_session, offer, venue = facts
-            if statuses.get((resident.id, offer_session.id)) != SeatStatus.GOING:
-                rendered[row.id] = Skip("no longer going")
-            elif offer_session.status == SessionStatus.CANCELLED:
-                rendered[row.id] = Skip("session cancelled")
-            elif offer_session.starts_at <= context.now:
-                rendered[row.id] = Skip("session already begun")
-            else:
-                rendered[row.id] = draw(resident, offer, offer_session, venue)
-        return rendered
+        def decide(row: OutboxMessage, about: AboutSession) -> Rendered:
+            if about.seat_status != SeatStatus.GOING:
+                return Skip("no longer going")
+            if about.offer_session.status == SessionStatus.CANCELLED:
+                return Skip("session cancelled")
+            if about.offer_session.starts_at <= context.now:
+                return Skip("session already begun")
+            return draw(about.resident, about.offer, about.offer_session, about.venue)
+
+        return await _render_about_sessions(session, rows, decide)
 
     return render
 
 
 # ---------------------------------------------------------------- announcements and digests
-
-
-async def _first_upcoming(
-    session: AsyncSession, offer_ids: set[int], now: datetime, until: datetime | None = None
-) -> dict[int, OfferSession]:
-    if not offer_ids:
-        return {}
-    query = (
-        select(OfferSession)
-        .where(
-            OfferSession.offer_id.in_(offer_ids),
-            OfferSession.starts_at > now,
-            OfferSession.status != SessionStatus.CANCELLED,
-        )
-        .order_by(OfferSession.starts_at)
-    )
-    if until is not None:
-        query = query.where(OfferSession.starts_at <= until)
-    first: dict[int, OfferSession] = {}
-    for offer_session in await session.scalars(query):
-        first.setdefault(offer_session.offer_id, offer_session)
-    return first
-
-
-async def _offers(session: AsyncSession, ids: set[int]) -> dict[int, Offer]:
-    return {o.id: o for o in await session.scalars(select(Offer).where(Offer.id.in_(ids)))}
 
 
 def announcement_renderer(draw: DrawAnnouncement) -> Renderer:
@@ -288,8 +272,8 @@ def announcement_renderer(draw: DrawAnnouncement) -> Renderer:
     ) -> dict[int, Rendered]:
         residents = await _residents(session, rows)
         offer_ids = {int(row.payload.get("offer_id", 0)) for row in rows}
-        offers = await _offers(session, offer_ids)
-        first = await _first_upcoming(session, offer_ids, context.now)
+        offers = await offers_by_id(session, offer_ids)
+        first = await next_start_of(session, offer_ids, context.now)
         rendered: dict[int, Rendered] = {}
         for row in rows:
             resident = residents.get(row.resident_id or 0)
@@ -355,8 +339,8 @@ async def _digest(
     if scope is None:
         return Skip("track or category gone")
     offer_ids = set(await session.scalars(in_scope.distinct()))
-    offers = await _offers(session, offer_ids)
-    first = await _first_upcoming(session, offer_ids, now)
+    offers = await offers_by_id(session, offer_ids)
+    first = await next_start_of(session, offer_ids, now)
     new = [
         (offers[offer_id], first[offer_id])
         for offer_id in sorted(first, key=lambda offer_id: first[offer_id].starts_at)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from catalogue.checkin.tables import AgeBand
-from catalogue.errors import DomainError
+from catalogue.errors import ProblemError
 from catalogue.models import OfferSession
 
 
@@ -35,10 +35,9 @@ class Problem(StrEnum):
     TOKEN_EXPIRED = "token_expired"
 
 
-class CheckInError(DomainError):
+class CheckInError(ProblemError[Problem]):
     def __init__(self, problem: Problem, offer_session: OfferSession | None = None) -> None:
         super().__init__(problem)
-        self.problem = problem
         self.offer_session = offer_session
 
 

@@ -13,9 +13,9 @@ from catalogue.checkin.tables import CheckIn
 from catalogue.models import Offer
 from catalogue.models import OfferSession
 from catalogue.models import Resident
-from catalogue.models import SessionStatus
 from catalogue.models import Track
 from catalogue.models import TrackStep
+from catalogue.queries import next_start_of
 
 
 @dataclass(frozen=True)
@@ -69,16 +69,6 @@ async def track_progress(
             .distinct()
         )
     )
-    upcoming: dict[int, OfferSession] = {}
-    for offer_session in await session.scalars(
-        select(OfferSession)
-        .where(
-            OfferSession.offer_id.in_(offer_ids),
-            OfferSession.starts_at > now,
-            OfferSession.status != SessionStatus.CANCELLED,
-        )
-        .order_by(OfferSession.starts_at)
-    ):
-        upcoming.setdefault(offer_session.offer_id, offer_session)
+    upcoming = await next_start_of(session, offer_ids, now)
     steps = [TrackStepState(offer, offer.id in done, upcoming.get(offer.id)) for offer in offers]
     return TrackProgress(track, steps)

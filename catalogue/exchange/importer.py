@@ -262,16 +262,7 @@ def validate_rows(rows: Iterable[_Row]) -> tuple[CatalogueDocument, Places, list
         try:
             record = TABLES[row.table].model_validate(row.data)
         except ValidationError as error:
-            errors += [
-                RowError(
-                    row.table,
-                    row.line,
-                    row.index,
-                    ".".join(str(part) for part in problem["loc"]),
-                    problem["msg"].removeprefix("Value error, "),
-                )
-                for problem in error.errors()
-            ]
+            errors += field_errors(error, row.table, row.line, row.index)
             continue
         if record.id in seen[row.table]:
             errors.append(
@@ -282,6 +273,22 @@ def validate_rows(rows: Iterable[_Row]) -> tuple[CatalogueDocument, Places, list
         records[row.table].append(record)
         places[(row.table, record.id)] = (row.line, row.index)
     return CatalogueDocument(**records), places, errors
+
+
+def field_errors(
+    error: ValidationError, table: str, line: int | None, index: int | None
+) -> list[RowError]:
+    """A RowError for each field pydantic refused, its message as an organiser reads it."""
+    return [
+        RowError(
+            table,
+            line,
+            index,
+            ".".join(str(part) for part in problem["loc"]),
+            problem["msg"].removeprefix("Value error, "),
+        )
+        for problem in error.errors()
+    ]
 
 
 # Which fields of which tables refer to which table.

@@ -65,6 +65,15 @@ def quiet_hours(resident: Resident) -> QuietHours | None:
     return QuietHours.of(resident.quiet_from, resident.quiet_until)
 
 
+async def _skip_pending_of(
+    session: AsyncSession, resident: Resident, kind: str, reason: str
+) -> int:
+    """The resident's rows of `kind` not sent yet are skipped, to be planned afresh."""
+    return await skip_pending(
+        session, reason, OutboxMessage.kind == kind, OutboxMessage.resident_id == resident.id
+    )
+
+
 # ---------------------------------------------------------------- reminders
 
 
@@ -150,12 +159,7 @@ async def replan_resident(
     session: AsyncSession, resident: Resident, now: datetime, city_zone: ZoneInfo
 ) -> None:
     """After the resident changed offsets, quiet hours, zone or turned reminders on/off."""
-    await skip_pending(
-        session,
-        "settings changed",
-        OutboxMessage.kind == REMINDER,
-        OutboxMessage.resident_id == resident.id,
-    )
+    await _skip_pending_of(session, resident, REMINDER, "settings changed")
     upcoming = await session.scalars(
         select(OfferSession)
         .join(Seat, Seat.session_id == OfferSession.id)
@@ -234,12 +238,7 @@ async def plan_digest(
     session: AsyncSession, resident: Resident, now: datetime, city_zone: ZoneInfo
 ) -> None:
     """The resident's next weekly digest, after they changed its day or time (or turned it off)."""
-    await skip_pending(
-        session,
-        "digest settings changed",
-        OutboxMessage.kind == DIGEST,
-        OutboxMessage.resident_id == resident.id,
-    )
+    await _skip_pending_of(session, resident, DIGEST, "digest settings changed")
     message = digest_message(resident, now, city_zone)
     if message is not None:
         # A week whose digest went out already keeps it: at most one digest a week.

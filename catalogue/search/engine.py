@@ -15,10 +15,13 @@ import asyncio
 import json
 import math
 import time
+from collections.abc import Callable
 from datetime import UTC
 from datetime import timedelta
 from typing import TYPE_CHECKING
+from typing import TypeVar
 
+from sqlalchemy import Select
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,6 +55,8 @@ from catalogue.search.types import When
 if TYPE_CHECKING:
     from catalogue.search.index import SearchIndex
 
+FactsT = TypeVar("FactsT")
+
 __all__ = [
     "CatalogueSearch",
     "CatalogueVersion",
@@ -84,53 +89,53 @@ async def load_snapshot(session: AsyncSession) -> CatalogueSnapshot:
     """What the index needs, in six queries; the version is read first, so a change made
     while loading shows as a newer version at the next check."""
     version = await catalogue_version(session)
-    offers = [
-        OfferFacts(*row)
-        for row in await session.execute(
-            select(
-                Offer.id,
-                Offer.title,
-                Offer.keywords,
-                Offer.kind,
-                Offer.format,
-                Offer.language,
-                Offer.age_min,
-                Offer.age_max,
-                Offer.price_minor,
-                Offer.provider_id,
-            ).order_by(Offer.id)
-        )
-    ]
+    offers = await _facts(
+        session,
+        OfferFacts,
+        select(
+            Offer.id,
+            Offer.title,
+            Offer.keywords,
+            Offer.kind,
+            Offer.format,
+            Offer.language,
+            Offer.age_min,
+            Offer.age_max,
+            Offer.price_minor,
+            Offer.provider_id,
+        ).order_by(Offer.id),
+    )
     providers = dict((await session.execute(select(Provider.id, Provider.name))).all())
-    venues = [
-        VenueFacts(*row)
-        for row in await session.execute(
-            select(Venue.id, Venue.name, Venue.latitude, Venue.longitude, Venue.step_free)
-        )
-    ]
-    sessions = [
-        SessionFacts(*row)
-        for row in await session.execute(
-            select(
-                OfferSession.offer_id,
-                OfferSession.venue_id,
-                OfferSession.starts_at,
-                OfferSession.ends_at,
-            ).where(
-                OfferSession.ends_at > utc_now(),
-                OfferSession.status != SessionStatus.CANCELLED,
-            )
-        )
-    ]
-    tracks = [
-        TrackMembership(*row)
-        for row in await session.execute(
-            select(TrackStep.offer_id, TrackStep.track_id, Track.category_id).join(
-                Track, Track.id == TrackStep.track_id
-            )
-        )
-    ]
+    venues = await _facts(
+        session,
+        VenueFacts,
+        select(Venue.id, Venue.name, Venue.latitude, Venue.longitude, Venue.step_free),
+    )
+    sessions = await _facts(
+        session,
+        SessionFacts,
+        select(
+            OfferSession.offer_id,
+            OfferSession.venue_id,
+            OfferSession.starts_at,
+            OfferSession.ends_at,
+        ).where(OfferSession.ends_at > utc_now(), OfferSession.status != SessionStatus.CANCELLED),
+    )
+    tracks = await _facts(
+        session,
+        TrackMembership,
+        select(TrackStep.offer_id, TrackStep.track_id, Track.category_id).join(
+            Track, Track.id == TrackStep.track_id
+        ),
+    )
     return CatalogueSnapshot(version, offers, providers, venues, sessions, tracks)
+
+
+async def _facts(
+    session: AsyncSession, facts_type: Callable[..., FactsT], query: Select
+) -> list[FactsT]:
+    """Each row of `query` as a `facts_type`: its columns in the order of the type's fields."""
+    return [facts_type(*row) for row in await session.execute(query)]
 
 
 async def build_search_index(session: AsyncSession) -> SearchIndex:
