@@ -7,6 +7,7 @@ from enum import StrEnum
 from aiogram.filters.callback_data import CallbackData
 
 from bot.callbacks import Id
+from bot.callbacks import OfferButton
 
 
 class Screen(StrEnum):
@@ -35,8 +36,9 @@ class ChooseTrack(CallbackData, prefix="trk"):
     page: Id = 0
 
 
-class ShowOffer(CallbackData, prefix="off"):
-    offer_id: Id
+class ShowOffer(OfferButton, prefix="off"):
+    """The offer's card."""
+
     # Where Back leads: the track's list page the resident came from (0 = the main menu).
     track_id: Id = 0
     page: Id = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram.filters.callback_data import CallbackData
 
 from bot.callbacks import Id
+from bot.callbacks import SessionButton
 
 
 class CheckInSessions(CallbackData, prefix="cia"):
@@ -17,17 +18,13 @@ class CheckInVenue(CallbackData, prefix="civ"):
     venue_id: Id
 
 
-class CheckInSession(CallbackData, prefix="cis"):
+class CheckInSession(SessionButton, prefix="cis"):
     """Start checking people in to this session."""
 
-    session_id: Id
 
-
-class SelfCheckInQr(CallbackData, prefix="ciq"):
+class SelfCheckInQr(SessionButton, prefix="ciq"):
     """Show (a fresh) QR that residents scan to check themselves in."""
-
-    session_id: Id
 
 
 class StopCheckIn(CallbackData, prefix="cix"):
-    pass
+    """Leave check-in."""

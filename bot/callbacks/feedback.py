@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
-
 from bot.callbacks import Id
+from bot.callbacks import SessionButton
 
 
-class RateSession(CallbackData, prefix="fb"):
-    session_id: Id
+class RateSession(SessionButton, prefix="fb"):
+    """A score (1–5) for an attended session."""
+
     score: Id
 
 
-class SkipComment(CallbackData, prefix="fbs"):
-    session_id: Id
+class SkipComment(SessionButton, prefix="fbs"):
+    """No comment after the score."""

@@ -10,8 +10,8 @@ from enum import StrEnum
 from aiogram.filters.callback_data import CallbackData
 
 from bot.callbacks import Id
-
-# -- programme (handlers/programme/)
+from bot.callbacks import OfferButton
+from bot.callbacks import SessionButton
 
 
 class OfferField(StrEnum):
@@ -27,22 +27,11 @@ class OfferField(StrEnum):
 
 
 class ProgrammeHome(CallbackData, prefix="pgh"):
-    pass
+    """Back to /programme."""
 
 
 class NewOffer(CallbackData, prefix="pgn"):
-    pass
-
-
-class OpenOffer(CallbackData, prefix="pgo"):
-    offer_id: Id
-
-
-class EditOffer(CallbackData, prefix="pge"):
-    """No field: choose what to change; a field: change it."""
-
-    offer_id: Id
-    field: OfferField | None = None
+    """Start the form of a new offer."""
 
 
 class FormPick(CallbackData, prefix="pgp"):
@@ -51,24 +40,41 @@ class FormPick(CallbackData, prefix="pgp"):
     value: str
 
 
-class AddSession(CallbackData, prefix="pga"):
-    offer_id: Id
-
-
-class OpenSession(CallbackData, prefix="pgs"):
-    session_id: Id
-
-
-class RescheduleSession(CallbackData, prefix="pgr"):
-    session_id: Id
-
-
-class CancelSession(CallbackData, prefix="pgx"):
-    session_id: Id
-    confirmed: bool = False
-
-
 class ImportFile(CallbackData, prefix="pgi"):
     """Wait for a file; with an offer, an .ics file's events become its sessions."""
 
     offer_id: Id = 0
+
+
+# -- one offer
+
+
+class OpenOffer(OfferButton, prefix="pgo"):
+    """The offer's management screen."""
+
+
+class EditOffer(OfferButton, prefix="pge"):
+    """No field: choose what to change; a field: change it."""
+
+    field: OfferField | None = None
+
+
+class AddSession(OfferButton, prefix="pga"):
+    """Start the form of a new session of the offer."""
+
+
+# -- one session
+
+
+class OpenSession(SessionButton, prefix="pgs"):
+    """The session's management screen."""
+
+
+class RescheduleSession(SessionButton, prefix="pgr"):
+    """Start moving the session to another time."""
+
+
+class CancelSession(SessionButton, prefix="pgx"):
+    """Ask to confirm; confirmed: cancel the session and tell its residents."""
+
+    confirmed: bool = False

@@ -8,6 +8,7 @@ from enum import StrEnum
 from aiogram.filters.callback_data import CallbackData
 
 from bot.callbacks import Id
+from bot.callbacks import OfferButton
 
 
 class SearchToggle(StrEnum):
@@ -22,8 +23,9 @@ class SearchPage(CallbackData, prefix="sp"):
     page: Id
 
 
-class SearchResult(CallbackData, prefix="sr"):
-    offer_id: Id
+class SearchResult(OfferButton, prefix="sr"):
+    """An offer's card, opened from a page of search results."""
+
     page: Id = 0
 
 

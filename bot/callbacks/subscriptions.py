@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram.filters.callback_data import CallbackData
 
 from bot.callbacks import Id
+from bot.callbacks import SessionButton
 
 # -- subscriptions, reminders and settings (handlers/subscriptions.py, handlers/preferences.py)
 
@@ -26,12 +27,11 @@ class Unsubscribe(CallbackData, prefix="uns"):
     target: Id
 
 
-class Rsvp(CallbackData, prefix="rsvp"):
+class Rsvp(SessionButton, prefix="rsvp"):
     """ "I'm going" (going=1) or "Can't come" (going=0) under a reminder."""
 
-    session_id: Id
     going: Id
 
 
-class CalendarFile(CallbackData, prefix="ics"):
-    session_id: Id
+class CalendarFile(SessionButton, prefix="ics"):
+    """The session as an .ics file for the resident's calendar."""

@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram import Bot
-from aiogram.client.session.middlewares.base import BaseRequestMiddleware
-from aiogram.client.session.middlewares.base import NextRequestMiddlewareType
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response
 from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.middlewares.bot_api_calls import AroundBotApiCalls
+from bot.middlewares.bot_api_calls import SendRequest
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -55,17 +55,14 @@ class DatabaseSessionMiddleware(BaseMiddleware):
             return result
 
 
-class CommitBeforeSending(BaseRequestMiddleware):
+class CommitBeforeSending(AroundBotApiCalls):
     """Commits the update's transaction before its first Bot API call, so the bot never tells
     a resident "you are going" about a seat that a failed commit then undid, their next press
     already finds it, and SQLite's one write lock is not held while Telegram answers. What the
     handler does after speaking is committed when it returns."""
 
-    async def __call__(
-        self,
-        make_request: NextRequestMiddlewareType[TelegramType],
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
+    async def around(
+        self, method: TelegramMethod[TelegramType], send: SendRequest[TelegramType]
     ) -> Response[TelegramType]:
         transaction = _UPDATE_TRANSACTION.get()
         if (
@@ -74,4 +71,4 @@ class CommitBeforeSending(BaseRequestMiddleware):
             and transaction.session.in_transaction()
         ):
             await transaction.session.commit()
-        return await make_request(bot, method)
+        return await send()

@@ -10,6 +10,8 @@ from datetime import datetime
 from datetime import timedelta
 from html import escape
 
+from aiogram.types import InlineKeyboardButton
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -53,6 +55,10 @@ def number(value: int, locale: str) -> str:
 
 def _cancel_row(builder: InlineKeyboardBuilder) -> None:
     builder.row(button("✖️ " + _("Cancel"), BroadcastPick(value=DISCARD)))
+
+
+def _control(broadcast: Broadcast, action: BroadcastAction, label: str) -> InlineKeyboardButton:
+    return button(label, BroadcastControl(broadcast_id=broadcast.id, action=action))
 
 
 def ask_compose() -> View:
@@ -175,12 +181,7 @@ def scheduled(viewer: Viewer, broadcast: Broadcast, count: int) -> View:
         count=number(count, viewer.locale),
     )
     builder = InlineKeyboardBuilder()
-    builder.row(
-        button(
-            "✖️ " + _("Cancel the broadcast"),
-            BroadcastControl(broadcast_id=broadcast.id, action=BroadcastAction.CANCEL),
-        )
-    )
+    builder.row(_control(broadcast, BroadcastAction.CANCEL, "✖️ " + _("Cancel the broadcast")))
     return View(text, builder.as_markup())
 
 
@@ -211,31 +212,20 @@ def progress(broadcast: Broadcast, figures: Progress, eta: timedelta | None, loc
         lines.append(
             _("Not sent (cancelled): {count}").format(count=number(figures.cancelled, locale))
         )
-    builder = InlineKeyboardBuilder()
-    if state is BroadcastState.SENDING:
-        builder.row(
-            button(
-                "⏸ " + _("Pause"),
-                BroadcastControl(broadcast_id=broadcast.id, action=BroadcastAction.PAUSE),
-            ),
-            button(
-                "✖️ " + _("Cancel"),
-                BroadcastControl(broadcast_id=broadcast.id, action=BroadcastAction.CANCEL),
-            ),
-        )
-    elif state is BroadcastState.PAUSED:
-        builder.row(
-            button(
-                "▶️ " + _("Resume"),
-                BroadcastControl(broadcast_id=broadcast.id, action=BroadcastAction.RESUME),
-            ),
-            button(
-                "✖️ " + _("Cancel"),
-                BroadcastControl(broadcast_id=broadcast.id, action=BroadcastAction.CANCEL),
-            ),
-        )
-    markup = builder.as_markup() if builder.buttons else None
-    return View("\n".join(lines), markup)
+    return View("\n".join(lines), _progress_controls(broadcast))
+
+
+def _progress_controls(broadcast: Broadcast) -> InlineKeyboardMarkup:
+    """Pause or Resume, and Cancel, while the broadcast is sending or paused; else an empty
+    keyboard, so that the edit which ends the broadcast takes the buttons away."""
+    if broadcast.state is BroadcastState.SENDING:
+        pause_or_resume = _control(broadcast, BroadcastAction.PAUSE, "⏸ " + _("Pause"))
+    elif broadcast.state is BroadcastState.PAUSED:
+        pause_or_resume = _control(broadcast, BroadcastAction.RESUME, "▶️ " + _("Resume"))
+    else:
+        return InlineKeyboardMarkup(inline_keyboard=[])
+    cancel = _control(broadcast, BroadcastAction.CANCEL, "✖️ " + _("Cancel"))
+    return InlineKeyboardMarkup(inline_keyboard=[[pause_or_resume, cancel]])
 
 
 def report(broadcast: Broadcast, figures: Progress, locale: str) -> str:

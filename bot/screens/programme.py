@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from aiogram.types import InlineKeyboardButton
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -153,19 +154,35 @@ def choose_field(offer: Offer) -> View:
     return View(_("What do you want to change?"), builder.as_markup())
 
 
-def session_manage(
-    viewer: Viewer, offer: Offer, offer_session: OfferSession, venue: Venue | None
-) -> View:
-    when = formatting.when(
+def _when(viewer: Viewer, offer_session: OfferSession) -> str:
+    return formatting.when(
         offer_session.starts_at, offer_session.ends_at, viewer.zone, viewer.locale
     )
-    lines = [f"<b>{viewer.t(offer.title)}</b>", f"🗓 {when}"]
+
+
+def _session_facts(
+    viewer: Viewer,
+    offer: Offer,
+    offer_session: OfferSession,
+    venue: Venue | None,
+    with_address: bool,
+) -> list[str]:
+    """A session as the team sees it: the offer's title, the time, where, the link, places."""
+    lines = [f"<b>{viewer.t(offer.title)}</b>", f"🗓 {_when(viewer, offer_session)}"]
     if venue is not None:
-        lines.append(f"📍 {viewer.t(venue.name)}")
+        address = f", {viewer.t(venue.address)}" if with_address else ""
+        lines.append(f"📍 {viewer.t(venue.name)}{address}")
     if offer_session.online_url:
         lines.append("💻 " + escape(offer_session.online_url))
     if offer_session.capacity is not None:
         lines.append(_("Places: {count}").format(count=offer_session.capacity))
+    return lines
+
+
+def session_manage(
+    viewer: Viewer, offer: Offer, offer_session: OfferSession, venue: Venue | None
+) -> View:
+    lines = _session_facts(viewer, offer, offer_session, venue, with_address=False)
     builder = InlineKeyboardBuilder()
     if offer_session.status == SessionStatus.CANCELLED:
         lines.append("❌ " + _("This session is cancelled."))
@@ -181,9 +198,7 @@ def session_manage(
 def confirm_cancel_session(
     viewer: Viewer, offer: Offer, offer_session: OfferSession, subscribers: int
 ) -> View:
-    when = formatting.when(
-        offer_session.starts_at, offer_session.ends_at, viewer.zone, viewer.locale
-    )
+    when = _when(viewer, offer_session)
     text = "\n".join(
         [
             _("Cancel “{title}” on {when}?").format(title=viewer.t(offer.title), when=when),
@@ -203,87 +218,99 @@ def confirm_cancel_session(
 # ---------------------------------------------------------------- the offer form
 
 
-def _choices_keyboard(
-    choices: list[Choice], extra: list[InlineKeyboardButton]
-) -> InlineKeyboardBuilder:
+def _pick(label: str, value: str) -> InlineKeyboardButton:
+    return button(label, FormPick(value=value))
+
+
+def with_cancel(text: str, *shortcuts: InlineKeyboardButton) -> View:
+    """A step of a form: the question, the answers that need no typing on one row, and Cancel."""
+    builder = InlineKeyboardBuilder()
+    if shortcuts:
+        builder.row(*shortcuts)
+    _cancel_row(builder)
+    return View(text, builder.as_markup())
+
+
+def _choose(text: str, choices: list[Choice], *extra: InlineKeyboardButton) -> View:
+    """A step answered by one of `choices` (a row each) or by an `extra` button, or Cancel."""
     builder = InlineKeyboardBuilder()
     for choice in choices:
-        builder.row(button(choice.label, FormPick(value=str(choice.id))))
+        builder.row(_pick(choice.label, str(choice.id)))
     for extra_button in extra:
         builder.row(extra_button)
     _cancel_row(builder)
-    return builder
+    return View(text, builder.as_markup())
+
+
+def _grid(text: str, options: list[InlineKeyboardButton], columns: int) -> View:
+    """A step answered by one of a few fixed `options`, laid out in `columns`, or Cancel."""
+    builder = InlineKeyboardBuilder()
+    builder.add(*options)
+    builder.adjust(columns)
+    _cancel_row(builder)
+    return View(text, builder.as_markup())
+
+
+def _save_or_cancel(save_label: str) -> InlineKeyboardMarkup:
+    """Under a form's preview: keep what the form made, or drop it."""
+    builder = InlineKeyboardBuilder()
+    builder.row(_pick("✅ " + save_label, SAVE), _pick("✖️ " + _("Cancel"), DISCARD))
+    return builder.as_markup()
 
 
 def ask_title() -> View:
-    builder = InlineKeyboardBuilder()
-    _cancel_row(builder)
-    return View(
-        "✏️ " + _("What is the offer called? Send its title (in the language you use with me)."),
-        builder.as_markup(),
+    return with_cancel(
+        "✏️ " + _("What is the offer called? Send its title (in the language you use with me).")
     )
 
 
 def ask_kind() -> View:
-    builder = InlineKeyboardBuilder()
-    for kind in OfferKind:
-        builder.add(button(str(formatting.KIND_LABELS[kind]), FormPick(value=kind.value)))
-    builder.adjust(2)
-    _cancel_row(builder)
-    return View(_("What kind of offer is it?"), builder.as_markup())
+    kinds = [_pick(str(formatting.KIND_LABELS[kind]), kind.value) for kind in OfferKind]
+    return _grid(_("What kind of offer is it?"), kinds, columns=2)
 
 
 def ask_format() -> View:
-    builder = InlineKeyboardBuilder()
-    for offer_format in OfferFormat:
-        label = str(formatting.FORMAT_LABELS[offer_format])
-        builder.add(button(label, FormPick(value=offer_format.value)))
-    builder.adjust(3)
-    _cancel_row(builder)
-    return View(_("How does it take place?"), builder.as_markup())
+    formats = [
+        _pick(str(formatting.FORMAT_LABELS[offer_format]), offer_format.value)
+        for offer_format in OfferFormat
+    ]
+    return _grid(_("How does it take place?"), formats, columns=3)
 
 
 def ask_language() -> View:
-    builder = InlineKeyboardBuilder()
-    for code in SUPPORTED_LOCALES:
-        builder.add(button(LANGUAGE_BUTTONS[code], FormPick(value=code)))
-    _cancel_row(builder)
-    return View(_("In which language is it taught?"), builder.as_markup())
+    languages = [_pick(LANGUAGE_BUTTONS[code], code) for code in SUPPORTED_LOCALES]
+    return _grid(_("In which language is it taught?"), languages, columns=len(languages))
 
 
 def ask_provider(choices: list[Choice]) -> View:
     text = _("Who runs it? Choose the provider, or type part of its name to narrow the list.")
     if not choices:
         text = _("No provider matches. Type another part of the name.")
-    return View(text, _choices_keyboard(choices, []).as_markup())
+    return _choose(text, choices)
 
 
 def ask_festival(choices: list[Choice]) -> View:
-    extra = [button(_("Not part of a festival"), FormPick(value=NONE))]
-    return View(_("Is it part of a festival?"), _choices_keyboard(choices, extra).as_markup())
+    not_part = _pick(_("Not part of a festival"), NONE)
+    return _choose(_("Is it part of a festival?"), choices, not_part)
 
 
 def ask_description() -> View:
-    builder = InlineKeyboardBuilder()
-    builder.row(button(_("No description"), FormPick(value=SKIP)))
-    _cancel_row(builder)
-    return View(
-        _("Describe it in a few sentences: what people will do and learn."), builder.as_markup()
+    return with_cancel(
+        _("Describe it in a few sentences: what people will do and learn."),
+        _pick(_("No description"), SKIP),
     )
 
 
 def ask_price() -> View:
-    builder = InlineKeyboardBuilder()
-    builder.row(button(_("Free"), FormPick(value="0")))
-    _cancel_row(builder)
-    return View(_("What does it cost? Send the price, like 250 or 99.50."), builder.as_markup())
+    return with_cancel(
+        _("What does it cost? Send the price, like 250 or 99.50."), _pick(_("Free"), "0")
+    )
 
 
 def ask_ages() -> View:
-    builder = InlineKeyboardBuilder()
-    builder.row(button(_("All ages"), FormPick(value="all")))
-    _cancel_row(builder)
-    return View(_("For which ages? Send like 12-18, 60+ or -6 (up to six)."), builder.as_markup())
+    return with_cancel(
+        _("For which ages? Send like 12-18, 60+ or -6 (up to six)."), _pick(_("All ages"), "all")
+    )
 
 
 def offer_preview(viewer: Viewer, card: OfferCard, is_new: bool) -> View:
@@ -293,13 +320,8 @@ def offer_preview(viewer: Viewer, card: OfferCard, is_new: bool) -> View:
         if is_new
         else _("Preview of the changed offer, as residents will see it:")
     )
-    builder = InlineKeyboardBuilder()
-    builder.row(
-        button("✅ " + _("Save"), FormPick(value=SAVE)),
-        button("✖️ " + _("Cancel"), FormPick(value=DISCARD)),
-    )
     text = shorten(f"👁 <i>{heading}</i>\n\n{card_view.text}", MESSAGE_LIMIT)
-    return View(text, builder.as_markup())
+    return View(text, _save_or_cancel(_("Save")))
 
 
 def form_problems(errors: list[RowError]) -> str:
@@ -312,13 +334,11 @@ def form_problems(errors: list[RowError]) -> str:
 
 
 def ask_starts(offer: Offer, viewer: Viewer) -> View:
-    builder = InlineKeyboardBuilder()
-    _cancel_row(builder)
     text = _(
         "When does the session of “{title}” start? Send the date and time, like 2026-06-01 "
         "18:30 or 01.06 18:30 ({zone} time)."
     ).format(title=viewer.t(offer.title), zone=escape(str(viewer.zone)))
-    return View(text, builder.as_markup())
+    return with_cancel(text)
 
 
 def ask_ends(length_minutes: int | None = None) -> View:
@@ -344,22 +364,15 @@ def ask_ends(length_minutes: int | None = None) -> View:
 
 
 def ask_venue(choices: list[Choice]) -> View:
-    extra = [button(_("No venue (online)"), FormPick(value=NONE))]
-    return View(_("Where does it take place?"), _choices_keyboard(choices, extra).as_markup())
+    return _choose(_("Where does it take place?"), choices, _pick(_("No venue (online)"), NONE))
 
 
 def ask_link() -> View:
-    builder = InlineKeyboardBuilder()
-    builder.row(button(_("Skip"), FormPick(value=SKIP)))
-    _cancel_row(builder)
-    return View(_("Send the link to join online (https://…)."), builder.as_markup())
+    return with_cancel(_("Send the link to join online (https://…)."), _pick(_("Skip"), SKIP))
 
 
 def ask_capacity() -> View:
-    builder = InlineKeyboardBuilder()
-    builder.row(button(_("No limit"), FormPick(value=SKIP)))
-    _cancel_row(builder)
-    return View(_("How many places are there?"), builder.as_markup())
+    return with_cancel(_("How many places are there?"), _pick(_("No limit"), SKIP))
 
 
 def session_preview(
@@ -369,22 +382,12 @@ def session_preview(
     venue: Venue | None,
     heading: str,
 ) -> View:
-    when = formatting.when(
-        offer_session.starts_at, offer_session.ends_at, viewer.zone, viewer.locale
-    )
-    lines = [f"👁 <i>{escape(heading)}</i>", "", f"<b>{viewer.t(offer.title)}</b>", f"🗓 {when}"]
-    if venue is not None:
-        lines.append(f"📍 {viewer.t(venue.name)}, {viewer.t(venue.address)}")
-    if offer_session.online_url:
-        lines.append("💻 " + escape(offer_session.online_url))
-    if offer_session.capacity is not None:
-        lines.append(_("Places: {count}").format(count=offer_session.capacity))
-    builder = InlineKeyboardBuilder()
-    builder.row(
-        button("✅ " + _("Save"), FormPick(value=SAVE)),
-        button("✖️ " + _("Cancel"), FormPick(value=DISCARD)),
-    )
-    return View("\n".join(lines), builder.as_markup())
+    lines = [
+        f"👁 <i>{escape(heading)}</i>",
+        "",
+        *_session_facts(viewer, offer, offer_session, venue, with_address=True),
+    ]
+    return View("\n".join(lines), _save_or_cancel(_("Save")))
 
 
 def reschedule_preview(
@@ -395,9 +398,7 @@ def reschedule_preview(
     new_end,
     subscribers: int,
 ) -> View:
-    old = formatting.when(
-        offer_session.starts_at, offer_session.ends_at, viewer.zone, viewer.locale
-    )
+    old = _when(viewer, offer_session)
     new = formatting.when(new_start, new_end, viewer.zone, viewer.locale)
     text = "\n".join(
         [
@@ -408,12 +409,7 @@ def reschedule_preview(
             _("Residents who follow it will be told: {count}.").format(count=subscribers),
         ]
     )
-    builder = InlineKeyboardBuilder()
-    builder.row(
-        button("✅ " + _("Move it"), FormPick(value=SAVE)),
-        button("✖️ " + _("Cancel"), FormPick(value=DISCARD)),
-    )
-    return View(text, builder.as_markup())
+    return View(text, _save_or_cancel(_("Move it")))
 
 
 # ---------------------------------------------------------------- import
@@ -435,9 +431,7 @@ def ask_file(offer: Offer | None, viewer: Viewer) -> View:
                 _("Nothing is imported unless the whole file is right."),
             ]
         )
-    builder = InlineKeyboardBuilder()
-    _cancel_row(builder)
-    return View(text, builder.as_markup())
+    return with_cancel(text)
 
 
 def import_done(report: ImportReport) -> str:
@@ -471,9 +465,3 @@ def import_failed(errors: list[RowError]) -> str:
 
 def error_report_file(errors: list[RowError]) -> bytes:
     return ("\n".join(str(error) for error in errors) + "\n").encode()
-
-
-def with_cancel(text: str) -> View:
-    builder = InlineKeyboardBuilder()
-    _cancel_row(builder)
-    return View(text, builder.as_markup())

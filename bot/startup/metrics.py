@@ -22,17 +22,14 @@ import logging
 import time
 from collections.abc import Awaitable
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram import Bot
-from aiogram.client.session.middlewares.base import BaseRequestMiddleware
-from aiogram.client.session.middlewares.base import NextRequestMiddlewareType
 from aiogram.exceptions import TelegramAPIError
 from aiogram.exceptions import TelegramNetworkError
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.exceptions import TelegramServerError
-from aiogram.methods import GetUpdates
 from aiogram.methods import Response
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
@@ -47,6 +44,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from bot.middlewares.bot_api_calls import AroundBotApiCalls
+from bot.middlewares.bot_api_calls import SendRequest
 from bot.middlewares.guards import Dropped
 from bot.middlewares.guards import InFlightUpdates
 from catalogue.models import utc_now
@@ -60,50 +59,40 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        registry = self.registry
-        self.updates = Counter(
-            "learncity_updates", "Updates handled, by type", ["type"], registry=registry
+        # Each figure in this Metrics' own registry, not prometheus_client's global one.
+        counter = partial(Counter, registry=self.registry)
+        gauge = partial(Gauge, registry=self.registry)
+        self.updates = counter("learncity_updates", "Updates handled, by type", ["type"])
+        self.update_errors = counter(
+            "learncity_update_errors", "Updates whose handler raised", ["type"]
         )
-        self.update_errors = Counter(
-            "learncity_update_errors", "Updates whose handler raised", ["type"], registry=registry
-        )
-        self.dropped = Counter(
-            "learncity_updates_dropped",
-            "Updates not handled: duplicates and flooding",
-            ["reason"],
-            registry=registry,
+        self.dropped = counter(
+            "learncity_updates_dropped", "Updates not handled: duplicates and flooding", ["reason"]
         )
         self.update_seconds = Histogram(
             "learncity_update_seconds",
             "Time to handle one update",
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-            registry=registry,
+            registry=self.registry,
         )
-        self.in_flight = Gauge(
-            "learncity_updates_in_flight", "Updates being handled now", registry=registry
-        )
-        self.requests = Counter(
+        self.in_flight = gauge("learncity_updates_in_flight", "Updates being handled now")
+        self.requests = counter(
             "learncity_telegram_requests",
             "Bot API requests by sender and outcome",
             ["sender", "outcome"],
-            registry=registry,
         )
-        self.rate_limited = Counter(
+        self.rate_limited = counter(
             "learncity_telegram_rate_limited",
             "429 Too Many Requests answers from Telegram",
             ["sender"],
-            registry=registry,
         )
-        self.retries = Counter(
+        self.retries = counter(
             "learncity_telegram_retries",
             "Bot API requests retried by the session, by reason",
             ["reason"],
-            registry=registry,
         )
-        self.outbox_depth = Gauge(
-            "learncity_outbox_queue_depth",
-            "Outgoing messages due and not yet sent (all processes)",
-            registry=registry,
+        self.outbox_depth = gauge(
+            "learncity_outbox_queue_depth", "Outgoing messages due and not yet sent (all processes)"
         )
         for reason in Dropped:
             self.dropped.labels(reason.value)
@@ -154,24 +143,19 @@ class UpdateMetrics(BaseMiddleware):
         return result
 
 
-class RequestMetrics(BaseRequestMiddleware):
+class RequestMetrics(AroundBotApiCalls):
     """Counts Bot API requests by outcome; every attempt, so each 429 is seen."""
 
     def __init__(self, metrics: Metrics, sender: str) -> None:
         self.metrics = metrics
         self.sender = sender
 
-    async def __call__(
-        self,
-        make_request: NextRequestMiddlewareType[TelegramType],
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
+    async def around(
+        self, method: TelegramMethod[TelegramType], send: SendRequest[TelegramType]
     ) -> Response[TelegramType]:
-        if isinstance(method, GetUpdates):
-            return await make_request(bot, method)
         outcome = "cancelled"
         try:
-            response = await make_request(bot, method)
+            response = await send()
             outcome = "ok"
             return response
         except TelegramRetryAfter:

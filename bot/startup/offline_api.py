@@ -256,13 +256,7 @@ class OfflineTelegram:
 
     @staticmethod
     def _as_json(message: ChatMessage) -> dict[str, Any]:
-        result: dict[str, Any] = {
-            "message_id": message.message_id,
-            "date": int(time.time()),
-            "chat": {"id": message.chat_id, "type": "private"},
-            "from": BOT_USER,
-            "text": message.text,
-        }
+        result = _private_message(message.message_id, message.chat_id, BOT_USER, text=message.text)
         # Telegram echoes only inline keyboards; a reply keyboard lives on the person's phone.
         if message.reply_markup and "inline_keyboard" in message.reply_markup:
             result["reply_markup"] = message.reply_markup
@@ -331,6 +325,19 @@ class OfflineSession(BaseSession):
 # -- what residents send: Bot API update objects, as Telegram would deliver them
 
 
+def _private_message(
+    message_id: int, chat_id: int, sender: dict[str, Any], **content: Any
+) -> dict[str, Any]:
+    """A message of a private chat as the Bot API shows it; `content` is its text, document…"""
+    return {
+        "message_id": message_id,
+        "date": int(time.time()),
+        "chat": {"id": chat_id, "type": "private"},
+        "from": sender,
+        **content,
+    }
+
+
 def user_json(user_id: int, language_code: str | None) -> dict[str, Any]:
     user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Resident"}
     if language_code:
@@ -341,13 +348,7 @@ def user_json(user_id: int, language_code: str | None) -> dict[str, Any]:
 def message_update(
     update_id: int, user_id: int, message_id: int, text: str, language_code: str | None = None
 ) -> dict[str, Any]:
-    message: dict[str, Any] = {
-        "message_id": message_id,
-        "date": int(time.time()),
-        "chat": {"id": user_id, "type": "private"},
-        "from": user_json(user_id, language_code),
-        "text": text,
-    }
+    message = _private_message(message_id, user_id, user_json(user_id, language_code), text=text)
     if text.startswith("/"):
         command_length = len(text.split(maxsplit=1)[0])
         message["entities"] = [{"type": "bot_command", "offset": 0, "length": command_length}]
@@ -362,14 +363,11 @@ def media_update(
     **content: Any,
 ) -> dict[str, Any]:
     """A message with a document, a photo or formatted text (`entities`), as Telegram sends it."""
-    message: dict[str, Any] = {
-        "message_id": message_id,
-        "date": int(time.time()),
-        "chat": {"id": user_id, "type": "private"},
-        "from": user_json(user_id, language_code),
-        **content,
+    sender = user_json(user_id, language_code)
+    return {
+        "update_id": update_id,
+        "message": _private_message(message_id, user_id, sender, **content),
     }
-    return {"update_id": update_id, "message": message}
 
 
 def callback_update(
@@ -386,12 +384,6 @@ def callback_update(
             "from": user_json(user_id, language_code),
             "chat_instance": str(user_id),
             "data": data,
-            "message": {
-                "message_id": pressed.message_id,
-                "date": int(time.time()),
-                "chat": {"id": user_id, "type": "private"},
-                "from": BOT_USER,
-                "text": pressed.text,
-            },
+            "message": _private_message(pressed.message_id, user_id, BOT_USER, text=pressed.text),
         },
     }

@@ -26,17 +26,15 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from aiogram import Bot
-from aiogram.client.session.middlewares.base import BaseRequestMiddleware
-from aiogram.client.session.middlewares.base import NextRequestMiddlewareType
 from aiogram.exceptions import TelegramNetworkError
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.exceptions import TelegramServerError
-from aiogram.methods import GetUpdates
 from aiogram.methods import Response
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 
+from bot.middlewares.bot_api_calls import AroundBotApiCalls
+from bot.middlewares.bot_api_calls import SendRequest
 from scheduler.delivery import backoff
 
 logger = logging.getLogger(__name__)
@@ -48,7 +46,7 @@ RATE_LIMIT_WAITS = 3
 MAX_RETRY_AFTER = 30
 
 
-class RetryRequests(BaseRequestMiddleware):
+class RetryRequests(AroundBotApiCalls):
     def __init__(
         self,
         attempts: int = TRANSIENT_ATTEMPTS,
@@ -63,18 +61,13 @@ class RetryRequests(BaseRequestMiddleware):
         self.max_retry_after = max_retry_after
         self.on_retry = on_retry
 
-    async def __call__(
-        self,
-        make_request: NextRequestMiddlewareType[TelegramType],
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
+    async def around(
+        self, method: TelegramMethod[TelegramType], send: SendRequest[TelegramType]
     ) -> Response[TelegramType]:
-        if isinstance(method, GetUpdates):
-            return await make_request(bot, method)
         failures = waits = 0
         while True:
             try:
-                return await make_request(bot, method)
+                return await send()
             except TelegramRetryAfter as error:
                 waits += 1
                 if waits > self.rate_limit_waits or error.retry_after > self.max_retry_after:
