@@ -1,10 +1,13 @@
-"""Browsing the catalogue: category → track → upcoming offers → offer card, Back at each step."""
+"""Browsing the catalogue: category → track → upcoming offers → offer card, Back at each step.
+
+An offer's card opened from search results is shown here too, its Back leading to the results."""
 
 from __future__ import annotations
 
 from aiogram import F
 from aiogram import Router
 from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery
 from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
@@ -16,10 +19,13 @@ from bot.callbacks.browse import ChooseTrack
 from bot.callbacks.browse import Navigate
 from bot.callbacks.browse import Screen
 from bot.callbacks.browse import ShowOffer
+from bot.callbacks.search import SearchPage
+from bot.callbacks.search import SearchResult
 from bot.screens.browse import categories
 from bot.screens.browse import offer_list
 from bot.screens.browse import tracks
 from bot.screens.offer_cards import OfferCards
+from bot.screens.view import View
 from bot.screens.view import Viewer
 from bot.screens.view import notice
 from bot.screens.view import show
@@ -104,25 +110,35 @@ async def show_offer_page(
     await show(callback, offer_list(viewer, offers))
 
 
+def back_to_list(track_id: int, page: int) -> CallbackData:
+    """Where an offer card's Back leads: the track's list page it was opened from (0, the menu)."""
+    return ChooseTrack(track_id=track_id, page=page) if track_id else Navigate(to=Screen.MENU)
+
+
+def card_or_gone(card: View | None, back: CallbackData) -> View:
+    """An offer's card, or a notice with the same Back for an offer gone from the programme."""
+    gone = _("This offer is no longer in the programme.")
+    return card if card is not None else notice(gone, back)
+
+
 @router.callback_query(ShowOffer.filter())
+@router.callback_query(SearchResult.filter())
 async def show_offer(
     callback: CallbackQuery,
-    callback_data: ShowOffer,
+    callback_data: ShowOffer | SearchResult,
     callback_answer: CallbackAnswer,
     session: AsyncSession,
     offer_cards: OfferCards,
     resident: Resident,
     viewer: Viewer,
 ) -> None:
-    back = (
-        ChooseTrack(track_id=callback_data.track_id, page=callback_data.page)
-        if callback_data.track_id
-        else Navigate(to=Screen.MENU)
-    )
+    back: CallbackData
+    if isinstance(callback_data, SearchResult):
+        back = SearchPage(page=callback_data.page)
+    else:
+        back = back_to_list(callback_data.track_id, callback_data.page)
     # The card with the resident's subscribe buttons (handlers/subscriptions.py).
-    view = await offer_cards.view(session, resident, viewer, callback_data.offer_id, back)
-    if view is None:
+    card = await offer_cards.view(session, resident, viewer, callback_data.offer_id, back)
+    if card is None:
         callback_answer.text = _("This offer has been removed from the programme.")
-        await show(callback, notice(_("This offer is no longer in the programme."), back))
-        return
-    await show(callback, view)
+    await show(callback, card_or_gone(card, back))

@@ -6,13 +6,10 @@ processes serve the bot), so buttons carry only a page number or a filter name.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import replace
 from typing import Any
 
-from aiogram import BaseMiddleware
 from aiogram import Bot
 from aiogram import F
 from aiogram import Router
@@ -28,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks.search import SearchFor
 from bot.callbacks.search import SearchPage
-from bot.callbacks.search import SearchResult
 from bot.callbacks.search import SearchToggle
 from bot.callbacks.search import ToggleSearchFilter
 from bot.filters import TYPED
@@ -36,7 +32,6 @@ from bot.filters import Magic
 from bot.screens import search as search_screens
 from bot.screens.offer_cards import OfferCards
 from bot.screens.view import Viewer
-from bot.screens.view import notice
 from bot.screens.view import show
 from catalogue.models import Resident
 from catalogue.models import utc_now
@@ -63,9 +58,21 @@ class ResidentSearch:
     viewer: Viewer
     catalogue_search: CatalogueSearch
 
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> ResidentSearch | None:
+        """The search of the resident an update comes from; None for an update from no one."""
+        if "resident" not in data or "state" not in data:
+            return None
+        return cls(
+            data["state"],
+            data["session"],
+            data["resident"],
+            data["viewer"],
+            data["catalogue_search"],
+        )
+
     async def saved(self) -> dict[str, Any] | None:
-        saved = (await self.state.get_data()).get(SEARCH_KEY)
-        return saved if isinstance(saved, dict) and "query" in saved else None
+        return kept_search(await self.state.get_data())
 
     async def show(
         self, event: Message | CallbackQuery, saved: dict[str, Any], page: int = 0
@@ -110,34 +117,28 @@ class ResidentSearch:
             near=GeoPoint(*near) if near else None,
         )
 
-    @staticmethod
-    async def expired(callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:
-        callback_answer.text = _("This search has expired.")
-        await show(callback, search_screens.stale_search())
+
+def kept_search(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The search kept in a resident's FSM data; None once it has expired (or was never made)."""
+    saved = data.get(SEARCH_KEY)
+    return saved if isinstance(saved, dict) and "query" in saved else None
 
 
-class ResidentSearchMiddleware(BaseMiddleware):
-    """Hands this router's handlers a `ResidentSearch` instead of five separate services."""
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        if "resident" in data and "state" in data:
-            data["search"] = ResidentSearch(
-                data["state"],
-                data["session"],
-                data["resident"],
-                data["viewer"],
-                data["catalogue_search"],
-            )
-        return await handler(event, data)
+async def still_kept(callback: CallbackQuery, state: FSMContext) -> dict[str, Any] | bool:
+    """Filter of the buttons under results: the kept search, handed on as `saved`."""
+    saved = kept_search(await state.get_data())
+    return {"saved": saved} if saved is not None else False
 
 
-router.message.middleware(ResidentSearchMiddleware())
-router.callback_query.middleware(ResidentSearchMiddleware())
+async def hand_search(event: TelegramObject, **data: Any) -> dict[str, ResidentSearch] | bool:
+    """Root filter, there to pass context, not to refuse: the handlers here may take `search`
+    instead of the five services it bundles."""
+    search = ResidentSearch.of(data)
+    return {"search": search} if search is not None else True
+
+
+router.message.filter(hand_search)
+router.callback_query.filter(hand_search)
 
 
 @router.message(StateFilter(None), TYPED)
@@ -156,31 +157,24 @@ async def search_suggestion(
     await search.show(callback, saved | {"query": callback_data.text})
 
 
-@router.callback_query(SearchPage.filter())
+@router.callback_query(SearchPage.filter(), still_kept)
 async def turn_page(
     callback: CallbackQuery,
     callback_data: SearchPage,
-    callback_answer: CallbackAnswer,
     search: ResidentSearch,
+    saved: dict[str, Any],
 ) -> None:
-    saved = await search.saved()
-    if saved is None:
-        await search.expired(callback, callback_answer)
-        return
     await search.show(callback, saved, callback_data.page)
 
 
-@router.callback_query(ToggleSearchFilter.filter())
+@router.callback_query(ToggleSearchFilter.filter(), still_kept)
 async def toggle_filter(
     callback: CallbackQuery,
     callback_data: ToggleSearchFilter,
     callback_answer: CallbackAnswer,
     search: ResidentSearch,
+    saved: dict[str, Any],
 ) -> None:
-    saved = await search.saved()
-    if saved is None:
-        await search.expired(callback, callback_answer)
-        return
     toggle = callback_data.name
     if toggle == SearchToggle.NEAR_ME and not saved.get("near"):
         # Telegram asks for a location only through a reply keyboard, in a new message.
@@ -197,31 +191,20 @@ async def toggle_filter(
     await search.show(callback, saved)
 
 
+@router.callback_query(SearchPage.filter())
+@router.callback_query(ToggleSearchFilter.filter())
+async def search_expired(callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:
+    """A button under results whose search is no longer kept (`still_kept` found none)."""
+    callback_answer.text = _("This search has expired.")
+    await show(callback, search_screens.stale_search())
+
+
 @router.message(Magic(F.location))
 async def search_near_location(message: Message, search: ResidentSearch) -> None:
     location = message.location
     assert location is not None  # the filter guarantees it
     saved = await search.saved() or {"query": "", "toggles": []}
     await search.show(message, saved | {"near": [location.latitude, location.longitude]})
-
-
-@router.callback_query(SearchResult.filter())
-async def open_result(
-    callback: CallbackQuery,
-    callback_data: SearchResult,
-    callback_answer: CallbackAnswer,
-    session: AsyncSession,
-    offer_cards: OfferCards,
-    resident: Resident,
-    viewer: Viewer,
-) -> None:
-    back = SearchPage(page=callback_data.page)
-    view = await offer_cards.view(session, resident, viewer, callback_data.offer_id, back)
-    if view is None:
-        callback_answer.text = _("This offer has been removed from the programme.")
-        await show(callback, notice(_("This offer is no longer in the programme."), back))
-        return
-    await show(callback, view)
 
 
 @router.inline_query()

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.calendar_file import file_name
 from bot.calendar_file import session_calendar
-from bot.callbacks.browse import ChooseTrack
 from bot.callbacks.browse import Navigate
 from bot.callbacks.browse import Screen
 from bot.callbacks.subscriptions import CalendarFile
@@ -32,7 +31,6 @@ from bot.screens import subscriptions as subscriptions_screens
 from bot.screens.offer_cards import OfferCards
 from bot.screens.preferences import offsets_text
 from bot.screens.view import Viewer
-from bot.screens.view import notice
 from bot.screens.view import show
 from bot.settings import Settings
 from catalogue.checkin.progress import track_progress
@@ -48,6 +46,8 @@ from catalogue.subscriptions import SESSION
 from catalogue.subscriptions import my_subscriptions
 from catalogue.subscriptions import toggle
 from catalogue.subscriptions import unsubscribe
+from handlers.browse import back_to_list
+from handlers.browse import card_or_gone
 
 router = Router(name=__name__)
 
@@ -102,15 +102,9 @@ async def toggle_from_card(
         session, resident, kind, callback_data.target, utc_now(), settings.city_zone
     )
     callback_answer.text = result_text(kind, result, resident, viewer.locale)
-    back = (
-        ChooseTrack(track_id=callback_data.track_id, page=callback_data.page)
-        if callback_data.track_id
-        else Navigate(to=Screen.MENU)
-    )
-    view = await offer_cards.view(session, resident, viewer, callback_data.offer_id, back)
-    if view is None:
-        view = notice(_("This offer is no longer in the programme."), back)
-    await show(callback, view)
+    back = back_to_list(callback_data.track_id, callback_data.page)
+    card = await offer_cards.view(session, resident, viewer, callback_data.offer_id, back)
+    await show(callback, card_or_gone(card, back))
 
 
 @router.message(Command("my"))

@@ -56,6 +56,12 @@ async def show_team(
     if isinstance(event, Message):
         # An administrator who first wrote to the bot after it started gets their menu now.
         await publish_member_commands(bot, i18n, event.from_user.id, Role.ADMIN, viewer.locale)
+    await _show_team(event, session, settings, viewer)
+
+
+async def _show_team(
+    event: Message | CallbackQuery, session: AsyncSession, settings: Settings, viewer: Viewer
+) -> None:
     people = await list_team(session, settings.admin_ids)
     await show(event, team_screens.team(viewer, people))
 
@@ -96,7 +102,7 @@ async def revoke(
         callback_answer.text = _("The invitation is withdrawn; the link no longer works.")
     else:
         callback_answer.text = _("This invitation was already used, withdrawn or removed.")
-    await show(callback, team_screens.team(viewer, await list_team(session, settings.admin_ids)))
+    await _show_team(callback, session, settings, viewer)
 
 
 @router.callback_query(RemoveMember.filter())
@@ -120,7 +126,7 @@ async def remove(
         await remove_member(session, member.telegram_id)
         callback_answer.text = _("Removed from the team.")
         await _tell_removed(bot, i18n, session, settings, member)
-    await show(callback, team_screens.team(viewer, await list_team(session, settings.admin_ids)))
+    await _show_team(callback, session, settings, viewer)
 
 
 async def _tell_removed(

@@ -6,7 +6,8 @@ answer checked, a preview as residents will see it, then Save), reschedule or ca
 the same all-or-nothing importer as `learncity catalogue import`.
 
 One module per dialogue, each with its own router; `router` holds them all and is what
-`protect()` guards, so every one of them is for people allowed to manage the programme.
+`protect()` guards, so every one of them is for people allowed to manage the programme, and
+that hands each of their handlers the organiser's `Desk` (handlers/programme/common.py).
 """
 
 from aiogram import Router
@@ -19,8 +20,11 @@ from handlers.programme import imports
 from handlers.programme import offer_form
 from handlers.programme import offers
 from handlers.programme import sessions
+from handlers.programme.common import hand_desk
 
 router = protect(Router(name=__name__), Permission.MANAGE_PROGRAMME)
+router.message.filter(hand_desk)
+router.callback_query.filter(hand_desk)
 router.include_routers(
     offers.router,
     offer_form.router,

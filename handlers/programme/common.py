@@ -1,25 +1,38 @@
-"""What the programme's dialogues share: the programme's start screen, one offer's screen, and
-reading the start and end of a session (the session form and a reschedule ask the same way)."""
+"""What the programme's dialogues share: the `Desk` every one of their handlers works at, the
+programme's start screen, one offer's screen, and the steps that ask when a session starts and
+ends (the session form and a reschedule ask the same way)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
 
+from aiogram import F
+from aiogram import Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery
 from aiogram.types import Message
+from aiogram.types import TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks.programme import FormPick
+from bot.filters import TYPED
 from bot.screens import programme as ui
 from bot.screens.view import Viewer
 from bot.screens.view import show
+from bot.settings import Settings
 from bot.states import ProgrammeStates
 from catalogue.models import Offer
 from catalogue.models import utc_now
+from catalogue.programme import offer_by_id
 from catalogue.programme import parse_end
 from catalogue.programme import parse_start
 from catalogue.programme import programme_counts
@@ -28,56 +41,104 @@ from catalogue.programme import upcoming_sessions
 Event = Message | CallbackQuery
 
 
-async def back_to_finding(state: FSMContext) -> None:
-    """Leave any form: what the organiser types next looks an offer up."""
-    await state.set_state(ProgrammeStates.find)
-    await state.set_data({})
+@dataclass(frozen=True)
+class Desk:
+    """What an organiser's programme work goes through: their form (FSM state and data), the
+    database session, the city's settings and how they read (language, time zone). Handed to
+    every handler of the programme's routers as `desk` (`hand_desk`), so the dialogues pass
+    one thing around instead of four."""
+
+    state: FSMContext
+    session: AsyncSession
+    settings: Settings
+    viewer: Viewer
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Desk | None:
+        """The desk of an update; None for one that lacks a part (no chat, no resident)."""
+        try:
+            return cls(data["state"], data["session"], data["settings"], data["viewer"])
+        except KeyError:
+            return None
+
+    async def back_to_finding(self) -> None:
+        """Leave any form: what the organiser types next looks an offer up."""
+        await self.state.set_state(ProgrammeStates.find)
+        await self.state.set_data({})
+
+    async def show_home(self, event: Event) -> None:
+        offers, sessions = await programme_counts(self.session, utc_now())
+        await show(event, ui.programme_home(offers, sessions))
+
+    async def show_offer(self, event: Event, offer: Offer) -> None:
+        sessions = await upcoming_sessions(self.session, offer.id, utc_now())
+        await show(event, ui.offer_manage(self.viewer, offer, sessions))
+
+    async def subject_gone(self, event: Event, why: str) -> None:
+        """What the open form was about has left the programme: say so, with Cancel; what the
+        organiser types next looks an offer up."""
+        await self.state.set_state(ProgrammeStates.find)
+        await show(event, ui.with_cancel(why))
+
+    async def offer_gone(self, callback: CallbackQuery, answer: CallbackAnswer) -> None:
+        answer.text = _("This offer is no longer in the programme.")
+        await self.show_home(callback)
+
+    async def offer_or_gone(
+        self, callback: CallbackQuery, answer: CallbackAnswer, offer_id: int | None
+    ) -> Offer | None:
+        """The offer a button names; None, and the programme's start screen with a word why,
+        when it is no longer in the programme."""
+        offer = await offer_by_id(self.session, offer_id)
+        if offer is None:
+            await self.offer_gone(callback, answer)
+        return offer
 
 
-async def show_programme_home(event: Event, session: AsyncSession) -> None:
-    offers, sessions = await programme_counts(session, utc_now())
-    await show(event, ui.programme_home(offers, sessions))
-
-
-async def show_offer(event: Event, session: AsyncSession, viewer: Viewer, offer: Offer) -> None:
-    sessions = await upcoming_sessions(session, offer.id, utc_now())
-    await show(event, ui.offer_manage(viewer, offer, sessions))
-
-
-async def offer_gone(
-    callback: CallbackQuery, answer: CallbackAnswer, session: AsyncSession
-) -> None:
-    answer.text = _("This offer is no longer in the programme.")
-    await show_programme_home(callback, session)
+async def hand_desk(event: TelegramObject, **data: Any) -> dict[str, Desk] | bool:
+    """Root filter of the programme's routers, there to pass context, not to refuse: every
+    handler below them may take the organiser's `desk`."""
+    desk = Desk.of(data)
+    return {"desk": desk} if desk is not None else True
 
 
 # ---------------------------------------------------------------- when a session starts and ends
 
-
-async def take_start(message: Message, state: FSMContext, viewer: Viewer, ends: State) -> None:
-    """Keep the typed start and ask for the end; a start that cannot be read or has passed
-    raises FormError, which the error router explains (handlers/errors.py)."""
-    start = parse_start(message.text or "", viewer.zone, utc_now())
-    await state.update_data(starts_at=start.isoformat())
-    await state.set_state(ends)
-    data = await state.get_data()
-    await show(message, ui.ask_ends(data.get("length_minutes")))
+NextStep = Callable[[Event, Desk], Awaitable[None]]
 
 
-async def keep_typed_end(message: Message, state: FSMContext, viewer: Viewer) -> None:
-    """Keep the end typed as a time or a length (FormError rises if it cannot be read)."""
-    data = await state.get_data()
-    end = parse_end(message.text or "", datetime.fromisoformat(data["starts_at"]), viewer.zone)
-    await state.update_data(ends_at=end.isoformat())
+def ask_when(router: Router, starts: State, ends: State, then: NextStep) -> None:
+    """Register on `router` the steps that ask when a session starts (`starts`) and ends
+    (`ends`: a time or a length typed, or a length button); `then` follows once both are kept.
+    A start or end that cannot be read, or a start that has passed, raises FormError, which the
+    error router explains (handlers/errors.py)."""
 
+    async def got_start(message: Message, desk: Desk) -> None:
+        start = parse_start(message.text or "", desk.viewer.zone, utc_now())
+        await desk.state.update_data(starts_at=start.isoformat())
+        await desk.state.set_state(ends)
+        data = await desk.state.get_data()
+        await show(message, ui.ask_ends(data.get("length_minutes")))
 
-async def keep_picked_end(callback: CallbackQuery, state: FSMContext, minutes: int) -> bool:
-    """Keep the end a length button gives; False (and the organiser told) for a length no
-    button offers."""
-    if not 0 < minutes <= 24 * 60:
-        await callback.answer(ui.form_error("end"))
-        return False
-    data = await state.get_data()
-    end = datetime.fromisoformat(data["starts_at"]) + timedelta(minutes=minutes)
-    await state.update_data(ends_at=end.isoformat())
-    return True
+    async def got_end(message: Message, desk: Desk) -> None:
+        data = await desk.state.get_data()
+        start = datetime.fromisoformat(data["starts_at"])
+        end = parse_end(message.text or "", start, desk.viewer.zone)
+        await desk.state.update_data(ends_at=end.isoformat())
+        await then(message, desk)
+
+    async def picked_length(callback: CallbackQuery, callback_data: FormPick, desk: Desk) -> None:
+        minutes = int(callback_data.value)
+        if not 0 < minutes <= 24 * 60:  # no button offers it
+            await callback.answer(ui.form_error("end"))
+            return
+        data = await desk.state.get_data()
+        end = datetime.fromisoformat(data["starts_at"]) + timedelta(minutes=minutes)
+        await desk.state.update_data(ends_at=end.isoformat())
+        await then(callback, desk)
+
+    router.message.register(got_start, StateFilter(starts), TYPED)
+    router.message.register(got_end, StateFilter(ends), TYPED)
+    router.callback_query.register(
+        picked_length, StateFilter(ends), FormPick.filter(F.value.isdigit())
+    )

@@ -6,24 +6,19 @@ from __future__ import annotations
 from aiogram import F
 from aiogram import Router
 from aiogram.filters import StateFilter
-from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
 from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks.programme import FormPick
 from bot.filters import Magic
 from bot.screens import programme as ui
-from bot.screens.view import Viewer
-from bot.settings import Settings
 from bot.states import ImportStates
 from bot.states import OfferForm
 from bot.states import RescheduleForm
 from bot.states import SessionForm
-from handlers.programme.common import back_to_finding
-from handlers.programme.common import show_programme_home
+from handlers.programme.common import Desk
 from handlers.programme.offer_form import ask
 from handlers.programme.offer_form import is_offer_step
 
@@ -34,9 +29,9 @@ router = Router(name=__name__)
     StateFilter(OfferForm, SessionForm, RescheduleForm, ImportStates),
     FormPick.filter(F.value == ui.DISCARD),
 )
-async def discard(callback: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
-    await back_to_finding(state)
-    await show_programme_home(callback, session)
+async def discard(callback: CallbackQuery, desk: Desk) -> None:
+    await desk.back_to_finding()
+    await desk.show_home(callback)
 
 
 @router.callback_query(FormPick.filter())
@@ -50,18 +45,12 @@ async def stale_pick(callback: CallbackQuery, callback_answer: CallbackAnswer) -
     StateFilter(OfferForm, SessionForm, RescheduleForm, ImportStates),
     Magic(~F.text.startswith("/")),
 )
-async def unexpected(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
-) -> None:
+async def unexpected(message: Message, desk: Desk) -> None:
     """Anything a step did not expect (a sticker for a date, a photo for a file…)."""
-    step = await state.get_state()
+    step = await desk.state.get_state()
     if step == ImportStates.file.state:
         await message.answer(_("Please send the file as a document (📎), or /cancel."))
         return
     await message.answer(ui.form_error("text"))
     if is_offer_step(step):
-        await ask(message, step, state, session, settings, viewer)
+        await ask(message, desk, step)

@@ -8,19 +8,15 @@ from aiogram import F
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.filters import StateFilter
-from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks.programme import ImportFile
 from bot.filters import Magic
 from bot.permissions import HasPermission
 from bot.screens import programme as ui
-from bot.screens.view import Viewer
 from bot.screens.view import show
-from bot.settings import Settings
 from bot.states import ImportStates
 from bot.states import ProgrammeStates
 from catalogue.exchange.importer import TABLES
@@ -28,8 +24,8 @@ from catalogue.exchange.importer import CatalogueImportError
 from catalogue.exchange.importer import import_bytes
 from catalogue.programme import offer_by_id
 from catalogue.team import Permission
+from handlers.programme.common import Desk
 from handlers.programme.common import Event
-from handlers.programme.common import back_to_finding
 
 router = Router(name=__name__)
 
@@ -38,17 +34,11 @@ MAX_UPLOAD_BYTES = 5 * 2**20
 
 @router.message(Command("import"))
 @router.callback_query(ImportFile.filter())
-async def ask_for_file(
-    event: Event,
-    state: FSMContext,
-    session: AsyncSession,
-    viewer: Viewer,
-    callback_data: ImportFile | None = None,
-) -> None:
-    offer = await offer_by_id(session, callback_data.offer_id if callback_data else None)
-    await state.set_state(ImportStates.file)
-    await state.set_data({"offer_id": offer.id if offer else None})
-    await show(event, ui.ask_file(offer, viewer))
+async def ask_for_file(event: Event, desk: Desk, callback_data: ImportFile | None = None) -> None:
+    offer = await offer_by_id(desk.session, callback_data.offer_id if callback_data else None)
+    await desk.state.set_state(ImportStates.file)
+    await desk.state.set_data({"offer_id": offer.id if offer else None})
+    await show(event, ui.ask_file(offer, desk.viewer))
 
 
 # Outside a form a file is taken as an import only from the team: a resident's goes on.
@@ -58,13 +48,7 @@ async def ask_for_file(
     Magic(F.document),
     HasPermission(Permission.MANAGE_PROGRAMME),
 )
-async def import_upload(
-    message: Message,
-    bot: Bot,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-) -> None:
+async def import_upload(message: Message, bot: Bot, desk: Desk) -> None:
     document = message.document
     assert document is not None
     if document.file_size and document.file_size > MAX_UPLOAD_BYTES:
@@ -74,24 +58,24 @@ async def import_upload(
             )
         )
         return
-    data = await state.get_data()
-    offer = await offer_by_id(session, data.get("offer_id"))
+    data = await desk.state.get_data()
+    offer = await offer_by_id(desk.session, data.get("offer_id"))
     caption = (message.caption or "").strip().lower()
     content = await bot.download(document)
     assert content is not None
     try:
         report = await import_bytes(
-            session,
+            desk.session,
             document.file_name or "upload",
             content.read(),
             caption if caption in TABLES else None,
             offer=offer.external_id if offer else None,
-            zone=settings.city_zone,
+            zone=desk.settings.city_zone,
         )
     except CatalogueImportError as error:
         await _report_problems(message, error)
         return
-    await back_to_finding(state)
+    await desk.back_to_finding()
     await message.answer(ui.import_done(report))
 
 

@@ -13,13 +13,11 @@ from typing import Any
 from aiogram import F
 from aiogram import Router
 from aiogram.filters import StateFilter
-from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery
 from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks.programme import EditOffer
 from bot.callbacks.programme import FormPick
@@ -28,10 +26,8 @@ from bot.callbacks.programme import OfferField
 from bot.filters import TYPED
 from bot.screens import programme as ui
 from bot.screens.view import View
-from bot.screens.view import Viewer
 from bot.screens.view import show
 from bot.settings import SUPPORTED_LOCALES
-from bot.settings import Settings
 from bot.states import OfferForm
 from catalogue.exchange.importer import CatalogueImportError
 from catalogue.models import Festival
@@ -43,7 +39,6 @@ from catalogue.programme import clean_typed
 from catalogue.programme import external_id_of
 from catalogue.programme import festival_choices
 from catalogue.programme import new_external_id
-from catalogue.programme import offer_by_id
 from catalogue.programme import offer_preview_card
 from catalogue.programme import offer_record
 from catalogue.programme import parse_ages
@@ -52,10 +47,8 @@ from catalogue.programme import provider_choices
 from catalogue.programme import save_offer
 from catalogue.programme import usual_currency
 from catalogue.programme import validated_offer
+from handlers.programme.common import Desk
 from handlers.programme.common import Event
-from handlers.programme.common import back_to_finding
-from handlers.programme.common import offer_gone
-from handlers.programme.common import show_offer
 
 router = Router(name=__name__)
 
@@ -102,136 +95,104 @@ def is_offer_step(step: str | None) -> bool:
 
 
 @router.callback_query(NewOffer.filter())
-async def new_offer(
-    callback: CallbackQuery, state: FSMContext, session: AsyncSession, viewer: Viewer
-) -> None:
+async def new_offer(callback: CallbackQuery, desk: Desk) -> None:
     draft: dict[str, Any] = {
         "id": None,
         "title": {},
         "description": {},
         "format": OfferFormat.IN_PERSON.value,
-        "language": viewer.locale,
-        "currency": await usual_currency(session),
+        "language": desk.viewer.locale,
+        "currency": await usual_currency(desk.session),
         "price": 0,
     }
-    await state.set_state(OfferForm.title)
-    await state.set_data({"mode": "new", "draft": draft})
+    await desk.state.set_state(OfferForm.title)
+    await desk.state.set_data({"mode": "new", "draft": draft})
     await show(callback, ui.ask_title())
 
 
 @router.callback_query(EditOffer.filter())
 async def edit_offer(
-    callback: CallbackQuery,
-    callback_data: EditOffer,
-    callback_answer: CallbackAnswer,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
+    callback: CallbackQuery, callback_data: EditOffer, callback_answer: CallbackAnswer, desk: Desk
 ) -> None:
-    offer = await offer_by_id(session, callback_data.offer_id)
+    offer = await desk.offer_or_gone(callback, callback_answer, callback_data.offer_id)
     if offer is None:
-        await offer_gone(callback, callback_answer, session)
         return
     if callback_data.field is None:
         await show(callback, ui.choose_field(offer))
         return
     step = FIELD_STEPS[callback_data.field]
-    await state.set_state(step)
-    await state.set_data(
-        {"mode": "edit", "offer_id": offer.id, "draft": await offer_record(session, offer)}
-    )
-    await ask(callback, step.state, state, session, settings, viewer)
+    await desk.state.set_state(step)
+    draft = await offer_record(desk.session, offer)
+    await desk.state.set_data({"mode": "edit", "offer_id": offer.id, "draft": draft})
+    await ask(callback, desk, step.state)
 
 
 # ---------------------------------------------------------------- asking and moving on
 
 
-async def ask(
-    event: Event,
-    step: str | None,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
-    text_filter: str = "",
-) -> None:
+async def ask(event: Event, desk: Desk, step: str | None, text_filter: str = "") -> None:
     """Put the question of `step` in front of the organiser (the preview after the last)."""
     view: View
+    locale = desk.viewer.locale
     if step in PLAIN_QUESTIONS:
         view = PLAIN_QUESTIONS[step]()
     elif step == OfferForm.provider.state:
-        view = ui.ask_provider(await provider_choices(session, viewer.locale, text_filter))
+        view = ui.ask_provider(await provider_choices(desk.session, locale, text_filter))
     elif step == OfferForm.festival.state:
-        today = datetime.now(settings.city_zone).date()
-        view = ui.ask_festival(await festival_choices(session, viewer.locale, today))
+        today = datetime.now(desk.settings.city_zone).date()
+        view = ui.ask_festival(await festival_choices(desk.session, locale, today))
     else:
-        await _preview_offer(event, state, session, viewer)
+        await _preview_offer(event, desk)
         return
     await show(event, view)
 
 
-async def _advance(
-    event: Event, state: FSMContext, session: AsyncSession, settings: Settings, viewer: Viewer
-) -> None:
-    """The next step of a new offer; an edit goes straight to the preview."""
-    data = await state.get_data()
-    current = await state.get_state()
+async def _keep(event: Event, desk: Desk, **values: Any) -> None:
+    """Keep answers in the draft and ask the next step of a new offer; an edit goes straight
+    to the preview."""
+    data = await desk.state.get_data()
+    data["draft"].update(values)
+    await desk.state.update_data(draft=data["draft"])
     if data.get("mode") == "edit":
         step = OfferForm.confirm
     else:
-        index = [step.state for step in OFFER_STEPS].index(current)
+        index = [step.state for step in OFFER_STEPS].index(await desk.state.get_state())
         step = OFFER_STEPS[index + 1]
-    await state.set_state(step)
-    await ask(event, step.state, state, session, settings, viewer)
+    await desk.state.set_state(step)
+    await ask(event, desk, step.state)
 
 
-async def _set(state: FSMContext, **values: Any) -> None:
-    data = await state.get_data()
-    data["draft"].update(values)
-    await state.update_data(draft=data["draft"])
-
-
-async def _preview_offer(
-    event: Event, state: FSMContext, session: AsyncSession, viewer: Viewer
-) -> None:
-    data = await state.get_data()
+async def _preview_offer(event: Event, desk: Desk) -> None:
+    data = await desk.state.get_data()
     draft = data["draft"]
     if not draft.get("id"):
         draft["id"] = new_external_id(next(iter(draft["title"].values()), ""))
-        await state.update_data(draft=draft)
+        await desk.state.update_data(draft=draft)
     try:
         record = validated_offer(draft)
     except CatalogueImportError as error:  # shown with a Cancel button: the form stays open
         await show(event, ui.with_cancel(ui.form_problems(error.errors)))
         return
-    card = await offer_preview_card(session, record, data.get("offer_id"), utc_now())
+    card = await offer_preview_card(desk.session, record, data.get("offer_id"), utc_now())
     if card is None:
         await show(event, ui.with_cancel(_("The provider no longer exists. Please start again.")))
         return
-    await show(event, ui.offer_preview(viewer, card, is_new=data.get("mode") != "edit"))
+    await show(event, ui.offer_preview(desk.viewer, card, is_new=data.get("mode") != "edit"))
 
 
 # ---------------------------------------------------------------- the answers
 
 
 @router.message(StateFilter(OfferForm.title), TYPED)
-async def got_title(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
-) -> None:
+async def got_title(message: Message, desk: Desk) -> None:
     title = " ".join(clean_typed(message.text or "").split())
     if not 3 <= len(title) <= 200:
         await message.answer(ui.form_error("title"))
         return
-    data = await state.get_data()
+    data = await desk.state.get_data()
     titles = dict(data["draft"]["title"])
-    titles[viewer.locale] = title
-    await _set(state, title=titles)
-    await _advance(message, state, session, settings, viewer)
+    titles[desk.viewer.locale] = title
+    await _keep(message, desk, title=titles)
 
 
 @router.callback_query(
@@ -243,135 +204,80 @@ async def got_title(
 @router.callback_query(
     StateFilter(OfferForm.language), FormPick.filter(F.value.in_(SUPPORTED_LOCALES))
 )
-async def picked_choice(
-    callback: CallbackQuery,
-    callback_data: FormPick,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
-) -> None:
+async def picked_choice(callback: CallbackQuery, callback_data: FormPick, desk: Desk) -> None:
     field = {
         OfferForm.kind.state: "kind",
         OfferForm.format.state: "format",
         OfferForm.language.state: "language",
-    }[await state.get_state()]
-    await _set(state, **{field: callback_data.value})
-    await _advance(callback, state, session, settings, viewer)
+    }[await desk.state.get_state()]
+    await _keep(callback, desk, **{field: callback_data.value})
 
 
 @router.message(StateFilter(OfferForm.provider), TYPED)
-async def narrow_providers(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
-) -> None:
-    await ask(
-        message, OfferForm.provider.state, state, session, settings, viewer, message.text or ""
-    )
+async def narrow_providers(message: Message, desk: Desk) -> None:
+    await ask(message, desk, OfferForm.provider.state, message.text or "")
 
 
 @router.callback_query(StateFilter(OfferForm.provider), FormPick.filter(F.value.isdigit()))
 @router.callback_query(StateFilter(OfferForm.festival), FormPick.filter(F.value.isdigit()))
 async def picked_row(
-    callback: CallbackQuery,
-    callback_data: FormPick,
-    callback_answer: CallbackAnswer,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
+    callback: CallbackQuery, callback_data: FormPick, callback_answer: CallbackAnswer, desk: Desk
 ) -> None:
-    step = await state.get_state()
+    step = await desk.state.get_state()
     model, field = (
         (Provider, "provider") if step == OfferForm.provider.state else (Festival, "festival")
     )
-    external_id = await external_id_of(session, model, int(callback_data.value))
+    external_id = await external_id_of(desk.session, model, int(callback_data.value))
     if external_id is None:
         callback_answer.text = _("This choice no longer exists.")
-        await ask(callback, step, state, session, settings, viewer)
+        await ask(callback, desk, step)
         return
-    await _set(state, **{field: external_id})
-    await _advance(callback, state, session, settings, viewer)
+    await _keep(callback, desk, **{field: external_id})
 
 
 @router.callback_query(StateFilter(OfferForm.festival), FormPick.filter(F.value == ui.NONE))
-async def no_festival(
-    callback: CallbackQuery,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
-) -> None:
-    await _set(state, festival=None)
-    await _advance(callback, state, session, settings, viewer)
+async def no_festival(callback: CallbackQuery, desk: Desk) -> None:
+    await _keep(callback, desk, festival=None)
 
 
 @router.message(StateFilter(OfferForm.description), TYPED)
 @router.callback_query(StateFilter(OfferForm.description), FormPick.filter(F.value == ui.SKIP))
-async def got_description(
-    event: Event,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
-) -> None:
-    data = await state.get_data()
+async def got_description(event: Event, desk: Desk) -> None:
+    data = await desk.state.get_data()
     descriptions = dict(data["draft"].get("description") or {})
     if isinstance(event, Message):
-        descriptions[viewer.locale] = clean_typed(event.text or "").strip()[:3000]
+        descriptions[desk.viewer.locale] = clean_typed(event.text or "").strip()[:3000]
     else:
-        descriptions.pop(viewer.locale, None)
-    await _set(state, description=descriptions)
-    await _advance(event, state, session, settings, viewer)
+        descriptions.pop(desk.viewer.locale, None)
+    await _keep(event, desk, description=descriptions)
 
 
 @router.message(StateFilter(OfferForm.price), TYPED)
 @router.callback_query(StateFilter(OfferForm.price), FormPick.filter(F.value == "0"))
-async def got_price(
-    event: Event,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
-) -> None:
+async def got_price(event: Event, desk: Desk) -> None:
     # A price that cannot be read raises FormError: the error router explains it.
     price = parse_price(event.text or "") if isinstance(event, Message) else 0.0
-    await _set(state, price=price)
-    await _advance(event, state, session, settings, viewer)
+    await _keep(event, desk, price=price)
 
 
 @router.message(StateFilter(OfferForm.ages), TYPED)
 @router.callback_query(StateFilter(OfferForm.ages), FormPick.filter(F.value == "all"))
-async def got_ages(
-    event: Event,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
-) -> None:
+async def got_ages(event: Event, desk: Desk) -> None:
     # Ages that cannot be read raise FormError: the error router explains them.
     low, high = parse_ages(event.text or "") if isinstance(event, Message) else (None, None)
-    await _set(state, age_min=low, age_max=high)
-    await _advance(event, state, session, settings, viewer)
+    await _keep(event, desk, age_min=low, age_max=high)
 
 
 @router.callback_query(StateFilter(OfferForm.confirm), FormPick.filter(F.value == ui.SAVE))
 async def save_offer_form(
-    callback: CallbackQuery,
-    callback_answer: CallbackAnswer,
-    state: FSMContext,
-    session: AsyncSession,
-    viewer: Viewer,
+    callback: CallbackQuery, callback_answer: CallbackAnswer, desk: Desk
 ) -> None:
-    data = await state.get_data()
+    data = await desk.state.get_data()
     try:
-        offer = await save_offer(session, data["draft"])
+        offer = await save_offer(desk.session, data["draft"])
     except CatalogueImportError as error:  # shown with a Cancel button: the form stays open
         await show(callback, ui.with_cancel(ui.form_problems(error.errors)))
         return
-    await back_to_finding(state)
+    await desk.back_to_finding()
     callback_answer.text = _("Saved.")
-    await show_offer(callback, session, viewer, offer)
+    await desk.show_offer(callback, offer)

@@ -8,20 +8,16 @@ from typing import Any
 from aiogram import F
 from aiogram import Router
 from aiogram.filters import StateFilter
-from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
 from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks.programme import AddSession
 from bot.callbacks.programme import FormPick
 from bot.filters import TYPED
 from bot.screens import programme as ui
-from bot.screens.view import Viewer
 from bot.screens.view import show
-from bot.states import ProgrammeStates
 from bot.states import SessionForm
 from catalogue.exchange.importer import CatalogueImportError
 from catalogue.models import OfferFormat
@@ -35,114 +31,76 @@ from catalogue.programme import save_session
 from catalogue.programme import validated_session
 from catalogue.programme import venue_by_id
 from catalogue.programme import venue_choices
+from handlers.programme.common import Desk
 from handlers.programme.common import Event
-from handlers.programme.common import back_to_finding
-from handlers.programme.common import keep_picked_end
-from handlers.programme.common import keep_typed_end
-from handlers.programme.common import offer_gone
-from handlers.programme.common import show_offer
-from handlers.programme.common import take_start
+from handlers.programme.common import ask_when
 
 router = Router(name=__name__)
 
 
 @router.callback_query(AddSession.filter())
 async def add_session(
-    callback: CallbackQuery,
-    callback_data: AddSession,
-    callback_answer: CallbackAnswer,
-    state: FSMContext,
-    session: AsyncSession,
-    viewer: Viewer,
+    callback: CallbackQuery, callback_data: AddSession, callback_answer: CallbackAnswer, desk: Desk
 ) -> None:
-    offer = await offer_by_id(session, callback_data.offer_id)
+    offer = await desk.offer_or_gone(callback, callback_answer, callback_data.offer_id)
     if offer is None:
-        await offer_gone(callback, callback_answer, session)
         return
     draft = {"id": new_external_id(offer.external_id[:40]), "offer": offer.external_id}
-    await state.set_state(SessionForm.starts)
-    await state.set_data({"offer_id": offer.id, "draft": draft})
-    await show(callback, ui.ask_starts(offer, viewer))
+    await desk.state.set_state(SessionForm.starts)
+    await desk.state.set_data({"offer_id": offer.id, "draft": draft})
+    await show(callback, ui.ask_starts(offer, desk.viewer))
 
 
-@router.message(StateFilter(SessionForm.starts), TYPED)
-async def got_start(message: Message, state: FSMContext, viewer: Viewer) -> None:
-    await take_start(message, state, viewer, ends=SessionForm.ends)
+async def _ask_venue(event: Event, desk: Desk) -> None:
+    await desk.state.set_state(SessionForm.venue)
+    await show(event, ui.ask_venue(await venue_choices(desk.session, desk.viewer.locale)))
 
 
-@router.message(StateFilter(SessionForm.ends), TYPED)
-async def got_end(
-    message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer
-) -> None:
-    await keep_typed_end(message, state, viewer)
-    await _ask_venue(message, state, session, viewer)
-
-
-@router.callback_query(StateFilter(SessionForm.ends), FormPick.filter(F.value.isdigit()))
-async def picked_length(
-    callback: CallbackQuery,
-    callback_data: FormPick,
-    state: FSMContext,
-    session: AsyncSession,
-    viewer: Viewer,
-) -> None:
-    if await keep_picked_end(callback, state, int(callback_data.value)):
-        await _ask_venue(callback, state, session, viewer)
-
-
-async def _ask_venue(
-    event: Event, state: FSMContext, session: AsyncSession, viewer: Viewer
-) -> None:
-    await state.set_state(SessionForm.venue)
-    await show(event, ui.ask_venue(await venue_choices(session, viewer.locale)))
+ask_when(router, SessionForm.starts, SessionForm.ends, then=_ask_venue)
 
 
 @router.callback_query(StateFilter(SessionForm.venue), FormPick.filter(F.value.isdigit()))
 @router.callback_query(StateFilter(SessionForm.venue), FormPick.filter(F.value == ui.NONE))
 async def got_venue(
-    callback: CallbackQuery,
-    callback_data: FormPick,
-    callback_answer: CallbackAnswer,
-    state: FSMContext,
-    session: AsyncSession,
-    viewer: Viewer,
+    callback: CallbackQuery, callback_data: FormPick, callback_answer: CallbackAnswer, desk: Desk
 ) -> None:
     venue_id = None if callback_data.value == ui.NONE else int(callback_data.value)
-    if venue_id is not None and await venue_by_id(session, venue_id) is None:
+    if venue_id is not None and await venue_by_id(desk.session, venue_id) is None:
         callback_answer.text = _("This choice no longer exists.")
-        await show(callback, ui.ask_venue(await venue_choices(session, viewer.locale)))
+        await _ask_venue(callback, desk)
         return
-    await state.update_data(venue_id=venue_id)
-    data = await state.get_data()
-    offer = await offer_by_id(session, data["offer_id"])
+    await desk.state.update_data(venue_id=venue_id)
+    data = await desk.state.get_data()
+    offer = await offer_by_id(desk.session, data["offer_id"])
     online = offer is not None and offer.format != OfferFormat.IN_PERSON
     if online or venue_id is None:
-        await state.set_state(SessionForm.link)
+        await desk.state.set_state(SessionForm.link)
         await show(callback, ui.ask_link())
         return
-    await state.set_state(SessionForm.capacity)
-    await show(callback, ui.ask_capacity())
+    await _ask_capacity(callback, desk)
 
 
 @router.message(StateFilter(SessionForm.link), TYPED)
 @router.callback_query(StateFilter(SessionForm.link), FormPick.filter(F.value == ui.SKIP))
-async def got_link(event: Event, state: FSMContext) -> None:
+async def got_link(event: Event, desk: Desk) -> None:
     link = None
     if isinstance(event, Message):
         link = clean_typed(event.text or "").strip()
         if not link.startswith(("https://", "http://")) or len(link) > 300 or " " in link:
             await event.answer(ui.form_error("link"))
             return
-    await state.update_data(online_url=link)
-    await state.set_state(SessionForm.capacity)
+    await desk.state.update_data(online_url=link)
+    await _ask_capacity(event, desk)
+
+
+async def _ask_capacity(event: Event, desk: Desk) -> None:
+    await desk.state.set_state(SessionForm.capacity)
     await show(event, ui.ask_capacity())
 
 
 @router.message(StateFilter(SessionForm.capacity), TYPED)
 @router.callback_query(StateFilter(SessionForm.capacity), FormPick.filter(F.value == ui.SKIP))
-async def got_capacity(
-    event: Event, state: FSMContext, session: AsyncSession, viewer: Viewer
-) -> None:
+async def got_capacity(event: Event, desk: Desk) -> None:
     capacity = None
     if isinstance(event, Message):
         text = (event.text or "").strip()
@@ -150,9 +108,9 @@ async def got_capacity(
             await event.answer(ui.form_error("capacity"))
             return
         capacity = int(text)
-    await state.update_data(capacity=capacity)
-    await state.set_state(SessionForm.confirm)
-    await _preview_session(event, state, session, viewer)
+    await desk.state.update_data(capacity=capacity)
+    await desk.state.set_state(SessionForm.confirm)
+    await _preview_session(event, desk)
 
 
 def _session_record(data: dict[str, Any]) -> dict[str, Any]:
@@ -167,16 +125,13 @@ def _session_record(data: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-async def _preview_session(
-    event: Event, state: FSMContext, session: AsyncSession, viewer: Viewer
-) -> None:
-    data = await state.get_data()
-    offer = await offer_by_id(session, data["offer_id"])
+async def _preview_session(event: Event, desk: Desk) -> None:
+    data = await desk.state.get_data()
+    offer = await offer_by_id(desk.session, data["offer_id"])
     if offer is None:
-        await state.set_state(ProgrammeStates.find)
-        await show(event, ui.with_cancel(_("This offer is no longer in the programme.")))
+        await desk.subject_gone(event, _("This offer is no longer in the programme."))
         return
-    venue = await venue_by_id(session, data.get("venue_id"))
+    venue = await venue_by_id(desk.session, data.get("venue_id"))
     record = _session_record(data)
     try:
         validated_session(record)
@@ -185,29 +140,23 @@ async def _preview_session(
         return
     preview = preview_session(record, offer, venue)
     heading = _("The new session, as residents will see it:")
-    await show(event, ui.session_preview(viewer, offer, preview, venue, heading))
+    await show(event, ui.session_preview(desk.viewer, offer, preview, venue, heading))
 
 
 @router.callback_query(StateFilter(SessionForm.confirm), FormPick.filter(F.value == ui.SAVE))
 async def save_session_form(
-    callback: CallbackQuery,
-    callback_answer: CallbackAnswer,
-    state: FSMContext,
-    session: AsyncSession,
-    viewer: Viewer,
+    callback: CallbackQuery, callback_answer: CallbackAnswer, desk: Desk
 ) -> None:
-    data = await state.get_data()
+    data = await desk.state.get_data()
     record = _session_record(data)
-    record["venue"] = await external_id_of(session, Venue, data.get("venue_id"))
+    record["venue"] = await external_id_of(desk.session, Venue, data.get("venue_id"))
     try:
-        await save_session(session, record)
+        await save_session(desk.session, record)
     except CatalogueImportError as error:  # shown with a Cancel button: the form stays open
         await show(callback, ui.with_cancel(ui.form_problems(error.errors)))
         return
-    await back_to_finding(state)
+    await desk.back_to_finding()
     callback_answer.text = _("Saved.")
-    offer = await offer_by_id(session, data["offer_id"])
-    if offer is None:
-        await offer_gone(callback, callback_answer, session)
-        return
-    await show_offer(callback, session, viewer, offer)
+    offer = await desk.offer_or_gone(callback, callback_answer, data["offer_id"])
+    if offer is not None:
+        await desk.show_offer(callback, offer)
