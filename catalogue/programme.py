@@ -27,9 +27,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.errors import DomainError
-from catalogue.exchange.importer import CatalogueImportError
 from catalogue.exchange.importer import field_errors
 from catalogue.exchange.importer import import_document
+from catalogue.exchange.rows import CatalogueImportError
 from catalogue.exchange.schema import CatalogueDocument
 from catalogue.exchange.schema import OfferRecord
 from catalogue.exchange.schema import SessionRecord

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 
-from catalogue.exchange.importer import CatalogueImportError
 from catalogue.exchange.importer import import_bytes
 from catalogue.exchange.importer import import_file
+from catalogue.exchange.rows import CatalogueImportError
 from catalogue.models import Offer
 from catalogue.models import OfferSession
 from catalogue.models import SessionStatus

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from catalogue.exchange.importer import CatalogueImportError
 from catalogue.exchange.importer import export_document
 from catalogue.exchange.importer import import_document
 from catalogue.exchange.importer import import_file
+from catalogue.exchange.rows import CatalogueImportError
 from catalogue.models import Offer
 from catalogue.models import OfferSession
 from catalogue.models import TrackStep

@@ -22,7 +22,7 @@ from bot.screens.view import Viewer
 from bot.screens.view import notice
 from catalogue.checkin.answers import CheckInError
 from catalogue.errors import DomainError
-from catalogue.exchange.importer import CatalogueImportError
+from catalogue.exchange.rows import CatalogueImportError
 from catalogue.outbox.broadcasts import BroadcastError
 from catalogue.programme import FormError
 from catalogue.reports import ScopeError

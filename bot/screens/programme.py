@@ -31,7 +31,7 @@ from bot.screens.view import button
 from bot.screens.view import shorten
 from bot.settings import SUPPORTED_LOCALES
 from catalogue.exchange.importer import ImportReport
-from catalogue.exchange.importer import RowError
+from catalogue.exchange.rows import RowError
 from catalogue.models import Offer
 from catalogue.models import OfferFormat
 from catalogue.models import OfferKind

@@ -205,8 +205,8 @@ async def import_catalogue(
     settings: Settings,
     session_maker: async_sessionmaker[AsyncSession],
 ) -> int:
-    from catalogue.exchange.importer import CatalogueImportError
     from catalogue.exchange.importer import import_file
+    from catalogue.exchange.rows import CatalogueImportError
 
     if not arguments.file.is_file():
         print(f"No such file: {arguments.file}", file=sys.stderr)

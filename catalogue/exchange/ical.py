@@ -27,16 +27,16 @@ from typing import Any
 
 from icalendar import Calendar
 
-from catalogue.exchange.importer import CatalogueImportError
-from catalogue.exchange.importer import RowError
-from catalogue.exchange.importer import _Row
+from catalogue.exchange.rows import CatalogueImportError
+from catalogue.exchange.rows import RowError
+from catalogue.exchange.rows import SourceRow
 from catalogue.exchange.schema import EXTERNAL_ID
 
 TABLE = "sessions"
 VEVENT_LINE = re.compile(r"^BEGIN:VEVENT\s*$", re.IGNORECASE | re.MULTILINE)
 
 
-def ics_rows(text: str, offer: str | None, zone: tzinfo) -> list[_Row]:
+def ics_rows(text: str, offer: str | None, zone: tzinfo) -> list[SourceRow]:
     if not offer:
         raise CatalogueImportError(
             [
@@ -62,7 +62,7 @@ def ics_rows(text: str, offer: str | None, zone: tzinfo) -> list[_Row]:
     rows = []
     for index, event in enumerate(events):
         line = lines[index] if index < len(lines) else None
-        rows.append(_Row(TABLE, index, line, _session(event, offer, zone)))
+        rows.append(SourceRow(TABLE, index, line, _session(event, offer, zone)))
     return rows
 
 

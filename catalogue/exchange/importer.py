@@ -27,7 +27,9 @@ from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.errors import DomainError
+from catalogue.exchange.rows import CatalogueImportError
+from catalogue.exchange.rows import RowError
+from catalogue.exchange.rows import SourceRow
 from catalogue.exchange.schema import TABLES
 from catalogue.exchange.schema import CatalogueDocument
 from catalogue.exchange.schema import Record
@@ -55,27 +57,6 @@ CSV_LIST_SEPARATOR = "|"
 ICS_SUFFIXES = (".ics", ".ical", ".icalendar")
 
 
-@dataclass(frozen=True)
-class RowError:
-    table: str
-    line: int | None
-    index: int | None
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" if self.line else f"{self.table}[{self.index}]"
-        return f"{self.table}, {where}, {self.field or 'record'}: {self.message}"
-
-
-class CatalogueImportError(DomainError):
-    """The file was not imported; `errors` says where and why."""
-
-    def __init__(self, errors: list[RowError]) -> None:
-        self.errors = errors
-        super().__init__(f"{len(errors)} problem(s); nothing was imported")
-
-
 @dataclass
 class ImportReport:
     created: dict[str, int] = field(default_factory=dict)
@@ -86,20 +67,12 @@ class ImportReport:
         return sum(self.created.values()) + sum(self.updated.values())
 
 
-@dataclass
-class _Row:
-    table: str
-    index: int
-    line: int | None
-    data: Any
-
-
 # ---------------------------------------------------------------- reading files
 
 
 def read_catalogue_file(
     path: Path, table: str | None = None, *, offer: str | None = None, zone: tzinfo = UTC
-) -> list[_Row]:
+) -> list[SourceRow]:
     """Rows of a JSON document, a one-table CSV file or an iCalendar file, with line numbers."""
     return read_catalogue_bytes(path.name, path.read_bytes(), table, offer=offer, zone=zone)
 
@@ -111,7 +84,7 @@ def read_catalogue_bytes(
     *,
     offer: str | None = None,
     zone: tzinfo = UTC,
-) -> list[_Row]:
+) -> list[SourceRow]:
     """The same from a file's name and content (an upload to the bot, say).
 
     An `.ics` file holds the sessions of one `offer`; its floating times are in `zone`.
@@ -136,7 +109,7 @@ def read_catalogue_bytes(
     )
 
 
-def _json_rows(text: str) -> list[_Row]:
+def _json_rows(text: str) -> list[SourceRow]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
@@ -156,12 +129,13 @@ def _json_rows(text: str) -> list[_Row]:
             ]
         )
     lines = _json_element_lines(text)
-    rows: list[_Row] = []
+    rows: list[SourceRow] = []
     for table, items in document.items():
         if not isinstance(items, list):
             raise CatalogueImportError([RowError(table, None, None, "", "expected a list")])
         rows += [
-            _Row(table, index, lines.get((table, index)), item) for index, item in enumerate(items)
+            SourceRow(table, index, lines.get((table, index)), item)
+            for index, item in enumerate(items)
         ]
     return rows
 
@@ -197,7 +171,7 @@ def _json_element_lines(text: str) -> dict[tuple[str, int], int]:
     return lines
 
 
-def _csv_rows(text: str, table: str) -> list[_Row]:
+def _csv_rows(text: str, table: str) -> list[SourceRow]:
     if table not in TABLES:
         raise CatalogueImportError(
             [RowError(table, None, None, "", f"name the file after its table: {', '.join(TABLES)}")]
@@ -210,12 +184,12 @@ def _csv_rows(text: str, table: str) -> list[_Row]:
         raise CatalogueImportError(
             [RowError(table, 1, None, "id", "the header needs an id column")]
         )
-    rows: list[_Row] = []
+    rows: list[SourceRow] = []
     for index, raw in enumerate(reader):
         if None in raw:
-            rows.append(_Row(table, index, reader.line_num, {"__extra_cells__": raw[None]}))
+            rows.append(SourceRow(table, index, reader.line_num, {"__extra_cells__": raw[None]}))
             continue
-        rows.append(_Row(table, index, reader.line_num, _unflatten(raw)))
+        rows.append(SourceRow(table, index, reader.line_num, _unflatten(raw)))
     return rows
 
 
@@ -244,7 +218,7 @@ def _unflatten(raw: dict[str, str]) -> dict[str, Any]:
 Places = dict[tuple[str, str], tuple[int | None, int]]
 
 
-def validate_rows(rows: Iterable[_Row]) -> tuple[CatalogueDocument, Places, list[RowError]]:
+def validate_rows(rows: Iterable[SourceRow]) -> tuple[CatalogueDocument, Places, list[RowError]]:
     """Field checks of every row: the valid part, where each record stood, every problem."""
     places: Places = {}
     records: dict[str, list[Record]] = {table: [] for table in TABLES}
@@ -457,7 +431,7 @@ async def import_bytes(
     return await import_rows(session, rows)
 
 
-async def import_rows(session: AsyncSession, rows: list[_Row]) -> ImportReport:
+async def import_rows(session: AsyncSession, rows: list[SourceRow]) -> ImportReport:
     document, places, errors = validate_rows(rows)
     errors += await check_references(session, document, places)
     if errors:

@@ -20,8 +20,8 @@ from bot.screens.view import show
 from bot.states import ImportStates
 from bot.states import ProgrammeStates
 from catalogue.exchange.importer import TABLES
-from catalogue.exchange.importer import CatalogueImportError
 from catalogue.exchange.importer import import_bytes
+from catalogue.exchange.rows import CatalogueImportError
 from catalogue.programme import offer_by_id
 from catalogue.team import Permission
 from handlers.programme.common import Desk

@@ -29,7 +29,7 @@ from bot.screens.view import View
 from bot.screens.view import show
 from bot.settings import SUPPORTED_LOCALES
 from bot.states import OfferForm
-from catalogue.exchange.importer import CatalogueImportError
+from catalogue.exchange.rows import CatalogueImportError
 from catalogue.models import Festival
 from catalogue.models import OfferFormat
 from catalogue.models import OfferKind

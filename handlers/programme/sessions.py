@@ -19,7 +19,7 @@ from bot.filters import TYPED
 from bot.screens import programme as ui
 from bot.screens.view import show
 from bot.states import SessionForm
-from catalogue.exchange.importer import CatalogueImportError
+from catalogue.exchange.rows import CatalogueImportError
 from catalogue.models import OfferFormat
 from catalogue.models import Venue
 from catalogue.programme import clean_typed
