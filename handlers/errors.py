@@ -12,7 +12,6 @@ import logging
 from collections.abc import Awaitable
 from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiogram import BaseMiddleware
 from aiogram import Router
@@ -27,6 +26,7 @@ from bot.screens.errors import explain
 from bot.screens.view import BUTTON_ALERT_LIMIT
 from bot.screens.view import Viewer
 from bot.screens.view import shorten
+from bot.settings import Settings
 from catalogue.errors import DomainError
 
 router = Router(name=__name__)
@@ -53,9 +53,12 @@ class LeaveRefusedPressesUnanswered(BaseMiddleware):
 
 
 @router.errors(ExceptionTypeFilter(DomainError))
-async def explain_refusal(event: ErrorEvent, i18n: I18n, viewer: Viewer | None = None) -> bool:
+async def explain_refusal(
+    event: ErrorEvent, i18n: I18n, settings: Settings, viewer: Viewer | None = None
+) -> bool:
     """A `DomainError` a handler let rise: its transaction is already rolled back."""
-    viewer = viewer or Viewer(i18n.default_locale, ZoneInfo("UTC"))
+    # Times in the answer read in the city's zone when the person is not known.
+    viewer = viewer or Viewer(i18n.default_locale, settings.city_zone)
     with i18n.context(), i18n.use_locale(viewer.locale):
         text = explain(event.exception, viewer)
     update = event.update

@@ -18,7 +18,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
 from aiogram.types import InlineQuery
 from aiogram.types import Message
-from aiogram.types import TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +28,7 @@ from bot.callbacks.search import SearchToggle
 from bot.callbacks.search import ToggleSearchFilter
 from bot.filters import TYPED
 from bot.filters import Magic
+from bot.middlewares.hand_over import HandOver
 from bot.screens import search as search_screens
 from bot.screens.offer_cards import OfferCards
 from bot.screens.view import Viewer
@@ -130,15 +130,9 @@ async def still_kept(callback: CallbackQuery, state: FSMContext) -> dict[str, An
     return {"saved": saved} if saved is not None else False
 
 
-async def hand_search(event: TelegramObject, **data: Any) -> dict[str, ResidentSearch] | bool:
-    """Root filter, there to pass context, not to refuse: the handlers here may take `search`
-    instead of the five services it bundles."""
-    search = ResidentSearch.of(data)
-    return {"search": search} if search is not None else True
-
-
-router.message.filter(hand_search)
-router.callback_query.filter(hand_search)
+# The handlers here may take `search` instead of the five services it bundles.
+router.message.middleware(HandOver("search", ResidentSearch.of))
+router.callback_query.middleware(HandOver("search", ResidentSearch.of))
 
 
 @router.message(StateFilter(None), TYPED)

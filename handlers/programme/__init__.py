@@ -12,6 +12,7 @@ that hands each of their handlers the organiser's `Desk` (handlers/programme/com
 
 from aiogram import Router
 
+from bot.middlewares.hand_over import HandOver
 from bot.permissions import protect
 from catalogue.team import Permission
 from handlers.programme import changes
@@ -20,11 +21,12 @@ from handlers.programme import imports
 from handlers.programme import offer_form
 from handlers.programme import offers
 from handlers.programme import sessions
-from handlers.programme.common import hand_desk
+from handlers.programme.common import Desk
 
 router = protect(Router(name=__name__), Permission.MANAGE_PROGRAMME)
-router.message.filter(hand_desk)
-router.callback_query.filter(hand_desk)
+# Every handler below, in every dialogue's router, may take the organiser's `desk`.
+router.message.middleware(HandOver("desk", Desk.of))
+router.callback_query.middleware(HandOver("desk", Desk.of))
 router.include_routers(
     offers.router,
     offer_form.router,

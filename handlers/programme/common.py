@@ -18,7 +18,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery
 from aiogram.types import Message
-from aiogram.types import TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,8 +44,8 @@ Event = Message | CallbackQuery
 class Desk:
     """What an organiser's programme work goes through: their form (FSM state and data), the
     database session, the city's settings and how they read (language, time zone). Handed to
-    every handler of the programme's routers as `desk` (`hand_desk`), so the dialogues pass
-    one thing around instead of four."""
+    every handler of the programme's routers as `desk` (a `HandOver` middleware, see
+    handlers/programme/__init__.py), so the dialogues pass one thing around instead of four."""
 
     state: FSMContext
     session: AsyncSession
@@ -93,13 +92,6 @@ class Desk:
         if offer is None:
             await self.offer_gone(callback, answer)
         return offer
-
-
-async def hand_desk(event: TelegramObject, **data: Any) -> dict[str, Desk] | bool:
-    """Root filter of the programme's routers, there to pass context, not to refuse: every
-    handler below them may take the organiser's `desk`."""
-    desk = Desk.of(data)
-    return {"desk": desk} if desk is not None else True
 
 
 # ---------------------------------------------------------------- when a session starts and ends
