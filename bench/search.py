@@ -1,9 +1,20 @@
-"""Catalogue search: quality, build time, memory and latency, beside PostgreSQL pg_trgm.
+"""Catalogue search: quality, build time, memory and latency, beside two PostgreSQL anchors.
 
     python bench/search.py [--sizes 1000,10000,100000]
 
-Quality: the demo catalogue and the labelled queries of tests/data/search_relevance.tsv;
-the top-3 hit rate of our index and of pg_trgm.
+Quality: the demo catalogue and the labelled queries of tests/data/search_relevance.tsv and
+tests/data/search_kinds.tsv; the top-3 hit rate for each kind of query, of our index (with
+Snowball stems, the word forms in use, and with pymorphy3 lemmas instead), of pg_trgm, and of
+PostgreSQL full-text search with pg_trgm.
+
+The full-text anchor is the one an engineer would pick instead of our index: titles and
+keywords in one column, descriptions, provider, venue, address, festival and track in another;
+a `tsvector` of both under the `russian` and the `english` configurations (titles and
+keywords weighted A, the rest B) with a GIN index, queried with the OR of the query's words
+and ranked by `ts_rank`; then, for typos, pg_trgm on the titles and keywords alone (their
+Latin search keys, as for the pg_trgm anchor) with a GiST `gist_trgm_ops` index, ordered by
+`<<->` (the word-similarity distance, `<->` for words within a text) and cut at a distance
+of 0.6. Full-text matches come first, then trigram ones.
 
 Scale: a synthetic catalogue grown from the demo vocabulary (titles recombined from the
 words of two demo titles, keywords from theirs, providers and venues named after demo
@@ -56,6 +67,7 @@ from catalogue.exchange.demo import build_demo_document
 from catalogue.exchange.seeding import import_demo
 from catalogue.models import Offer
 from catalogue.models import OfferFormat
+from catalogue.search import forms
 from catalogue.search.engine import GeoPoint
 from catalogue.search.engine import SearchFilters
 from catalogue.search.engine import When
@@ -63,19 +75,21 @@ from catalogue.search.engine import catalogue_version
 from catalogue.search.engine import load_snapshot
 from catalogue.search.index import FREE_WORDS
 from catalogue.search.index import KIND_WORDS
-from catalogue.search.index import MIN_WORD_CHARS
 from catalogue.search.index import ONLINE_WORDS
 from catalogue.search.index import SearchIndex
-from catalogue.search.index import analyse_query
+from catalogue.search.query import MIN_WORD_CHARS
+from catalogue.search.query import analyse_query
 from catalogue.search.text import STOP_KEYS
 from catalogue.search.text import index_words
 from catalogue.search.text import search_key
+from catalogue.search.text import words
 from catalogue.search.types import CatalogueSnapshot
 
 POSTGRES_ADMIN_DSN = os.environ.get(
     "TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
 )
 RELEVANCE_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "search_relevance.tsv"
+KINDS_SET = RELEVANCE_SET.with_name("search_kinds.tsv")
 CITY = ZoneInfo("Asia/Yekaterinburg")
 CITY_CENTRE = GeoPoint(56.5016, 60.8197)
 FILTERS = SearchFilters(when=When.THIS_MONTH, free_only=True, near=CITY_CENTRE)
@@ -85,6 +99,29 @@ TRGM_QUERY = """
     WHERE $1 <% body
     ORDER BY word_similarity($1, body) DESC, offer_id
     LIMIT $2
+"""
+FULL_TEXT_QUERY = """
+    WITH words AS (
+        SELECT to_tsquery('russian', $1) || to_tsquery('english', $1) AS query
+    ), full_text AS (
+        SELECT offer_id, 1 + ts_rank(document, words.query) AS score
+        FROM search_fulltext, words
+        WHERE document @@ words.query
+        ORDER BY score DESC
+        LIMIT $3
+    ), trigrams AS (
+        SELECT offer_id, 1 - ($2 <<-> names) AS score
+        FROM search_fulltext
+        WHERE $2 <> ''
+        ORDER BY $2 <<-> names
+        LIMIT $3
+    )
+    SELECT offer_id FROM (
+        SELECT * FROM full_text UNION ALL SELECT * FROM trigrams WHERE score >= 0.4
+    ) AS found
+    GROUP BY offer_id
+    ORDER BY max(score) DESC, offer_id
+    LIMIT $3
 """
 # pg_trgm takes seconds a query at 100k offers: it answers every n-th labelled query.
 TRGM_SAMPLE = 60
@@ -101,9 +138,17 @@ MB = 1024 * 1024
 
 
 def relevance_set() -> list[tuple[str, set[str]]]:
-    lines = RELEVANCE_SET.read_text(encoding="utf-8").splitlines()
-    rows = [line.split("\t") for line in lines if line and not line.startswith("#")][1:]
-    return [(query, set(expected.split())) for _, query, expected in rows]
+    return [(query, expected) for _, query, expected in labelled_set()]
+
+
+def labelled_set() -> list[tuple[str, str, set[str]]]:
+    """(kind, query, ids of the offers that answer it) of both labelled files."""
+    found = []
+    for path in (RELEVANCE_SET, KINDS_SET):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        rows = [line.split("\t") for line in lines if line and not line.startswith("#")][1:]
+        found += [(kind, query, set(expected.split())) for kind, query, expected in rows]
+    return found
 
 
 def longest_queries() -> list[str]:
@@ -181,6 +226,77 @@ async def index_for_trigrams(connection: asyncpg.Connection, snapshot: Catalogue
     return time.perf_counter() - started
 
 
+def full_text_documents(snapshot: CatalogueSnapshot) -> list[tuple[int, str, str, str]]:
+    """(offer id, titles and keywords, everything else, the Latin keys of the first)."""
+    venues = {venue.id: venue for venue in snapshot.venues}
+    offer_venues: dict[int, set[int]] = {}
+    for session in snapshot.sessions:
+        if session.venue_id is not None:
+            offer_venues.setdefault(session.offer_id, set()).add(session.venue_id)
+    tracks: dict[int, list[str]] = {}
+    for row in snapshot.tracks:
+        tracks.setdefault(row.offer_id, []).extend(
+            [
+                *snapshot.track_titles.get(row.track_id, {}).values(),
+                *snapshot.category_titles.get(row.category_id, {}).values(),
+            ]
+        )
+    documents = []
+    for offer in snapshot.offers:
+        names = " ".join([*offer.title.values(), *offer.keywords])
+        rest = [*offer.description.values(), KIND_WORDS[offer.kind]]
+        rest += [ONLINE_WORDS] if offer.format != OfferFormat.IN_PERSON else []
+        rest += [FREE_WORDS] if offer.price_minor == 0 else []
+        rest += snapshot.provider_names.get(offer.provider_id, {}).values()
+        rest += snapshot.festival_titles.get(offer.festival_id or 0, {}).values()
+        rest += tracks.get(offer.id, [])
+        for venue_id in offer_venues.get(offer.id, ()):
+            rest += [*venues[venue_id].name.values(), *venues[venue_id].address.values()]
+        keys = " ".join(search_key(word) for word in index_words(names))
+        documents.append((offer.id, names, " ".join(rest), keys))
+    return documents
+
+
+async def index_for_full_text(connection: asyncpg.Connection, snapshot: CatalogueSnapshot) -> float:
+    """Seconds to build the tsvectors and both indexes, after loading the documents."""
+    await connection.execute(
+        "DROP TABLE IF EXISTS search_fulltext;"
+        "CREATE TABLE search_fulltext (offer_id integer PRIMARY KEY, titles text NOT NULL,"
+        " rest text NOT NULL, names text NOT NULL, document tsvector)"
+    )
+    await connection.copy_records_to_table(
+        "search_fulltext",
+        records=full_text_documents(snapshot),
+        columns=["offer_id", "titles", "rest", "names"],
+    )
+    started = time.perf_counter()
+    await connection.execute(
+        "UPDATE search_fulltext SET document ="
+        " setweight(to_tsvector('russian', titles), 'A')"
+        " || setweight(to_tsvector('english', titles), 'A')"
+        " || setweight(to_tsvector('russian', rest), 'B')"
+        " || setweight(to_tsvector('english', rest), 'B');"
+        "CREATE INDEX search_fulltext_document ON search_fulltext USING gin (document);"
+        "CREATE INDEX search_fulltext_names ON search_fulltext USING gist (names gist_trgm_ops);"
+        "ANALYZE search_fulltext"
+    )
+    return time.perf_counter() - started
+
+
+def full_text_words(query: str) -> tuple[str, str]:
+    """The query's words OR-ed as a tsquery, and their Latin keys for pg_trgm."""
+    found = [word for word in words(query[:200]) if word.isalnum()][:8]
+    return " | ".join(found), trigram_text(query)
+
+
+async def full_text_search(connection: asyncpg.Connection, query: str, limit: int) -> list[int]:
+    tsquery, keys = full_text_words(query)
+    if not tsquery and not keys:
+        return []
+    rows = await connection.fetch(FULL_TEXT_QUERY, tsquery, keys, limit)
+    return [row["offer_id"] for row in rows]
+
+
 async def trigram_search(connection: asyncpg.Connection, query: str, limit: int) -> list[int]:
     text = trigram_text(query)
     if not text:
@@ -188,13 +304,16 @@ async def trigram_search(connection: asyncpg.Connection, query: str, limit: int)
     return [row["offer_id"] for row in await connection.fetch(TRGM_QUERY, text, limit)]
 
 
-async def trigram_latency(connection: asyncpg.Connection, queries: list[str]) -> list[float]:
+async def anchor_latency(
+    connection: asyncpg.Connection, queries: list[str], search: Callable
+) -> list[float]:
+    """Milliseconds per query of a PostgreSQL anchor."""
     for query in queries[:5]:  # warm-up
-        await trigram_search(connection, query, LIMIT)
+        await search(connection, query, LIMIT)
     samples = []
     for query in queries:
         started = time.perf_counter()
-        await trigram_search(connection, query, LIMIT)
+        await search(connection, query, LIMIT)
         samples.append((time.perf_counter() - started) * 1000)
     return samples
 
@@ -211,33 +330,49 @@ async def measure_quality(
     async with session_maker() as session:
         snapshot = await load_snapshot(session)
         names = dict((await session.execute(select(Offer.id, Offer.external_id))).all())
-    index = SearchIndex.build(snapshot)
-    queries = relevance_set()
+    queries = labelled_set()
     now = datetime.now(UTC)
 
-    def hit_rate(top: dict[str, list[int]]) -> float:
-        hits = sum(bool(expected & {names[i] for i in top[query]}) for query, expected in queries)
-        return round(hits / len(queries), 4)
+    def by_kind(top: dict[str, list[int]]) -> dict[str, float]:
+        found: dict[str, list[bool]] = {}
+        for kind, query, expected in queries:
+            found.setdefault(kind, []).append(bool(expected & {names[i] for i in top[query]}))
+        rates = {kind: round(sum(hits) / len(hits), 3) for kind, hits in found.items()}
+        rates["overall"] = round(sum(map(sum, found.values())) / len(queries), 4)
+        return rates
 
-    ours = {
-        query: [hit.offer_id for hit in index.search(query, now=now, zone=CITY, limit=TOP).hits]
-        for query, _ in queries
-    }
+    def ours() -> dict[str, float]:
+        index = SearchIndex.build(snapshot)
+        found = {}
+        for _, query, _ in queries:
+            hits = index.search(query, now=now, zone=CITY, limit=TOP).hits
+            found[query] = [hit.offer_id for hit in hits]
+        return by_kind(found)
+
+    forms.use(forms.PYMORPHY)
+    with_lemmas = ours()
+    forms.use(forms.SNOWBALL)
+    with_stems = ours()
     await index_for_trigrams(connection, snapshot)
     trigram_rates = {}
     for threshold in TRGM_THRESHOLDS:
         await connection.execute(f"SET pg_trgm.word_similarity_threshold = {threshold}")
-        found = {query: await trigram_search(connection, query, TOP) for query, _ in queries}
-        trigram_rates[threshold] = hit_rate(found)
-    best_threshold = max(trigram_rates, key=trigram_rates.__getitem__)
+        found = {query: await trigram_search(connection, query, TOP) for _, query, _ in queries}
+        trigram_rates[threshold] = by_kind(found)
+    best_threshold = max(trigram_rates, key=lambda t: trigram_rates[t]["overall"])
     await connection.execute(f"SET pg_trgm.word_similarity_threshold = {best_threshold}")
+    await index_for_full_text(connection, snapshot)
+    full_text = by_kind(
+        {query: await full_text_search(connection, query, TOP) for _, query, _ in queries}
+    )
     return {
         "queries": len(queries),
-        "offers": index.size,
-        "ours_top3_hit_rate": hit_rate(ours),
+        "offers": len(snapshot.offers),
+        "ours_top3_hit_rate": with_stems,
+        "ours_with_pymorphy_lemmas": with_lemmas,
         "pg_trgm_top3_hit_rate": trigram_rates[best_threshold],
         "pg_trgm_threshold": best_threshold,
-        "pg_trgm_hit_rate_by_threshold": trigram_rates,
+        "pg_full_text_top3_hit_rate": full_text,
     }
 
 
@@ -277,6 +412,7 @@ def synthetic_catalogue(size: int, demo: dict, now: datetime) -> dict[str, list[
         parents = rng.sample(demo["offers"], 2)
         model = parents[0]
         title = {lang: mixed_title(rng, parents, lang) for lang in ("en", "ru")}
+        description = {lang: mixed_description(rng, parents, lang) for lang in ("en", "ru")}
         keywords = [keyword for parent in parents for keyword in parent.get("keywords", [])]
         offer_format = model.get("format", OfferFormat.IN_PERSON.value)
         offers.append(
@@ -284,7 +420,7 @@ def synthetic_catalogue(size: int, demo: dict, now: datetime) -> dict[str, list[
                 number,
                 f"offer-{number}",
                 json.dumps(title),
-                "{}",
+                json.dumps(description, ensure_ascii=False),
                 model["kind"],
                 offer_format,
                 model.get("language", "ru"),
@@ -316,6 +452,11 @@ def synthetic_catalogue(size: int, demo: dict, now: datetime) -> dict[str, list[
                 )
             )
     return {"provider": providers, "venue": venues, "offer": offers, "offer_session": sessions}
+
+
+def mixed_description(rng: random.Random, parents: list[dict], lang: str) -> str:
+    words = [word for parent in parents for word in parent["description"][lang].split()]
+    return " ".join(rng.sample(words, k=min(len(words), rng.randint(15, 30))))
 
 
 def mixed_title(rng: random.Random, parents: list[dict], lang: str) -> str:
@@ -406,7 +547,10 @@ async def measure_size(
         for query in longest_queries()
     ]
     trigram_index_s = await index_for_trigrams(connection, snapshot)
-    trigram = await trigram_latency(connection, queries[:: len(queries) // TRGM_SAMPLE])
+    sample = queries[:: len(queries) // TRGM_SAMPLE]
+    trigram = await anchor_latency(connection, sample, trigram_search)
+    full_text_index_s = await index_for_full_text(connection, snapshot)
+    full_text = await anchor_latency(connection, queries, full_text_search)
     return {
         "offers": size,
         "sessions": len(snapshot.sessions),
@@ -423,6 +567,8 @@ async def measure_size(
         "version_check_ms": round(statistics.median(version_ms), 3),
         "pg_trgm_index_s": round(trigram_index_s, 3),
         "pg_trgm_query_ms": percentiles(trigram),
+        "pg_full_text_index_s": round(full_text_index_s, 3),
+        "pg_full_text_query_ms": percentiles(full_text),
     }
 
 
@@ -450,12 +596,20 @@ async def run(sizes: list[int]) -> dict:
         await connection.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         quality = await measure_quality(session_maker, connection)
         print(
-            f"quality on {quality['queries']} queries, {quality['offers']} demo offers: "
-            f"ours {quality['ours_top3_hit_rate']:.1%}, "
-            f"pg_trgm {quality['pg_trgm_top3_hit_rate']:.1%} "
-            f"(threshold {quality['pg_trgm_threshold']})",
-            flush=True,
+            f"top-3 hit rate on {quality['queries']} queries, {quality['offers']} demo offers "
+            f"(pg_trgm threshold {quality['pg_trgm_threshold']}):"
         )
+        anchors = {
+            "ours": quality["ours_top3_hit_rate"],
+            "ours, pymorphy3": quality["ours_with_pymorphy_lemmas"],
+            "pg full text+trgm": quality["pg_full_text_top3_hit_rate"],
+            "pg_trgm": quality["pg_trgm_top3_hit_rate"],
+        }
+        kinds = list(quality["ours_top3_hit_rate"])
+        print(f"{'kind':12}" + "".join(f"{name:>19}" for name in anchors))
+        for kind in kinds:
+            print(f"{kind:12}" + "".join(f"{rates[kind]:>19.3f}" for rates in anchors.values()))
+        sys.stdout.flush()
         demo = build_demo_document(datetime.now(CITY).date(), CITY)
         results = []
         for size in sizes:
@@ -466,6 +620,7 @@ async def run(sizes: list[int]) -> dict:
                 f"index {figures['index_mb']} MB (peak {figures['build_peak_mb']} MB), "
                 f"query {figures['query_ms']} ms, filtered {figures['filtered_query_ms']} ms, "
                 f"longest x{figures['longest_to_ordinary']}; "
+                f"pg full text+trgm {figures['pg_full_text_query_ms']} ms, "
                 f"pg_trgm {figures['pg_trgm_query_ms']} ms",
                 flush=True,
             )

@@ -28,6 +28,9 @@ RESIDENT_COMMANDS = (
     ("tracks", __("change category or track")),
     ("my", __("my subscriptions and reminders")),
     ("pass", __("my pass for check-in at the door")),
+    ("passport", __("my learning passport and certificates")),
+    ("about_me", __("optional facts about me for the city's statistics")),
+    ("survey", __("what I would like to learn")),
     ("settings", __("reminder times, quiet hours, time zone, digest")),
     ("language", __("change language")),
     ("privacy", __("what I keep about you; export or delete it")),
@@ -61,6 +64,8 @@ TEAM_COMMANDS = (
     ("count", __("record a headcount of drop-in visitors"), Permission.CHECK_IN),
     ("undo", __("take back my last check-in entry"), Permission.CHECK_IN),
     ("report", __("attendance reports and exports"), Permission.VIEW_REPORTS),
+    ("completion", __("what completes a track or festival"), Permission.MANAGE_PROGRAMME),
+    ("revoke", __("revoke a certificate"), Permission.REVOKE_CERTIFICATES),
 )
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
+from babel import Locale
 from babel.dates import format_datetime
 from babel.dates import format_time
 from babel.numbers import format_currency
@@ -57,7 +59,20 @@ def price(offer: Offer, locale: str) -> str:
 
 @lru_cache(maxsize=1024)
 def _money(minor: int, currency: str, locale: str) -> str:
-    return format_currency(minor / 100, currency, locale=locale)
+    """An amount as the reader's locale writes money: "300 ₽" in Russian, "RUB 300" in
+    English (Babel's pattern and symbol); whole amounts without ".00"; a currency written as
+    its code stands a space apart from the number."""
+    pattern = Locale.parse(locale).currency_formats["standard"].pattern
+    if minor % 100 == 0:
+        pattern = WHOLE.sub("", pattern)
+    text = format_currency(minor / 100, currency, pattern, locale=locale, currency_digits=False)
+    text = CODE_BEFORE.sub(r"\1 ", CODE_AFTER.sub(r" \1", text))
+    return text.replace("\xa0", " ").replace("\u202f", " ")
+
+
+WHOLE = re.compile(r"\.0+")  # the fraction digits of a pattern
+CODE_BEFORE = re.compile(r"([A-Z]{3})(?=[\d-])")
+CODE_AFTER = re.compile(r"(?<=\d)([A-Z]{3})")
 
 
 def ages(offer: Offer) -> str:

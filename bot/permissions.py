@@ -3,9 +3,10 @@
 A feature router for the team is `protect()`ed with the permission it needs: its handlers run
 only for people whose role has it. Anyone else who reaches such a handler (by typing the
 command, or by pressing a button with forged `callback_data`) gets a polite refusal and the
-handler never runs, so nothing changes. `HasPermission` is the quiet variant for input that a
-resident may also send (a file, say): it simply does not match, and the update goes on to the
-next router.
+handler never runs, so nothing changes. A resident hears that it is for the festival team; a
+team member hears what their own role may do instead. `HasPermission` is the quiet variant
+for input that a resident may also send (a file, say): it simply does not match, and the
+update goes on to the next router.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.command_menus import TEAM_COMMANDS
+from bot.screens.team import role_label
 from bot.settings import Settings
 from catalogue.team import Permission
 from catalogue.team import Role
@@ -62,8 +65,11 @@ class RequirePermission(BaseMiddleware):
         if state is not None:
             # A form left open when the role was taken away ends here.
             await state.clear()
-        text = refusal()
+        text = refusal(role)
         answer: CallbackAnswer | None = data.get("callback_answer")
+        if isinstance(event, CallbackQuery):
+            # An alert holds 200 characters: the first line, without the list of commands.
+            text = text.split("\n", 1)[0]
         if isinstance(event, CallbackQuery) and answer is not None:
             answer.text, answer.show_alert = text, True
         elif isinstance(event, CallbackQuery):
@@ -73,8 +79,21 @@ class RequirePermission(BaseMiddleware):
         return None
 
 
-def refusal() -> str:
-    return _("Sorry, this is only for the festival team. Open the /menu to see what I can do.")
+def refusal(role: Role = Role.RESIDENT) -> str:
+    """Why not, in the caller's terms: a resident is pointed to the menu, a team member to
+    the commands of their own role."""
+    if role is Role.RESIDENT:
+        return _("Sorry, this is only for the festival team. Open the /menu to see what I can do.")
+    lines = [
+        _("Your role in the festival team is {role}, and this is not part of it.").format(
+            role=role_label(role)
+        ),
+        _("With your role you may use:"),
+    ]
+    lines += [
+        f"/{name} — {text}" for name, text, permission in TEAM_COMMANDS if may(role, permission)
+    ]
+    return "\n".join(lines)
 
 
 def protect(router: Router, permission: Permission) -> Router:

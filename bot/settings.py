@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings
 from pydantic_settings import NoDecode
 from pydantic_settings import SettingsConfigDict
 
+from catalogue import text_policy
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
 SUPPORTED_LOCALES = ("en", "ru")
@@ -59,6 +61,42 @@ class Settings(BaseSettings):
     flood_limit: int = Field(default=5, ge=0, le=1000)
     # `json`: one JSON object per log line (for log collectors); `text`: for people.
     log_format: Literal["text", "json"] = "text"
+    # The Mini App (docs/mini-app.md): where its HTTP server listens, its public https://
+    # address, and for how many seconds Telegram's signed initData is accepted.
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8081, ge=1, le=65535)
+    web_app_url: str | None = None
+    web_app_max_age: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    # What one field and one imported file may hold, the same in the chat's forms and in
+    # imported files (catalogue/text_policy.py): titles and names, descriptions and notes,
+    # and a file's bytes, rows and JSON nesting.
+    title_max_length: int = Field(default=text_policy.TITLE_MAX_LENGTH, ge=3, le=1000)
+    text_max_length: int = Field(default=text_policy.TEXT_MAX_LENGTH, ge=100, le=100_000)
+    import_max_bytes: int = Field(default=text_policy.IMPORT_MAX_BYTES, ge=1024)
+    import_max_rows: int = Field(default=text_policy.IMPORT_MAX_ROWS, ge=1)
+    import_max_depth: int = Field(default=text_policy.IMPORT_MAX_DEPTH, ge=4, le=1000)
+    # The learning record (docs/learning-record.md): the districts residents may say they live
+    # in, the groups they may say they belong to, and the survey's topics (comma-separated).
+    home_districts: Annotated[tuple[str, ...], NoDecode] = ("Центр", "Заречный", "Новый")
+    learner_groups: Annotated[tuple[str, ...], NoDecode] = (
+        "disability",
+        "pensioner",
+        "job_seeking",
+        "migrant",
+        "parent_on_leave",
+    )
+    survey_topics: Annotated[tuple[str, ...], NoDecode] = (
+        "languages",
+        "digital",
+        "health",
+        "arts",
+        "crafts",
+        "money",
+        "civic",
+        "science",
+        "parenting",
+        "career",
+    )
 
     @field_validator("bot_token")
     @classmethod
@@ -85,7 +123,7 @@ class Settings(BaseSettings):
             raise ValueError("use a postgresql:// or sqlite:// URL")
         return value
 
-    @field_validator("redis_url", "webhook_url", mode="before")
+    @field_validator("redis_url", "webhook_url", "web_app_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -115,6 +153,19 @@ class Settings(BaseSettings):
                 "the public https:// address Telegram posts to, e.g. https://bot.example.org/telegram"
             )
         return value
+
+    @field_validator("web_app_url")
+    @classmethod
+    def _mini_app_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.hostname or parts.path.strip("/") or parts.query:
+            raise ValueError(
+                "the public https:// address the Mini App is served at (no path), "
+                "e.g. https://app.example.org"
+            )
+        return value.rstrip("/")
 
     @field_validator("webhook_secret")
     @classmethod
@@ -154,9 +205,38 @@ class Settings(BaseSettings):
                 raise ValueError("a comma-separated list of Telegram user ids") from error
         return value
 
+    @field_validator("home_districts", "learner_groups", "survey_topics", mode="before")
+    @classmethod
+    def _comma_separated_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",")]
+        if isinstance(value, list | tuple):
+            names = tuple(dict.fromkeys(str(part).strip() for part in value if str(part).strip()))
+            if any(len(name) > 60 for name in names):
+                raise ValueError("a comma-separated list of names of at most 60 characters")
+            return names
+        return value
+
     @property
     def city_zone(self) -> ZoneInfo:
         return ZoneInfo(self.city_timezone)
+
+    @property
+    def input_limits(self) -> text_policy.InputLimits:
+        return text_policy.InputLimits(
+            title_length=self.title_max_length,
+            text_length=self.text_max_length,
+            file_bytes=self.import_max_bytes,
+            rows=self.import_max_rows,
+            depth=self.import_max_depth,
+        )
+
+    @property
+    def mini_app_url(self) -> str | None:
+        """The Mini App's pages for the chat's buttons: with a token and `WEB_APP_URL` only."""
+        if self.bot_token is None or self.web_app_url is None:
+            return None
+        return f"{self.web_app_url}/app/"
 
     @property
     def webhook_path(self) -> str:

@@ -76,3 +76,10 @@ class FeedbackStates(StatesGroup):
     """The resident rated a session: what they type next is their comment."""
 
     comment = State()
+
+
+class LearnerStates(StatesGroup):
+    """The learning record asked the resident to type something."""
+
+    printed_name = State()  # the name on a certificate (FSM data: the completion)
+    survey_wish = State()  # what they would like to learn, in their own words

@@ -25,12 +25,17 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The newest migration (tests/test_migrations.py checks it against Alembic's own view): a
 # database already there starts without importing Alembic, a third of a second on every start.
 HEAD_REVISION = "0011"
+# How long a write on SQLite waits for another writer before "database is locked". An import
+# holds the write lock for seconds (catalogue/exchange/importer.py), so this is plenty.
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
 
 def create_engine(database_url: str) -> AsyncEngine:
     if database_url.startswith("sqlite"):
         _ensure_sqlite_folder(database_url)
-        engine = create_async_engine(database_url, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            database_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(database_url, pool_size=10, max_overflow=10, pool_pre_ping=True)
@@ -49,9 +54,12 @@ def _ensure_sqlite_folder(database_url: str) -> None:
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
-    # Foreign keys are off by default in SQLite; WAL lets readers and one writer overlap.
+    # Foreign keys are off by default in SQLite; WAL lets readers and one writer overlap, and
+    # a writer that finds another one (an import, the outbox worker) waits its turn for up to
+    # the busy timeout instead of failing with "database is locked".
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 

@@ -8,7 +8,8 @@ names them by Telegram id.
 Forgetting deletes all of that, with one exception kept anonymous: messages of organisers'
 broadcasts already sent, failed or skipped stay as rows without resident, chat or content, so
 a broadcast's counts ("sent to 1,204 residents") do not change. Broadcasts and invitations a
-team member made stay too, as the city's records.
+team member made stay too, as the city's records, and so does every row whose link to the
+resident is ON DELETE SET NULL (a completed track): the link is set to NULL.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from sqlmodel import SQLModel
 
 from catalogue.models import Resident
 from catalogue.models import utc_now
+from catalogue.team import TeamMember
+from catalogue.team import forget_member
 
 RESIDENT_TABLE = "resident"
 EXPORT_FORMAT = 1
@@ -103,6 +106,12 @@ def export_json(document: dict[str, Any]) -> bytes:
 # -- forgetting
 
 
+def _kept_anonymous(column: sa.Column[Any]) -> bool:
+    """A row whose link to the resident is ON DELETE SET NULL is a record the city keeps
+    (e.g. a completed track, counted in reports): it loses the link, and stays."""
+    return any(key.ondelete == "SET NULL" for key in column.foreign_keys)
+
+
 @dataclass
 class Forgotten:
     """What `forget_resident` did: rows deleted per table, and rows kept anonymous."""
@@ -156,13 +165,19 @@ async def forget_resident(session: AsyncSession, resident: Resident) -> Forgotte
     if result.rowcount:
         report.deleted[OutboxMessage.__tablename__] = result.rowcount
     for table, column in personal_links():
+        if _kept_anonymous(column):
+            result = await session.execute(
+                update(table).where(column == resident.id).values({column.name: None})
+            )
+            report.anonymised += result.rowcount or 0
+            continue
         result = await session.execute(delete(table).where(column == resident.id))
         if result.rowcount:
             report.deleted[table.name] = report.deleted.get(table.name, 0) + result.rowcount
-    team = _team_member_table()
-    result = await session.execute(delete(team).where(team.c.telegram_id == resident.telegram_id))
-    if result.rowcount:
-        report.deleted[team.name] = result.rowcount
+    members, anonymised = await forget_member(session, resident.telegram_id)
+    if members:
+        report.deleted[TeamMember.__tablename__] = members
+    report.anonymised += anonymised
     resident_table = SQLModel.metadata.tables[RESIDENT_TABLE]
     result = await session.execute(delete(resident_table).where(resident_table.c.id == resident.id))
     report.deleted[RESIDENT_TABLE] = result.rowcount or 0

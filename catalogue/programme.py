@@ -46,6 +46,8 @@ from catalogue.queries import OfferCard
 from catalogue.queries import offer_card
 from catalogue.search.text import _CYRILLIC_TO_LATIN as CYRILLIC_TO_LATIN
 from catalogue.search.text import normalise
+from catalogue.text_policy import bounded_id
+from catalogue.text_policy import strip_controls
 
 FOUND_LIMIT = 8
 CHOICES_LIMIT = 24
@@ -66,12 +68,10 @@ class Choice:
 
 # ---------------------------------------------------------------- reading typed values
 
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def clean_typed(text: str) -> str:
-    """Typed text without control characters (a NUL cannot even be stored in PostgreSQL)."""
-    return CONTROL_CHARACTERS.sub("", text)
+    """Typed text without control characters (a NUL cannot even be stored in PostgreSQL):
+    the text policy of catalogue/text_policy.py."""
+    return strip_controls(text)
 
 
 def parse_price(text: str) -> float:
@@ -304,7 +304,8 @@ async def find_offers(session: AsyncSession, text: str, locale: str) -> list[Cho
     needle = clean_typed(text).strip().lower()
     if not needle:
         return []
-    if needle.isdigit() and (offer := await session.get(Offer, int(needle))) is not None:
+    number = bounded_id(needle)  # never '²' or a number no id column holds
+    if number is not None and (offer := await session.get(Offer, number)) is not None:
         return [Choice(offer.id, translated(offer.title, locale))]
     exact = await session.scalar(select(Offer).where(Offer.external_id == needle))
     if exact is not None:

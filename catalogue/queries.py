@@ -29,6 +29,7 @@ from catalogue.models import SessionStatus
 from catalogue.models import Track
 from catalogue.models import TrackStep
 from catalogue.models import Venue
+from catalogue.text_policy import bounded_id
 
 OFFERS_PER_PAGE = 5
 SESSIONS_ON_CARD = 4
@@ -221,8 +222,9 @@ async def latest_festivals(session: AsyncSession, limit: int) -> list[Festival]:
 
 async def find_offer(session: AsyncSession, reference: str) -> Offer | None:
     """An offer by database id ("42") or by the city's stable id ("ceramics-for-beginners")."""
-    if reference.isdigit():
-        offer = await session.get(Offer, int(reference))
+    number = bounded_id(reference)  # never '²' or a number no id column holds
+    if number is not None:
+        offer = await session.get(Offer, number)
         if offer is not None:
             return offer
     return await session.scalar(select(Offer).where(Offer.external_id == reference))

@@ -61,6 +61,8 @@ from catalogue.models import Translations
 from catalogue.models import Venue
 from catalogue.models import translated
 from catalogue.team import TeamMember
+from catalogue.text_policy import FORMULA_STARTS
+from catalogue.text_policy import spreadsheet_safe
 
 UNKNOWN = "unknown"  # an age band or category nobody told, a session without a venue
 MAX_RANGE_DAYS = 3 * 366
@@ -128,6 +130,15 @@ def _parse_day(text: str) -> date:
         raise ScopeError(ScopeProblem.BAD_DATES, text) from None
 
 
+def parse_days(words: list[str]) -> ReportScope:
+    """`["2025-06-01"]` or `["2025-06-01", "2025-06-30"]`: a range of at most three years."""
+    first = _parse_day(words[0])
+    last = _parse_day(words[1]) if len(words) == 2 else first
+    if last < first or (last - first).days > MAX_RANGE_DAYS:
+        raise ScopeError(ScopeProblem.BAD_DATES, " ".join(words))
+    return ReportScope(ScopeKind.DATES, first_day=first, last_day=last)
+
+
 async def resolve_scope(session: AsyncSession, words: list[str], today: date) -> ReportScope:
     """`["festival", "summer-fest"]`, `["session", "12"]`, `["2025-06-01", "2025-06-30"]`,
     `["today"]`, `["week"]` (the last 7 days), `["month"]` (the last 30)…; ScopeError if not."""
@@ -141,11 +152,7 @@ async def resolve_scope(session: AsyncSession, words: list[str], today: date) ->
             ScopeKind.DATES, first_day=today - timedelta(days=spans[head] - 1), last_day=today
         )
     if head[:1].isascii() and head[:1].isdigit() and len(words) <= 2:
-        first = _parse_day(words[0])
-        last = _parse_day(words[1]) if len(words) == 2 else first
-        if last < first or (last - first).days > MAX_RANGE_DAYS:
-            raise ScopeError(ScopeProblem.BAD_DATES, " ".join(words))
-        return ReportScope(ScopeKind.DATES, first_day=first, last_day=last)
+        return parse_days(words)
     try:
         kind = ScopeKind(head)
     except ValueError:
@@ -273,14 +280,21 @@ class ReportFacts:
 
 
 async def load_report_facts(
-    session: AsyncSession, scope: ReportScope, zone: ZoneInfo
+    session: AsyncSession, scope: ReportScope, zone: ZoneInfo, *, breakdowns: bool = True
 ) -> ReportFacts:
-    """Read the scope's facts; a scope without sessions reads nothing more."""
+    """Read the scope's facts; a scope without sessions reads nothing more. Without
+    `breakdowns` (the GNLC pack counts people its own way) check-ins are read once, by
+    session only, and neither by category and age band nor distinct participants."""
     in_scope = scope_sessions(scope, zone)
     sessions = await _sessions_in_scope(session, in_scope)
     if not sessions:
         return ReportFacts()
-    by_session, by_category, by_age_band = await _check_in_groups(session, in_scope)
+    if breakdowns:
+        by_session, by_category, by_age_band = await _check_in_groups(session, in_scope)
+        participants = await _participants(session, in_scope)
+    else:
+        by_session = await _check_ins_by_session(session, CheckIn.session_id.in_(in_scope))
+        by_category, by_age_band, participants = (), (), 0
     feedback_answers, feedback_score_total = await _feedback_totals(session, in_scope)
     return ReportFacts(
         sessions=sessions,
@@ -289,41 +303,51 @@ async def load_report_facts(
         check_ins_by_age_band=by_age_band,
         headcounts=await _headcounts(session, in_scope),
         seats=await _seats_held(session, in_scope),
-        participants=await _participants(session, in_scope),
+        participants=participants,
         category_titles=await _category_titles(session),
         feedback_answers=feedback_answers,
         feedback_score_total=feedback_score_total,
     )
 
 
+async def plain_rows(session: AsyncSession, statement: sa.Executable) -> sa.CursorResult:
+    """Rows without the ORM's work on each: reports read one row a session, tens of thousands
+    over a year."""
+    connection = await session.connection()
+    return await connection.execute(statement)
+
+
 async def _sessions_in_scope(
     session: AsyncSession, in_scope: sa.Select
 ) -> tuple[SessionInScope, ...]:
-    rows = await session.execute(
+    rows = await plain_rows(
+        session,
         select(OfferSession.id, OfferSession.starts_at, OfferSession.ends_at, Venue.district)
         .outerjoin(Venue, Venue.id == OfferSession.venue_id)
-        .where(OfferSession.id.in_(in_scope))
+        .where(OfferSession.id.in_(in_scope)),
     )
     return tuple(SessionInScope(*row) for row in rows)
 
 
 async def _headcounts(session: AsyncSession, in_scope: sa.Select) -> dict[int, int]:
-    rows = await session.execute(
+    rows = await plain_rows(
+        session,
         select(AttendanceEntry.session_id, func.sum(AttendanceEntry.people))
         .where(
             AttendanceEntry.session_id.in_(in_scope),
             AttendanceEntry.method == CheckInMethod.HEADCOUNT,
         )
-        .group_by(AttendanceEntry.session_id)
+        .group_by(AttendanceEntry.session_id),
     )
     return dict(rows.all())
 
 
 async def _seats_held(session: AsyncSession, in_scope: sa.Select) -> dict[int, int]:
-    rows = await session.execute(
+    rows = await plain_rows(
+        session,
         select(Seat.session_id, func.count())
         .where(Seat.session_id.in_(in_scope), Seat.status == SeatStatus.GOING)
-        .group_by(Seat.session_id)
+        .group_by(Seat.session_id),
     )
     return dict(rows.all())
 
@@ -372,15 +396,22 @@ def _first_visits() -> sa.ColumnElement[int]:
     return func.coalesce(func.sum(sa.case((CheckIn.first_visit, 1), else_=0)), 0)
 
 
+async def _check_ins_by_session(
+    session: AsyncSession, scoped: sa.ColumnElement[bool]
+) -> tuple[CheckInGroup, ...]:
+    by_session = await plain_rows(
+        session,
+        select(CheckIn.session_id, CheckIn.registered, func.count(), _first_visits())
+        .where(scoped)
+        .group_by(CheckIn.session_id, CheckIn.registered),
+    )
+    return tuple(CheckInGroup(*row) for row in by_session)
+
+
 async def _check_in_groups_one_by_one(
     session: AsyncSession, scoped: sa.ColumnElement[bool]
 ) -> _CheckInGroups:
-    by_session = await session.execute(
-        select(CheckIn.session_id, CheckIn.registered, func.count(), _first_visits())
-        .where(scoped)
-        .group_by(CheckIn.session_id, CheckIn.registered)
-    )
-    groups = tuple(CheckInGroup(*row) for row in by_session)
+    groups = await _check_ins_by_session(session, scoped)
     by_category = await session.execute(
         select(CheckIn.category_id, func.count()).where(scoped).group_by(CheckIn.category_id)
     )
@@ -394,7 +425,8 @@ async def _check_in_groups_one_by_one(
 async def _check_in_groups_in_one_pass(
     session: AsyncSession, scoped: sa.ColumnElement[bool]
 ) -> _CheckInGroups:
-    rows = await session.execute(
+    rows = await plain_rows(
+        session,
         select(
             func.grouping(CheckIn.session_id),
             func.grouping(CheckIn.category_id),
@@ -412,7 +444,7 @@ async def _check_in_groups_in_one_pass(
                 sa.tuple_(CheckIn.category_id),
                 sa.tuple_(CheckIn.age_band),
             )
-        )
+        ),
     )
     groups: list[CheckInGroup] = []
     categories: list[tuple[int | None, int]] = []
@@ -437,7 +469,7 @@ def report_figures(
     `now`, category titles in `locale`."""
     identified = _identified_by_session(facts.check_ins)
     tracked_registrations, no_shows = _no_shows(facts, identified, now)
-    by_day, by_district = _by_day_and_district(facts, identified, zone)
+    by_day, by_district = _by_day_and_district(facts, identified, zone, locale)
     answers = facts.feedback_answers
     return Report(
         scope,
@@ -486,8 +518,31 @@ def _no_shows(facts: ReportFacts, identified: Mapping[int, int], now: datetime) 
     return sum(seats for _session_id, seats in judged), no_shows
 
 
+# BGN/PCGN romanisation of Russian: how English documents write Russian place names.
+_LATIN = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+        ["a", "b", "v", "g", "d", "e", "yo", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p",
+         "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya"],
+        strict=True,
+    )
+)  # fmt: skip
+
+
+def place_name(name: str, locale: str) -> str:
+    """A district (a plain name in the catalogue, with no translations) in the report's
+    language: as it is in Russian, romanised in any other ("Заречный" → "Zarechnyy")."""
+    if locale == "ru" or not any(character.lower() in _LATIN for character in name):
+        return name
+    letters = []
+    for character in name:
+        latin = _LATIN.get(character.lower(), character)
+        letters.append(latin.capitalize() if character.isupper() else latin)
+    return "".join(letters)
+
+
 def _by_day_and_district(
-    facts: ReportFacts, identified: Mapping[int, int], zone: ZoneInfo
+    facts: ReportFacts, identified: Mapping[int, int], zone: ZoneInfo, locale: str
 ) -> tuple[dict[date, tuple[int, int]], dict[str, int]]:
     """Attendance (identified, headcount) per day of the sessions' start in the city, and per
     venue district; sessions nobody came to are left out."""
@@ -500,7 +555,8 @@ def _by_day_and_district(
             day = item.starts_at.astimezone(zone).date()
             so_far = by_day[day]
             by_day[day] = (so_far[0] + people, so_far[1] + counted)
-            by_district[item.district or UNKNOWN] += people + counted
+            district = place_name(item.district, locale) if item.district else UNKNOWN
+            by_district[district] += people + counted
     return dict(sorted(by_day.items())), _largest_first(by_district)
 
 
@@ -575,12 +631,17 @@ def aggregate_rows(report: Report) -> list[tuple[str, str, Any]]:
     return rows
 
 
-def aggregates_csv(report: Report) -> bytes:
+def safe_csv(columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> bytes:
+    """A CSV file whose every cell is spreadsheet-safe (catalogue/text_policy.py)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(AGGREGATE_COLUMNS)
-    writer.writerows(aggregate_rows(report))
+    writer.writerow(columns)
+    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
     return buffer.getvalue().encode("utf-8")
+
+
+def aggregates_csv(report: Report) -> bytes:
+    return safe_csv(AGGREGATE_COLUMNS, aggregate_rows(report))
 
 
 def _entries(scope: ReportScope, zone: ZoneInfo) -> sa.Subquery:
@@ -656,7 +717,9 @@ async def write_attendance_csv(
         ).execution_options(yield_per=5000)
     )
     async for partition in rows.partitions():
-        writer.writerows(_csv_row(row, zone, locale) for row in partition)
+        writer.writerows(
+            [spreadsheet_safe(cell) for cell in _csv_row(row, zone, locale)] for row in partition
+        )
         written += len(partition)
     text_out.detach()
     return written
@@ -677,6 +740,14 @@ def _csv_row(row: Any, zone: ZoneInfo, locale: str) -> tuple[Any, ...]:
     )
 
 
+def _spreadsheet_safe(text: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+    """`spreadsheet_safe` in SQL, for the CSV PostgreSQL writes itself."""
+    return sa.case(
+        (func.substr(text, 1, 1).in_(FORMULA_STARTS), sa.literal("'", sa.String) + text),
+        else_=text,
+    )
+
+
 async def _copy_attendance_csv(
     session: AsyncSession, entries: sa.Subquery, zone: ZoneInfo, out: BinaryIO, locale: str
 ) -> int:
@@ -686,15 +757,15 @@ async def _copy_attendance_csv(
         # In the city's zone with its offset, as Python's isoformat() writes it.
         func.to_char(entries.c.at, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM').label("timestamp"),
         entries.c.session_id,
-        OfferSession.external_id.label("session"),
-        func.coalesce(Offer.title[locale].as_string(), Offer.title["en"].as_string(), "").label(
-            "offer"
-        ),
+        _spreadsheet_safe(OfferSession.external_id).label("session"),
+        _spreadsheet_safe(
+            func.coalesce(Offer.title[locale].as_string(), Offer.title["en"].as_string(), "")
+        ).label("offer"),
         entries.c.method,
         entries.c.people,
         sa.case((registered.is_(True), "yes"), (registered.is_(False), "no")).label("registered"),
         entries.c.volunteer_id,
-        TeamMember.display_name.label("volunteer"),
+        _spreadsheet_safe(TeamMember.display_name).label("volunteer"),
     )
     # Every value in it is ours (ids, dates, a locale code): rendered inline, for COPY.
     sql = str(query.compile(dialect=session.bind.dialect, compile_kwargs={"literal_binds": True}))
@@ -715,6 +786,63 @@ async def _copy_attendance_csv(
         sa.text("SELECT set_config('TimeZone', :zone, true)"), {"zone": previous}
     )
     return int(status.rsplit(" ", 1)[-1])
+
+
+COMMENT_COLUMNS = ("session_start", "session_id", "session", "offer", "score", "comment")
+
+
+@dataclass(frozen=True)
+class FeedbackComment:
+    """A comment left with a score after a session: what was said and where, never by whom."""
+
+    session_start: datetime
+    session_id: int
+    session_external_id: str
+    offer_title: Translations
+    score: int
+    comment: str
+
+
+async def feedback_comments(
+    session: AsyncSession, scope: ReportScope, zone: ZoneInfo
+) -> list[FeedbackComment]:
+    """The scope's comments, newest session first, for the organisers who read the report."""
+    rows = await session.execute(
+        select(
+            OfferSession.starts_at,
+            OfferSession.id,
+            OfferSession.external_id,
+            Offer.title,
+            SessionFeedback.score,
+            SessionFeedback.comment,
+        )
+        .join(OfferSession, OfferSession.id == SessionFeedback.session_id)
+        .join(Offer, Offer.id == OfferSession.offer_id)
+        .where(
+            SessionFeedback.session_id.in_(scope_sessions(scope, zone)),
+            SessionFeedback.comment.is_not(None),
+            SessionFeedback.comment != "",
+        )
+        .order_by(OfferSession.starts_at.desc(), SessionFeedback.id)
+    )
+    return [FeedbackComment(*row) for row in rows]
+
+
+def comments_csv(comments: Iterable[FeedbackComment], zone: ZoneInfo, locale: str) -> bytes:
+    return safe_csv(
+        COMMENT_COLUMNS,
+        (
+            (
+                item.session_start.astimezone(zone).isoformat(timespec="minutes"),
+                item.session_id,
+                item.session_external_id,
+                translated(item.offer_title, locale),
+                item.score,
+                item.comment,
+            )
+            for item in comments
+        ),
+    )
 
 
 async def attendance_csv(

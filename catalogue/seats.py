@@ -46,6 +46,9 @@ class Result:
     # Following an offer: how many of its sessions gave a seat, how many a waitlist place.
     going: int = 0
     waitlisted: int = 0
+    # A seat taken: the reminders planned for it, in minutes before the session (the
+    # resident's reminder times that are still ahead; empty when it begins too soon).
+    reminders: tuple[int, ...] = ()
 
 
 async def lock_offer_session(session: AsyncSession, session_id: int) -> OfferSession | None:
@@ -133,8 +136,9 @@ async def subscribe_to_session(
     session.add(seat)
     await session.flush()
     if has_seat:
-        await plan_reminders(session, offer_session, [resident], now, city_zone)
-        return Result(Outcome.GOING)
+        planned = await plan_reminders(session, offer_session, [resident], now, city_zone)
+        offsets = sorted({message.payload["offset"] for message in planned}, reverse=True)
+        return Result(Outcome.GOING, reminders=tuple(offsets))
     return Result(Outcome.WAITLISTED, await waitlist_position(session, seat))
 
 

@@ -41,6 +41,7 @@ from catalogue.models import Subscription
 from catalogue.models import SubscriptionKind
 from catalogue.models import Track
 from catalogue.models import Translations
+from catalogue.models import utc_now
 from catalogue.seats import Outcome
 from catalogue.seats import Result
 from catalogue.seats import _seat
@@ -202,6 +203,8 @@ class CardSubscriptions:
     follows_track: bool = False
     festival_id: int | None = None
     follows_festival: bool = False
+    # Sessions already under way: nobody is offered a reminder for them.
+    begun: frozenset[int] = frozenset()
 
 
 # Built once: the card asks on every press, and building a statement costs more than
@@ -292,9 +295,11 @@ async def card_subscriptions(
     offer: Offer,
     sessions: list[OfferSession],
     track_id: int | None,
+    now: datetime | None = None,
 ) -> CardSubscriptions:
     """Seats, the resident's own places and follows: from memory, or a query each; a
     waitlist place costs two more, only where the resident is waiting."""
+    now = now or utc_now()
     seats = await states.seats_of(session, [item.id for item in sessions])
     own = await states.own_of(session, resident.id)
     status = {item.id: own.places[item.id] for item in sessions if item.id in own.places}
@@ -321,6 +326,7 @@ async def card_subscriptions(
         follows_track=(SubscriptionKind.TRACK, track_id) in follows,
         festival_id=offer.festival_id,
         follows_festival=(SubscriptionKind.FESTIVAL, offer.festival_id) in follows,
+        begun=frozenset(item.id for item in sessions if item.starts_at <= now),
     )
 
 
@@ -399,28 +405,19 @@ async def toggle(
     target_id: int,
     now: datetime,
     city_zone: ZoneInfo,
+    *,
+    leave_only: bool = False,
 ) -> Result:
-    """Subscribe if not subscribed, unsubscribe if subscribed (kind "session" or a follow)."""
+    """Subscribe if not subscribed, unsubscribe if subscribed (kind "session" or a follow);
+    `leave_only` (the ✖ of /my): unsubscribe, never subscribe."""
     if kind == SESSION:
-        seat = await _seat(session, resident.id, target_id)
-        if seat is not None and seat.status in ACTIVE:
-            return await leave_session(session, resident, target_id, now, city_zone)
-        return await subscribe_to_session(session, resident, target_id, now, city_zone)
+        if not leave_only:
+            seat = await _seat(session, resident.id, target_id)
+            if seat is None or seat.status not in ACTIVE:
+                return await subscribe_to_session(session, resident, target_id, now, city_zone)
+        return await leave_session(session, resident, target_id, now, city_zone)
     kind = SubscriptionKind(kind)
     result = await unfollow(session, resident, kind, target_id, now, city_zone)
-    if result.outcome == Outcome.LEFT:
+    if leave_only or result.outcome == Outcome.LEFT:
         return result
     return await follow(session, resident, kind, target_id, now, city_zone)
-
-
-async def unsubscribe(
-    session: AsyncSession,
-    resident: Resident,
-    kind: SubscriptionKind | str,
-    target_id: int,
-    now: datetime,
-    city_zone: ZoneInfo,
-) -> Result:
-    if kind == SESSION:
-        return await leave_session(session, resident, target_id, now, city_zone)
-    return await unfollow(session, resident, SubscriptionKind(kind), target_id, now, city_zone)

@@ -51,6 +51,7 @@ class Permission(StrEnum):
     BROADCAST = "broadcast"
     CHECK_IN = "check_in"  # volunteers at the door (handlers/checkin_volunteer.py)
     VIEW_REPORTS = "view_reports"  # attendance reports and exports for the city's monitoring
+    REVOKE_CERTIFICATES = "revoke_certificates"  # administrators only (catalogue/learners/)
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -122,11 +123,22 @@ class NewInvite:
         return INVITE_PREFIX + self.token
 
 
+# People and open invitations on one page of /team: a page fits in one Telegram message
+# whatever the team's size (150 members were once 13,771 characters and 158 buttons).
+TEAM_PAGE_SIZE = 10
+
+
 @dataclass(frozen=True)
-class TeamList:
+class TeamPage:
+    """One page of the team: members first, then open invitations, numbered across pages."""
+
     admins: list[int]
     members: list[TeamMember]
     invites: list[TeamInvite]
+    page: int
+    pages: int
+    member_count: int
+    invite_count: int
 
 
 def hash_token(token: str) -> str:
@@ -243,26 +255,63 @@ async def remove_member(session: AsyncSession, telegram_id: int) -> TeamMember |
     return member
 
 
-async def list_team(
-    session: AsyncSession, admin_ids: Iterable[int], now: datetime | None = None
-) -> TeamList:
+async def team_page(
+    session: AsyncSession,
+    admin_ids: Iterable[int],
+    page: int = 0,
+    per_page: int = TEAM_PAGE_SIZE,
+    now: datetime | None = None,
+) -> TeamPage:
+    """Page `page` (counted from 0, kept within the pages there are) of the team."""
     now = now or utc_now()
-    members = list(
-        await session.scalars(select(TeamMember).order_by(TeamMember.role, TeamMember.joined_at))
+    still_open = (
+        TeamInvite.used_at.is_(None),
+        TeamInvite.revoked_at.is_(None),
+        TeamInvite.expires_at > now,
     )
-    invites = list(
+    member_count = await session.scalar(select(sa.func.count()).select_from(TeamMember)) or 0
+    invite_count = (
+        await session.scalar(select(sa.func.count()).select_from(TeamInvite).where(*still_open))
+        or 0
+    )
+    pages = max(1, -(-(member_count + invite_count) // per_page))
+    page = min(max(page, 0), pages - 1)
+    first = page * per_page
+    members = list(
         await session.scalars(
-            select(TeamInvite)
-            .where(
-                TeamInvite.used_at.is_(None),
-                TeamInvite.revoked_at.is_(None),
-                TeamInvite.expires_at > now,
-            )
-            .order_by(TeamInvite.created_at)
+            select(TeamMember)
+            .order_by(TeamMember.role, TeamMember.joined_at, TeamMember.telegram_id)
+            .offset(first)
+            .limit(per_page)
         )
     )
-    return TeamList(sorted(admin_ids), members, invites)
+    invites: list[TeamInvite] = []
+    if len(members) < per_page:
+        invites = list(
+            await session.scalars(
+                select(TeamInvite)
+                .where(*still_open)
+                .order_by(TeamInvite.created_at, TeamInvite.id)
+                .offset(max(0, first - member_count))
+                .limit(per_page - len(members))
+            )
+        )
+    return TeamPage(sorted(admin_ids), members, invites, page, pages, member_count, invite_count)
 
 
 async def team_members(session: AsyncSession) -> list[TeamMember]:
     return list(await session.scalars(select(TeamMember)))
+
+
+async def forget_member(session: AsyncSession, telegram_id: int) -> tuple[int, int]:
+    """`/forget_me` in the team: their membership deleted, and their Telegram id taken out of
+    the invitations they used and of the members they brought in (those rows stay, as the
+    city's records). Returns (memberships deleted, rows anonymised)."""
+    deleted = await session.execute(delete(TeamMember).where(TeamMember.telegram_id == telegram_id))
+    used = await session.execute(
+        update(TeamInvite).where(TeamInvite.used_by == telegram_id).values(used_by=None)
+    )
+    brought = await session.execute(
+        update(TeamMember).where(TeamMember.invited_by == telegram_id).values(invited_by=None)
+    )
+    return deleted.rowcount or 0, (used.rowcount or 0) + (brought.rowcount or 0)

@@ -9,6 +9,7 @@ from handlers import checkin_volunteer
 from handlers import errors
 from handlers import fallback
 from handlers import feedback
+from handlers import learners
 from handlers import menu
 from handlers import preferences
 from handlers import privacy
@@ -19,6 +20,8 @@ from handlers import start
 from handlers import subscriptions
 from handlers import team
 from handlers import team_invites
+from handlers.learners import revocation as learners_revocation
+from handlers.learners import rules as learners_rules
 
 FEATURE_ROUTERS: tuple[Router, ...] = (
     errors.router,
@@ -27,6 +30,7 @@ FEATURE_ROUTERS: tuple[Router, ...] = (
     # goes on (to the deep links of check-in too).
     feedback.router,
     checkin_resident.router,  # /pass, /start pass_… and ci_…
+    learners.router,  # /passport, about me, certificates (/start verify_…), the survey
     start.router,
     privacy.router,  # any time, also in the middle of a form
     menu.router,
@@ -38,6 +42,8 @@ FEATURE_ROUTERS: tuple[Router, ...] = (
     broadcast.router,
     checkin_volunteer.router,  # volunteers at the door: pass codes typed in a form
     reports.router,
+    learners_rules.router,  # organisers: /completion (handlers/learners/rules.py)
+    learners_revocation.router,  # administrators: /revoke a certificate
     search.router,  # plain text outside a form, after every form
     fallback.router,
 )

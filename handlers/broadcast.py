@@ -18,6 +18,7 @@ from aiogram.filters import Command
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
+from aiogram.types import LinkPreviewOptions
 from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
@@ -39,6 +40,7 @@ from bot.settings import Settings
 from bot.states import BroadcastForm
 from catalogue.models import translated
 from catalogue.models import utc_now
+from catalogue.outbox.broadcasts import SESSION_AUDIENCES
 from catalogue.outbox.broadcasts import Audience
 from catalogue.outbox.broadcasts import AudienceKind
 from catalogue.outbox.broadcasts import BroadcastState
@@ -46,11 +48,13 @@ from catalogue.outbox.broadcasts import audience_target
 from catalogue.outbox.broadcasts import broadcast_by_id
 from catalogue.outbox.broadcasts import cancel
 from catalogue.outbox.broadcasts import check_content
+from catalogue.outbox.broadcasts import check_may_change
 from catalogue.outbox.broadcasts import count_recipients
 from catalogue.outbox.broadcasts import create_broadcast
 from catalogue.outbox.broadcasts import pause
 from catalogue.outbox.broadcasts import progress
 from catalogue.outbox.broadcasts import resume
+from catalogue.outbox.broadcasts import sessions_for_audience
 from catalogue.programme import Choice
 from catalogue.programme import category_choices
 from catalogue.programme import clean_typed
@@ -58,8 +62,9 @@ from catalogue.programme import festival_choices
 from catalogue.programme import find_offers
 from catalogue.programme import parse_start
 from catalogue.programme import track_choices
-from catalogue.programme import upcoming_sessions
 from catalogue.team import Permission
+from catalogue.team import Role
+from scheduler.broadcast_gate import BroadcastGate
 
 router = protect(Router(name=__name__), Permission.BROADCAST)
 
@@ -163,7 +168,7 @@ async def find_offer_for_audience(
 ) -> None:
     data = await state.get_data()
     kind = AudienceKind(data["kind"])
-    if kind not in (AudienceKind.OFFER, AudienceKind.SESSION):
+    if kind not in (AudienceKind.OFFER, *SESSION_AUDIENCES):
         await message.answer(_("Please choose with the buttons, or /cancel."))
         return
     await state.update_data(offer_id=None)
@@ -185,16 +190,16 @@ async def audience_value(
     data = await state.get_data()
     kind = AudienceKind(data["kind"])
     chosen = int(callback_data.value)
-    if kind is AudienceKind.SESSION and data.get("offer_id") is None:
-        # Attendees of a session: first its offer, then one of the offer's sessions.
+    if kind in SESSION_AUDIENCES and data.get("offer_id") is None:
+        # Seat holders or people checked in: first the offer, then one of its sessions.
         if await audience_target(session, AudienceKind.OFFER, chosen) is not None:
             await state.update_data(offer_id=chosen)
-            sessions = await upcoming_sessions(session, chosen, utc_now())
+            sessions = await sessions_for_audience(session, kind, chosen, utc_now())
             choices = [
                 Choice(item.id, formatting.short_when(item.starts_at, viewer.zone, viewer.locale))
                 for item in sessions
             ]
-            await show(callback, ui.ask_audience_value(kind, choices))
+            await show(callback, ui.ask_audience_value(kind, choices, offer_chosen=True))
             return
         named = None
     else:
@@ -228,7 +233,10 @@ async def _named_audience(
     else:
         assert target.starts_at is not None  # a session's
         when = formatting.short_when(target.starts_at, viewer.zone, viewer.locale)
-        label = _("attendees of {title}, {when}").format(title=title, when=when)
+        if kind is AudienceKind.CHECKED_IN:
+            label = _("people checked in at {title}, {when}").format(title=title, when=when)
+        else:
+            label = _("seat holders of {title}, {when}").format(title=title, when=when)
     return Audience(kind, chosen), label
 
 
@@ -265,8 +273,9 @@ async def preview(callback: CallbackQuery, bot: Bot, state: FSMContext) -> None:
     chat_id = callback.from_user.id
     if data.get("photo"):
         await bot.send_photo(chat_id, data["photo"], caption=data["text"] or None)
-    else:
-        await bot.send_message(chat_id, data["text"])
+    else:  # residents get it without a link preview (scheduler/delivery.py): so does this
+        no_preview = LinkPreviewOptions(is_disabled=True)
+        await bot.send_message(chat_id, data["text"], link_preview_options=no_preview)
     await state.set_state(BroadcastForm.when)
     view = ui.after_preview()
     await bot.send_message(chat_id, view.text, reply_markup=view.markup)
@@ -363,27 +372,37 @@ async def control(
     callback_answer: CallbackAnswer,
     session: AsyncSession,
     viewer: Viewer,
+    role: Role,
+    broadcast_gate: BroadcastGate,
 ) -> None:
-    action = callback_data.action
-    if action is BroadcastAction.PAUSE:
-        changed = await pause(session, callback_data.broadcast_id)
-        done = _("Paused: nothing more goes out until you press Resume.")
-    elif action is BroadcastAction.RESUME:
-        changed = await resume(session, callback_data.broadcast_id)
-        done = _("Sending again.")
-    else:
-        changed = await cancel(session, callback_data.broadcast_id)
-        done = _("Cancelled: nothing more goes out.")
+    """Pause, Resume or Cancel. Pause and Cancel hold before the press is answered: nothing
+    more of the broadcast reaches Telegram, and what was in flight is counted as sent."""
     broadcast = await broadcast_by_id(session, callback_data.broadcast_id)
     if broadcast is None:
         callback_answer.text = _("This broadcast no longer exists.")
         return
-    callback_answer.text = done if changed else _("This broadcast has already moved on.")
-    if broadcast.started_at is None:
-        await show(callback, notice(_("The scheduled broadcast is cancelled.")))
-        return
-    figures = await progress(session, broadcast)
-    await show(callback, ui.progress(broadcast, figures, None, viewer.locale))
+    check_may_change(broadcast, callback.from_user.id, administrator=role is Role.ADMIN)
+    action = callback_data.action
+    closing = action is not BroadcastAction.RESUME
+    async with broadcast_gate.control(broadcast.id, closing=closing):
+        if action is BroadcastAction.PAUSE:
+            changed = await pause(session, broadcast.id)
+            done = _("Paused: nothing more goes out until you press Resume.")
+        elif action is BroadcastAction.RESUME:
+            changed = await resume(session, broadcast.id)
+            if changed:
+                broadcast_gate.open(broadcast.id)
+            done = _("Sending again.")
+        else:
+            changed = await cancel(session, broadcast.id)
+            done = _("Cancelled: nothing more goes out.")
+        callback_answer.text = done if changed else _("This broadcast has already moved on.")
+        if broadcast.started_at is None:  # scheduled: only Cancel is offered
+            if broadcast.state is BroadcastState.CANCELLED:
+                await show(callback, notice(_("The scheduled broadcast is cancelled.")))
+            return
+        figures = await progress(session, broadcast)
+        await show(callback, ui.progress(broadcast, figures, None, viewer.locale))
 
 
 # ---------------------------------------------------------------- leaving and the unexpected
@@ -395,7 +414,8 @@ async def discard(callback: CallbackQuery, state: FSMContext) -> None:
     await show(callback, notice(_("The announcement was not sent.")))
 
 
-@router.callback_query(BroadcastPick.filter())
+# In the form only: after /cancel there is no question to point to (issue 15, item 5).
+@router.callback_query(FORM, BroadcastPick.filter())
 async def stale_pick(callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:
     callback_answer.text = _(
         "This button belongs to an earlier step. Please answer the last question."

@@ -55,11 +55,15 @@ from catalogue.checkin.tables import AgeBand
 from catalogue.checkin.tables import CheckInMethod
 from catalogue.checkin.today import open_session
 from catalogue.checkin.today import session_facts
+from catalogue.learners.follow_up import follow_up_check_ins
+from catalogue.learners.follow_up import residents_of_entry
 from catalogue.models import Resident
 from catalogue.models import utc_now
 from catalogue.team import Permission
+from catalogue.team import Role
 from catalogue.team import may
-from catalogue.team import role_of
+from handlers.learners.about_me import invite_once
+from handlers.learners.passport import after_self_check_in
 
 router = Router(name=__name__)
 
@@ -81,6 +85,7 @@ async def send_pass(
 async def my_pass(
     message: Message, bot: Bot, session: AsyncSession, resident: Resident, viewer: Viewer
 ) -> None:
+    await invite_once(message, session, resident)  # the optional questions, asked once
     await send_pass(bot, message.chat.id, session, resident, viewer)
 
 
@@ -140,6 +145,7 @@ async def volunteer_scans_pass(
         now,
         method=CheckInMethod.SCAN,
     )
+    await follow_up_check_ins(session, await residents_of_entry(session, batch.entry_id), now)
     for text in answers_messages(batch, offer_session.id):
         await message.answer(text)
 
@@ -150,10 +156,12 @@ async def open_pass_link(
     command: CommandObject,
     bot: Bot,
     session: AsyncSession,
-    settings: Settings,
+    role: Role,
     resident: Resident,
     viewer: Viewer,
 ) -> None:
+    """Someone opened a pass's link: their own pass is shown; someone else's is for the
+    volunteers at the door."""
     code = normalise_code(command.args or "")
     holder = await holder_of(session, code) if code else None
     if holder is None:
@@ -162,7 +170,6 @@ async def open_pass_link(
     if holder == resident.id:
         await send_pass(bot, message.chat.id, session, resident, viewer)
         return
-    role = await role_of(session, message.from_user.id, settings.admin_ids)
     text = someone_elses_pass(may(role, Permission.CHECK_IN))
     await show(message, notice(text))
 
@@ -186,4 +193,5 @@ async def self_check_in_link(
     facts = await session_facts(session, offer_session.id)
     assert facts is not None
     progress = await track_progress(session, resident, now)
+    await after_self_check_in(message, session, resident, viewer)
     await show(message, self_checked_in(viewer, answer, facts, progress))

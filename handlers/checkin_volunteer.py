@@ -59,6 +59,8 @@ from catalogue.checkin.today import matching
 from catalogue.checkin.today import open_session
 from catalogue.checkin.today import session_facts
 from catalogue.checkin.today import sessions_today
+from catalogue.learners.follow_up import follow_up_check_ins
+from catalogue.learners.follow_up import residents_of_entry
 from catalogue.models import OfferSession
 from catalogue.models import utc_now
 from catalogue.team import Permission
@@ -180,7 +182,9 @@ async def _check_codes(
     message: Message, session: AsyncSession, offer_session: OfferSession, typed: list[str]
 ) -> None:
     """Check the codes in, and answer each of them."""
-    batch = await check_in_codes(session, offer_session, typed, message.from_user.id, utc_now())
+    now = utc_now()
+    batch = await check_in_codes(session, offer_session, typed, message.from_user.id, now)
+    await follow_up_check_ins(session, await residents_of_entry(session, batch.entry_id), now)
     for text in answers_messages(batch, offer_session.id):
         await message.answer(text)
 

@@ -9,8 +9,6 @@ A button press has one answer (Telegram refuses a second), and aiogram's
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
-from collections.abc import Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
@@ -18,10 +16,13 @@ from aiogram import Router
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 from aiogram.types import TelegramObject
+from aiogram.types import User
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.i18n import best_locale
+from bot.middlewares.database import Handler
 from bot.screens.errors import explain
 from bot.screens.view import BUTTON_ALERT_LIMIT
 from bot.screens.view import Viewer
@@ -37,12 +38,7 @@ class LeaveRefusedPressesUnanswered(BaseMiddleware):
     """Inner middleware of button presses, registered after `CallbackAnswerMiddleware`: a
     press whose handler raised a `DomainError` is left for `explain_refusal` to answer."""
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         try:
             return await handler(event, data)
         except DomainError:
@@ -71,15 +67,24 @@ async def explain_refusal(
 
 
 @router.errors()
-async def report_error(event: ErrorEvent, i18n: I18n, viewer: Viewer | None = None) -> bool:
+async def report_error(
+    event: ErrorEvent, i18n: I18n, settings: Settings, viewer: Viewer | None = None
+) -> bool:
+    # (A database that cannot be reached is logged once per change by bot/startup/app.py's
+    # filter, not here once per update.)
     logger.exception("Update %s failed", event.update.update_id, exc_info=event.exception)
-    # Errors surface outside the i18n middleware, so the resident's language is set again here.
-    # (The viewer, not the resident row: the failed transaction has expired the row.)
-    locale = viewer.locale if viewer is not None else i18n.default_locale
+    user: User | None = getattr(event.update.event, "from_user", None)
+    # Errors surface outside the i18n middleware, so the resident's language is set again here:
+    # the viewer's (not the resident row: the failed transaction has expired the row), or,
+    # when the failure came before the resident was known, their Telegram interface's.
+    if viewer is not None:
+        locale = viewer.locale
+    else:
+        language = user.language_code if user is not None else None
+        locale = best_locale(language, settings.default_locale)
     with i18n.context(), i18n.use_locale(locale):
         text = _("Sorry, something went wrong on our side. Please try again or open the /menu.")
     try:
-        user = event.update.event.from_user if hasattr(event.update.event, "from_user") else None
         if user is not None and event.update.bot is not None:
             await event.update.bot.send_message(user.id, text)
     except Exception:  # the apology itself must never take the bot down

@@ -29,11 +29,13 @@ from bot.screens.feedback import feedback_not_allowed
 from bot.screens.feedback import feedback_thanks
 from bot.screens.view import notice
 from bot.screens.view import show
+from bot.settings import Settings
 from bot.states import FeedbackStates
 from catalogue.checkin.feedback import comment_on_session
 from catalogue.checkin.feedback import rate_session
 from catalogue.models import Resident
 from catalogue.models import utc_now
+from catalogue.programme import clean_typed
 
 router = Router(name=__name__)
 
@@ -79,12 +81,22 @@ async def command_instead_of_comment(message: Message, state: FSMContext) -> Non
 
 @router.message(StateFilter(FeedbackStates.comment), TYPED)
 async def comment(
-    message: Message, state: FSMContext, session: AsyncSession, resident: Resident
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    resident: Resident,
+    settings: Settings,
 ) -> None:
     session_id = (await state.get_data()).get(FEEDBACK_SESSION)
     await state.set_state(None)
     saved = isinstance(session_id, int) and await comment_on_session(
-        session, resident, session_id, message.text or ""
+        session,
+        resident,
+        session_id,
+        clean_typed(message.text or ""),
+        utc_now(),
+        settings.city_zone,
+        settings.admin_ids,
     )
     text = comment_saved() if saved else feedback_not_allowed()
     await show(message, notice(text))

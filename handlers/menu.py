@@ -18,6 +18,7 @@ from bot.callbacks.browse import Screen
 from bot.screens import browse as browse_screens
 from bot.screens.view import Viewer
 from bot.screens.view import show
+from bot.settings import Settings
 from catalogue.models import Resident
 from handlers.start import menu_view
 
@@ -27,9 +28,13 @@ router = Router(name=__name__)
 @router.message(Command("menu"))
 @router.callback_query(Navigate.filter(F.to == Screen.MENU))
 async def main_menu(
-    event: Message | CallbackQuery, session: AsyncSession, resident: Resident, viewer: Viewer
+    event: Message | CallbackQuery,
+    session: AsyncSession,
+    resident: Resident,
+    viewer: Viewer,
+    settings: Settings,
 ) -> None:
-    await show(event, await menu_view(session, resident, viewer))
+    await show(event, await menu_view(session, resident, viewer, settings))
 
 
 @router.message(Command("help"))
@@ -40,12 +45,17 @@ async def help_screen(event: Message | CallbackQuery) -> None:
 
 @router.message(Command("cancel"))
 async def cancel(
-    message: Message, state: FSMContext, session: AsyncSession, resident: Resident, viewer: Viewer
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    resident: Resident,
+    viewer: Viewer,
+    settings: Settings,
 ) -> None:
     had_state = await state.get_state() is not None
     await state.clear()
     await message.answer(_("Cancelled.") if had_state else _("Nothing to cancel."))
-    await show(message, await menu_view(session, resident, viewer))
+    await show(message, await menu_view(session, resident, viewer, settings))
 
 
 @router.callback_query(PageCounter.filter())

@@ -27,6 +27,7 @@ from bot.screens.view import Viewer
 from bot.screens.view import notice
 from bot.screens.view import show
 from bot.settings import SUPPORTED_LOCALES
+from bot.settings import Settings
 from catalogue.models import Resident
 from catalogue.queries import find_offer
 from catalogue.queries import list_categories
@@ -60,12 +61,12 @@ async def open_offer_link(
 
 @router.message(CommandStart())
 async def start(
-    message: Message, session: AsyncSession, resident: Resident, viewer: Viewer
+    message: Message, session: AsyncSession, resident: Resident, viewer: Viewer, settings: Settings
 ) -> None:
     if not resident.language_chosen:
         await show(message, language_picker(resident.language))
         return
-    await show(message, await menu_view(session, resident, viewer))
+    await show(message, await menu_view(session, resident, viewer, settings))
 
 
 @router.message(Command("language"))
@@ -82,6 +83,7 @@ async def choose_language(
     resident: Resident,
     viewer: Viewer,
     i18n: I18n,
+    settings: Settings,
 ) -> None:
     first_time = not resident.language_chosen
     await set_language(session, resident, callback_data.code)
@@ -91,9 +93,12 @@ async def choose_language(
             items = await list_categories(session)
             await show(callback, categories(viewer, items, resident.category_id))
         else:
-            await show(callback, await menu_view(session, resident, viewer))
+            await show(callback, await menu_view(session, resident, viewer, settings))
 
 
-async def menu_view(session: AsyncSession, resident: Resident, viewer: Viewer) -> View:
+async def menu_view(
+    session: AsyncSession, resident: Resident, viewer: Viewer, settings: Settings
+) -> View:
     category = await chosen_category(session, resident)
-    return main_menu(viewer, category, await chosen_track(session, resident))
+    track = await chosen_track(session, resident)
+    return main_menu(viewer, category, track, settings.mini_app_url)

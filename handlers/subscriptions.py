@@ -1,12 +1,15 @@
 """Subscribing from the offer card, /my, and the buttons under a reminder.
 
 Callback data is never trusted: every press looks the session, offer, track or festival up
-again and checks the resident's own subscription before changing anything.
+again and checks the resident's own subscription before changing anything. Every handler
+works at the resident's `SubscriberDesk`, handed over by a `HandOver` middleware.
 """
 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
+from typing import Any
 
 from aiogram import F
 from aiogram import Router
@@ -27,9 +30,12 @@ from bot.callbacks.subscriptions import CalendarFile
 from bot.callbacks.subscriptions import Rsvp
 from bot.callbacks.subscriptions import Subscribe
 from bot.callbacks.subscriptions import Unsubscribe
+from bot.middlewares.hand_over import HandOver
+from bot.middlewares.hand_over import from_parts
 from bot.screens import subscriptions as subscriptions_screens
 from bot.screens.offer_cards import OfferCards
-from bot.screens.preferences import offsets_text
+from bot.screens.subscriptions import result_text
+from bot.screens.view import View
 from bot.screens.view import Viewer
 from bot.screens.view import show
 from bot.settings import Settings
@@ -39,17 +45,13 @@ from catalogue.models import SubscriptionKind
 from catalogue.models import utc_now
 from catalogue.queries import session_by_id
 from catalogue.seats import Outcome
-from catalogue.seats import Result
 from catalogue.seats import confirm_going
 from catalogue.seats import leave_session
 from catalogue.subscriptions import SESSION
 from catalogue.subscriptions import my_subscriptions
 from catalogue.subscriptions import toggle
-from catalogue.subscriptions import unsubscribe
 from handlers.browse import back_to_list
 from handlers.browse import card_or_gone
-
-router = Router(name=__name__)
 
 KINDS = {
     "s": SESSION,
@@ -59,31 +61,44 @@ KINDS = {
 }
 
 
-def result_text(kind: str, result: Result, resident: Resident, locale: str) -> str:
-    outcome = result.outcome
-    if outcome == Outcome.GOING:
-        if not resident.reminders_on:
-            return _("Subscribed. Reminders are off: turn them on in /settings.")
-        offsets = offsets_text(resident.reminder_offsets, locale)
-        return _("Subscribed: I will remind you {offsets} before.").format(offsets=offsets)
-    if outcome == Outcome.WAITLISTED:
-        return _("The session is full: you are number {position} on the waitlist.").format(
-            position=result.position
+@dataclass(frozen=True)
+class SubscriberDesk:
+    """What a resident's subscribing goes through: the database session, the resident and how
+    they read, and the city's settings; handed to every handler below as `desk`."""
+
+    session: AsyncSession
+    resident: Resident
+    viewer: Viewer
+    settings: Settings
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> SubscriberDesk | None:
+        return from_parts(cls, data, "session", "resident", "viewer", "settings")
+
+    async def change(self, what: str, target: int, *, leave_only: bool = False) -> str:
+        """Subscribe or unsubscribe (`leave_only`: only that); what to answer the press."""
+        kind, resident = KINDS[what], self.resident
+        result = await toggle(
+            self.session,
+            resident,
+            kind,
+            target,
+            utc_now(),
+            self.settings.city_zone,
+            leave_only=leave_only,
         )
-    if outcome == Outcome.FOLLOWING:
-        if kind == SubscriptionKind.OFFER:
-            return _(
-                "Following every session: {going} with a seat, {waitlisted} on a waitlist."
-            ).format(going=result.going, waitlisted=result.waitlisted)
-        return _("Following: I will tell you about new offers in it.")
-    return {
-        Outcome.ALREADY: _("You are already subscribed."),
-        Outcome.STARTED: _("This session has already begun."),
-        Outcome.CANCELLED: _("This session has been cancelled."),
-        Outcome.GONE: _("This is no longer in the programme."),
-        Outcome.LEFT: _("Unsubscribed."),
-        Outcome.NOT_SUBSCRIBED: _("You were not subscribed."),
-    }[outcome]
+        return result_text(kind, result, resident, self.viewer.locale)
+
+    async def my_subscriptions(self) -> View:
+        now, session, resident = utc_now(), self.session, self.resident
+        mine = await my_subscriptions(session, resident, now)
+        progress = await track_progress(session, resident, now)
+        return subscriptions_screens.my_subscriptions(self.viewer, resident, mine, progress)
+
+
+router = Router(name=__name__)
+router.message.middleware(HandOver("desk", SubscriberDesk.of))
+router.callback_query.middleware(HandOver("desk", SubscriberDesk.of))
 
 
 @router.callback_query(Subscribe.filter(F.what.in_(KINDS)))
@@ -91,31 +106,21 @@ async def toggle_from_card(
     callback: CallbackQuery,
     callback_data: Subscribe,
     callback_answer: CallbackAnswer,
-    session: AsyncSession,
+    desk: SubscriberDesk,
     offer_cards: OfferCards,
-    resident: Resident,
-    viewer: Viewer,
-    settings: Settings,
 ) -> None:
-    kind = KINDS[callback_data.what]
-    result = await toggle(
-        session, resident, kind, callback_data.target, utc_now(), settings.city_zone
-    )
-    callback_answer.text = result_text(kind, result, resident, viewer.locale)
+    callback_answer.text = await desk.change(callback_data.what, callback_data.target)
     back = back_to_list(callback_data.track_id, callback_data.page)
-    card = await offer_cards.view(session, resident, viewer, callback_data.offer_id, back)
+    card = await offer_cards.view(
+        desk.session, desk.resident, desk.viewer, callback_data.offer_id, back
+    )
     await show(callback, card_or_gone(card, back))
 
 
 @router.message(Command("my"))
 @router.callback_query(Navigate.filter(F.to == Screen.MY_SUBSCRIPTIONS))
-async def show_my_subscriptions(
-    event: Message | CallbackQuery, session: AsyncSession, resident: Resident, viewer: Viewer
-) -> None:
-    now = utc_now()
-    mine = await my_subscriptions(session, resident, now)
-    progress = await track_progress(session, resident, now)
-    await show(event, subscriptions_screens.my_subscriptions(viewer, resident, mine, progress))
+async def show_my_subscriptions(event: Message | CallbackQuery, desk: SubscriberDesk) -> None:
+    await show(event, await desk.my_subscriptions())
 
 
 @router.callback_query(Unsubscribe.filter(F.what.in_(KINDS)))
@@ -123,20 +128,11 @@ async def unsubscribe_from_my(
     callback: CallbackQuery,
     callback_data: Unsubscribe,
     callback_answer: CallbackAnswer,
-    session: AsyncSession,
-    resident: Resident,
-    viewer: Viewer,
-    settings: Settings,
+    desk: SubscriberDesk,
 ) -> None:
-    kind = KINDS[callback_data.what]
-    now = utc_now()
-    result = await unsubscribe(
-        session, resident, kind, callback_data.target, now, settings.city_zone
-    )
-    callback_answer.text = result_text(kind, result, resident, viewer.locale)
-    mine = await my_subscriptions(session, resident, now)
-    progress = await track_progress(session, resident, now)
-    await show(callback, subscriptions_screens.my_subscriptions(viewer, resident, mine, progress))
+    answer = await desk.change(callback_data.what, callback_data.target, leave_only=True)
+    callback_answer.text = answer
+    await show(callback, await desk.my_subscriptions())
 
 
 @router.callback_query(Rsvp.filter(F.going == 1))
@@ -144,10 +140,11 @@ async def going(
     callback: CallbackQuery,
     callback_data: Rsvp,
     callback_answer: CallbackAnswer,
-    session: AsyncSession,
-    resident: Resident,
+    desk: SubscriberDesk,
 ) -> None:
-    attendance = await confirm_going(session, resident, callback_data.session_id, utc_now())
+    attendance = await confirm_going(
+        desk.session, desk.resident, callback_data.session_id, utc_now()
+    )
     if attendance is None:
         callback_answer.text = _("You have no seat for this session any more.")
         return
@@ -159,12 +156,11 @@ async def cannot_come(
     callback: CallbackQuery,
     callback_data: Rsvp,
     callback_answer: CallbackAnswer,
-    session: AsyncSession,
-    resident: Resident,
-    settings: Settings,
+    desk: SubscriberDesk,
 ) -> None:
+    city_zone = desk.settings.city_zone
     result = await leave_session(
-        session, resident, callback_data.session_id, utc_now(), settings.city_zone
+        desk.session, desk.resident, callback_data.session_id, utc_now(), city_zone
     )
     if result.outcome != Outcome.LEFT:
         callback_answer.text = _("You have no seat for this session any more.")
@@ -181,10 +177,10 @@ async def calendar_file(
     callback: CallbackQuery,
     callback_data: CalendarFile,
     callback_answer: CallbackAnswer,
-    session: AsyncSession,
-    viewer: Viewer,
+    desk: SubscriberDesk,
 ) -> None:
-    details = await session_by_id(session, callback_data.session_id)
+    viewer = desk.viewer
+    details = await session_by_id(desk.session, callback_data.session_id)
     if details is None:
         callback_answer.text = _("This session is no longer in the programme.")
         return

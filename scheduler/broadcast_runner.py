@@ -46,9 +46,11 @@ from catalogue.outbox.broadcasts import finish_if_done
 from catalogue.outbox.broadcasts import needing_attention
 from catalogue.outbox.broadcasts import plan_page
 from catalogue.outbox.broadcasts import progress
+from catalogue.outbox.broadcasts import requeue_held
 from catalogue.outbox.broadcasts import start_due
 from catalogue.outbox.broadcasts import waiting_rows
 from catalogue.outbox.messages import OutboxMessage
+from scheduler.broadcast_gate import BroadcastGate
 from scheduler.config import SchedulerConfig
 from scheduler.delivery import OutboundLimiter
 from scheduler.delivery import Outgoing
@@ -88,9 +90,12 @@ class BroadcastRunner:
         tick_seconds: float = TICK_SECONDS,
         progress_seconds: float = PROGRESS_SECONDS,
         clock: Callable[[], datetime] = utc_now,
+        gate: BroadcastGate | None = None,
     ) -> None:
         self.session_maker = session_maker
         self.bot = bot
+        # Shared with the worker and the organiser's buttons (scheduler/broadcast_gate.py).
+        self.gate = gate or BroadcastGate()
         self.drawings = drawings
         self.limiter = limiter
         self.wake = wake or (lambda: None)
@@ -131,8 +136,11 @@ class BroadcastRunner:
             started = await start_due(session, now)
         for broadcast_id in started:
             logger.info("Broadcast %s: its time has come, sending", broadcast_id)
+        read_started = time.monotonic()
         async with self.session_maker() as session:
             broadcasts = await needing_attention(session)
+        sending = [item.id for item in broadcasts if item.state is BroadcastState.SENDING]
+        self.gate.reconcile(sending, read_started)
         active = 0
         for broadcast in broadcasts:
             if broadcast.state is BroadcastState.SENDING:
@@ -142,6 +150,10 @@ class BroadcastRunner:
 
     async def feed(self, broadcast_id: int) -> int:
         """Keep about a page of rows waiting; returns how many were written."""
+        async with self.session_maker.begin() as session:
+            # A message a sender put back while the broadcast was being resumed.
+            if await requeue_held(session, broadcast_id, self.clock()):
+                self.wake()
         written = 0
         for _ in range(PAGES_PER_TICK):
             async with self.session_maker.begin() as session:
@@ -155,22 +167,31 @@ class BroadcastRunner:
         return written
 
     async def show_progress(self, broadcast_id: int, force: bool = False) -> bool:
-        """Edit the progress message (at most every few seconds); True once reported at the end."""
-        now = self.clock()
-        async with self.session_maker.begin() as session:
-            broadcast = await session.get(Broadcast, broadcast_id)
-            if broadcast is None:
-                return True
-            await finish_if_done(session, broadcast, now)
-            figures = await progress(session, broadcast)
-            final = broadcast.state in (BroadcastState.DONE, BroadcastState.CANCELLED)
-            if not (force or final or self._progress_due(broadcast_id)):
-                return False
-            language = await self._language(session, broadcast.created_by)
-            if final:
-                broadcast.reported_at = now
-                session.add(broadcast)
-        await self._edit(broadcast, self._progress_view(broadcast, figures, language))
+        """Edit the progress message (at most every few seconds); True once reported at the end.
+
+        Under the broadcast's lock: an organiser's press redraws the same message, and the
+        newer state must be the one left showing. A cancelled broadcast is reported once every
+        message a sender had in hand is settled, so the report counts what Telegram got.
+        """
+        async with self.gate.lock(broadcast_id):
+            now = self.clock()
+            async with self.session_maker.begin() as session:
+                broadcast = await session.get(Broadcast, broadcast_id)
+                if broadcast is None:
+                    return True
+                await finish_if_done(session, broadcast, now)
+                figures = await progress(session, broadcast)
+                final = broadcast.state is BroadcastState.DONE or (
+                    broadcast.state is BroadcastState.CANCELLED
+                    and not await waiting_rows(session, broadcast_id)
+                )
+                if not (force or final or self._progress_due(broadcast_id)):
+                    return False
+                language = await self._language(session, broadcast.created_by)
+                if final:
+                    broadcast.reported_at = now
+                    session.add(broadcast)
+            await self._edit(broadcast, self._progress_view(broadcast, figures, language))
         if final:
             await self._report(broadcast, figures, language)
         return final

@@ -67,6 +67,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from catalogue.models import Resident
 from catalogue.outbox.messages import UNREACHABLE
+from scheduler.broadcast_gate import HALTED
+from scheduler.broadcast_gate import Handing
 
 logger = logging.getLogger(__name__)
 
@@ -221,14 +223,18 @@ class Delivery:
         *,
         deadline: float | None = None,
         still_wanted: Callable[[], bool] | None = None,
+        handing: Handing | None = None,
     ) -> DeliveryResult:
         """Deliver `outgoing` to `chat_id`; `deadline` (limiter clock) bounds retries and waits.
 
         A message is never handed to Telegram after the deadline (a durable caller's claim on
         it may have expired by then and another process may be sending it), nor once
-        `still_wanted()` says no (the process is stopping).
+        `still_wanted()` says no (the process is stopping), nor when `handing.begin()`, asked
+        in the instant before, says no (its broadcast was paused or cancelled:
+        scheduler/broadcast_gate.py); `handing.end()` follows Telegram's answer.
         """
-        return self._count(await self._deliver(chat_id, outgoing, deadline, still_wanted))
+        result = await self._deliver(chat_id, outgoing, deadline, still_wanted, handing)
+        return self._count(result)
 
     async def _deliver(
         self,
@@ -236,6 +242,7 @@ class Delivery:
         outgoing: Outgoing,
         deadline: float | None,
         still_wanted: Callable[[], bool] | None,
+        handing: Handing | None = None,
     ) -> DeliveryResult:
         transient_failures = rate_limited = 0
         attempted = False
@@ -243,9 +250,15 @@ class Delivery:
             await self.limiter.acquire(chat_id, paid=outgoing.paid)
             if (unwanted := _unwanted(self.limiter.clock(), deadline, still_wanted)) is not None:
                 return DeliveryResult(DeliveryStatus.RETRY, error=unwanted, attempted=attempted)
+            if handing is not None and not handing.begin():
+                return DeliveryResult(DeliveryStatus.RETRY, error=HALTED, attempted=attempted)
             attempted = True
             try:
-                message_id = await self._call(chat_id, outgoing)
+                try:
+                    message_id = await self._call(chat_id, outgoing)
+                finally:
+                    if handing is not None:
+                        handing.end()
             except TelegramRetryAfter as error:
                 self._slow_down(error.retry_after)
                 rate_limited += 1

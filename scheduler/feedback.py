@@ -6,6 +6,9 @@ wanted: not when the check-in was undone, the resident already rated, or the ses
 more than FEEDBACK_STALE ago. A session that now ends later waits for its new end; quiet hours
 hold the prompt until they are over. How the prompt looks is handed in
 (bot/screens/feedback.py, through bot/startup/outbox_drawings.py).
+
+`comments_renderer` draws an organiser's daily message of the comments residents wrote since
+the day before (kind "comments", queued by catalogue.checkin.feedback.plan_comment_digests).
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ from sqlalchemy import select
 from sqlalchemy import tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from catalogue.checkin.feedback import SessionComment
+from catalogue.checkin.feedback import comments_between
+from catalogue.checkin.feedback import comments_since
+from catalogue.checkin.feedback import still_organiser
 from catalogue.checkin.tables import CheckIn
 from catalogue.checkin.tables import SessionFeedback
 from catalogue.models import Offer
@@ -37,6 +44,7 @@ from scheduler.rendering import Skip
 FEEDBACK_STALE = timedelta(days=3)
 
 DrawFeedbackPrompt = Callable[[Resident, Offer, OfferSession], Outgoing]
+DrawComments = Callable[[Resident, list[SessionComment]], Outgoing]
 SessionAndResident = tuple[int, int]
 
 
@@ -113,3 +121,29 @@ def _when_over(
     if quiet is not None and quiet.after(now, zone) > now:
         return Reschedule(quiet.after(now, zone), row.anchor_at, "quiet hours")
     return draw(resident, offer, offer_session)
+
+
+def comments_renderer(draw: DrawComments) -> Renderer:
+    """An organiser's comments of the day: skipped when there are none, or when the reader
+    has left the team since it was queued."""
+
+    async def render(
+        session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
+    ) -> dict[int, Rendered]:
+        rendered: dict[int, Rendered] = {}
+        for row in rows:
+            reader = await session.get(Resident, row.resident_id) if row.resident_id else None
+            if reader is None or row.anchor_at is None:
+                rendered[row.id] = Skip("reader gone")
+                continue
+            if not row.payload.get("admin") and not await still_organiser(
+                session, reader.telegram_id
+            ):
+                rendered[row.id] = Skip("not on the team any more")
+                continue
+            since = await comments_since(session, row)
+            comments = await comments_between(session, since, row.anchor_at)
+            rendered[row.id] = draw(reader, comments) if comments else Skip("no comments")
+        return rendered
+
+    return render

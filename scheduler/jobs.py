@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from catalogue.learners.survey import plan_survey_offers
 from catalogue.models import utc_now
 from catalogue.subscriptions import subscribe_followers_to_new_sessions
 from scheduler.outbox_queue import forget_finished
@@ -70,7 +71,8 @@ async def leader(session: AsyncSession, name: str) -> bool:
 
 
 async def upkeep(city_zone: ZoneInfo, session_maker: async_sessionmaker[AsyncSession]) -> None:
-    """New sessions of followed offers, reminders of moved sessions, announcements, digests."""
+    """New sessions of followed offers, reminders of moved sessions, announcements, digests,
+    and the survey for residents whose first week is over."""
     now, zone = utc_now(), city_zone
     async with session_maker.begin() as session:
         if not await leader(session, UPKEEP_JOB):
@@ -79,9 +81,12 @@ async def upkeep(city_zone: ZoneInfo, session_maker: async_sessionmaker[AsyncSes
         moved = await resync_reminders(session, now, zone)
         announced = await announce_new_offers(session, now, zone)
         digests = await plan_digests(session, now, zone)
+        surveys = await plan_survey_offers(session, now)
     if joined or moved:
         logger.info("Upkeep: %d new sessions of followed offers, %d moved reminders", joined, moved)
-    logger.debug("Upkeep: %d announcements, %d digests planned", announced, digests)
+    logger.debug(
+        "Upkeep: %d announcements, %d digests, %d surveys planned", announced, digests, surveys
+    )
 
 
 async def cleanup(session_maker: async_sessionmaker[AsyncSession]) -> None:

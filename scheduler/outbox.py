@@ -61,6 +61,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from catalogue.models import utc_now
 from catalogue.outbox.messages import OutboxMessage
 from catalogue.outbox.messages import OutboxState
+from scheduler.broadcast_gate import HALTED
+from scheduler.broadcast_gate import BroadcastGate
 from scheduler.config import SchedulerConfig
 from scheduler.delivery import Delivery
 from scheduler.delivery import DeliveryResult
@@ -84,6 +86,8 @@ from scheduler.rendering import render_rows
 from scheduler.rendering import render_text
 
 logger = logging.getLogger(__name__)
+
+HALTED_RETRY = timedelta(seconds=1)  # a message its broadcast's pause stopped is looked at again
 
 
 def new_worker_id() -> str:
@@ -131,6 +135,7 @@ class OutboxWorker:
         poll_seconds: float = 1.0,
         tick_seconds: float = 0.1,
         clock: Callable[[], datetime] = utc_now,
+        gate: BroadcastGate | None = None,
     ) -> None:
         self.session_maker = session_maker
         self.delivery = delivery
@@ -152,6 +157,9 @@ class OutboxWorker:
             lambda: self.clock(),
             unrecorded_limit(config.outbound_rate),
         )
+        # Asked before each broadcast message goes: an organiser's Pause or Cancel holds at once.
+        self.gate = gate or BroadcastGate()
+        self.gate.recorded = self.recorder.written
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -308,18 +316,22 @@ class OutboxWorker:
             self.recorder.free_slot()
             raise
         outcome = replace(outcome_of(row, result, self.clock()), holds_slot=True)
+        if result.error == HALTED:  # paused or cancelled meanwhile: the renderer will skip it
+            outcome = replace(outcome, due_at=self.clock() + HALTED_RETRY)
         self.stats.count(outcome)
         self.recorder.add(outcome)
 
     async def _deliver(
         self, row: OutboxMessage, outgoing: Outgoing, deadline: float
     ) -> DeliveryResult:
+        handing = None if row.broadcast_id is None else self.gate.handing(row.broadcast_id)
         try:
             return await self.delivery.send(
                 row.chat_id,
                 outgoing,
                 deadline=deadline,
                 still_wanted=lambda: not self._stopping.is_set(),
+                handing=handing,
             )
         except Exception:  # Delivery never raises; this is belt and braces
             logger.exception("Outbox: sending row %s failed", row.id)

@@ -140,7 +140,9 @@ async def test_a_killed_broadcast_resumes_and_nobody_gets_it_twice(database_url:
         second = await asyncio.create_subprocess_exec(
             *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
         )
-        app = await create_app(load_settings(database_url=database_url, _env_file=None))
+        app = await create_app(
+            load_settings(database_url=database_url, load_demo=False, _env_file=None)
+        )
 
         async def reported() -> bool:
             async with app.session_maker() as session:

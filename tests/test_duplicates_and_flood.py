@@ -247,13 +247,42 @@ async def test_slow_down_is_said_in_the_residents_language(flood_app: App, user_
     await chat.press("Русский")
 
     def alerts() -> list[str]:
-        return [c.params.get("text", "") for c in chat.calls("answerCallbackQuery")]
+        return [
+            c.params.get("text", "")
+            for c in chat.calls("answerCallbackQuery")
+            if c.params.get("show_alert") in (True, "true")
+        ]
 
     for _ in range(20):  # button presses at machine speed
         await chat._press(chat.screen, "nav:menu")
     warnings = [text for text in alerts() if "очень быстро" in text]
     assert len(warnings) == 1, alerts()
-    assert not [text for text in alerts() if SLOW_DOWN in text]
+    every_answer = [c.params.get("text", "") for c in chat.calls("answerCallbackQuery")]
+    assert not [text for text in every_answer if SLOW_DOWN in text]
+    await chat.close()
+
+
+async def test_every_dropped_press_is_answered_once(flood_app: App, user_id) -> None:
+    """Issue 15, item 6: a press flood control drops still stops its spinner, with the hint."""
+    chat = ResidentChat(flood_app, user_id)
+    await chat.send("/menu")
+    presses = [
+        callback_update(910_000 + n, user_id, chat.screen, "nav:menu", "en") for n in range(12)
+    ]
+    results = [await feed(chat, press) for press in presses]
+    dropped = {
+        press["callback_query"]["id"]
+        for press, result in zip(presses, results, strict=True)
+        if result is Dropped.FLOOD
+    }
+    assert dropped, "some presses were over the limit"
+    answers = [c.params for c in chat.calls("answerCallbackQuery")]
+    answered = [a["callback_query_id"] for a in answers]
+    for query_id in [p["callback_query"]["id"] for p in presses]:
+        assert answered.count(query_id) == 1, "every press answered exactly once"
+    hints = [a for a in answers if a["callback_query_id"] in dropped]
+    assert all(SLOW_DOWN in a.get("text", "") for a in hints)
+    assert sum(a.get("show_alert") in (True, "true") for a in hints) == 1, "one alert, then toasts"
     await chat.close()
 
 
@@ -294,3 +323,63 @@ async def test_fsm_memory_holds_only_people_in_a_form() -> None:
     await storage.set_state(keys[0], None)
     await storage.set_data(keys[0], {})
     assert len(storage.storage) == 0, "a finished form leaves nothing behind"
+
+
+# -- through the real bot process (issue 15, item 6)
+
+
+@pytest.mark.e2e
+async def test_the_real_bot_answers_every_dropped_press_once(tmp_path) -> None:
+    """`learncity run` against the fake Bot API: a burst of presses over `FLOOD_LIMIT`; every
+    press Telegram delivered gets exactly one answerCallbackQuery, the dropped ones the hint."""
+    import asyncio
+    import os
+    import sys
+
+    from tests.fake_bot_api import FakeBotApi
+
+    bot_api = FakeBotApi()
+    await bot_api.start()
+    environment = os.environ | {
+        "BOT_TOKEN": "123456:flood-e2e-token",
+        "BOT_API_URL": bot_api.url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'flood.sqlite3'}",
+        "DEFAULT_LOCALE": "en",
+        "FLOOD_LIMIT": "3",
+        "LOAD_DEMO": "false",
+    }
+    environment.pop("REDIS_URL", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=environment, stderr=asyncio.subprocess.PIPE
+    )
+    resident = 4545
+    try:
+        await bot_api.wait_until(lambda: bot_api.polls > 0, timeout=120)
+        bot_api.send_text(resident, "/start")
+        await bot_api.wait_until(lambda: "Choose your language" in bot_api.screen(resident))
+        first = max(bot_api.delivered) + 1
+        for _ in range(12):  # faster than any thumb: one batch of getUpdates
+            bot_api.press(resident, "English")
+        pressed = {str(update_id) for update_id in range(first, first + 12)}
+
+        def answers() -> list[dict]:
+            return [
+                c.params
+                for c in bot_api.calls("answerCallbackQuery")
+                if c.params.get("callback_query_id") in pressed
+            ]
+
+        await bot_api.wait_until(lambda: len(answers()) >= 12, timeout=60)
+        await asyncio.sleep(0.5)  # a second answer to any press would have arrived by now
+        answered = [a["callback_query_id"] for a in answers()]
+        assert sorted(answered) == sorted(pressed), "each press answered exactly once"
+        hints = [a for a in answers() if SLOW_DOWN in a.get("text", "")]
+        assert len(hints) >= 12 - 3 * 2, "the presses over the limit got the hint"
+        assert sum(a.get("show_alert") == "true" for a in hints) == 1, "one alert, then toasts"
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await asyncio.wait_for(process.wait(), 30)
+        await bot_api.stop()
+    stderr = (await process.stderr.read()).decode() if process.stderr else ""
+    assert "Traceback" not in stderr, stderr

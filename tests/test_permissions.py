@@ -43,7 +43,8 @@ ORGANISER = 910_002
 VOLUNTEER = 910_003
 RESIDENT = 910_004
 PEOPLE = {Role.ADMIN: ADMIN, Role.ORGANISER: ORGANISER, Role.VOLUNTEER: VOLUNTEER}
-REFUSAL = "only for the festival team"
+REFUSAL = "only for the festival team"  # to a resident
+NOT_YOUR_ROLE = "and this is not part of it"  # to a team member (issue 15, item 4)
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ async def snapshot(session_maker) -> dict[str, object]:
 def refused(chat: ResidentChat, since: int) -> bool:
     for call in chat.telegram.calls[since:]:
         text = str(call.params.get("text", ""))
-        if REFUSAL in text:
+        if REFUSAL in text or NOT_YOUR_ROLE in text:
             return True
     return False
 
@@ -220,3 +221,52 @@ async def test_the_whole_permission_matrix(app, session_maker) -> None:
     assert outcomes[(Role.VOLUNTEER, "/report")]
     assert not outcomes[(Role.ORGANISER, "/report")]
     assert not outcomes[(Role.ADMIN, "/report")]
+
+
+@pytest.mark.parametrize(
+    ("role", "command", "offered", "not_offered"),
+    [
+        (Role.VOLUNTEER, "/programme", ["/checkin", "/attend"], ["/programme", "/team"]),
+        (Role.ORGANISER, "/team", ["/programme", "/broadcast", "/report"], ["/team"]),
+    ],
+)
+async def test_a_team_member_hears_what_their_role_may_do(
+    app, session_maker, role: Role, command: str, offered: list[str], not_offered: list[str]
+) -> None:
+    """Issue 15, item 4: not "only for the festival team" to someone who is on it."""
+    async with session_maker.begin() as session:
+        session.add(TeamMember(telegram_id=PEOPLE[role], role=role, display_name="M"))
+    chat = ResidentChat(app, PEOPLE[role])
+    await chat.send("/start")
+    answer = (await chat.send(command)).text
+    assert REFUSAL not in answer
+    assert f"is {role.value}, and this is not part of it" in answer
+    for name in offered:
+        assert f"{name} — " in answer
+    for name in not_offered:
+        assert f"{name} — " not in answer
+    await chat.close()
+
+
+@pytest.mark.parametrize(
+    ("start", "answer_first"),
+    [(["/programme", "New offer"], "Pottery for beginners"), (["/broadcast"], "Festival news!")],
+)
+async def test_a_form_button_pressed_after_cancel_is_out_of_date(
+    app, start: list[str], answer_first: str
+) -> None:
+    """Issue 15, item 5: after /cancel no question is waiting, so none is pointed to."""
+    chat = ResidentChat(app, ADMIN)
+    await chat.send("/start")
+    await chat.send(start[0])
+    for label in start[1:]:
+        await chat.press(label)
+    form_step = await chat.send(answer_first)
+    assert form_step.buttons(), form_step.text
+    data = form_step.buttons()[0]["callback_data"]
+    await chat.send("/cancel")
+    await chat._press(form_step, data)
+    answer = chat.calls("answerCallbackQuery")[-1].params.get("text", "")
+    assert "last question" not in answer
+    assert "out of date" in answer
+    await chat.close()

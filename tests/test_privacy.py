@@ -50,7 +50,7 @@ async def test_privacy_says_what_is_kept_and_offers_export_and_deletion(
     screen = await resident.send("/privacy")
     assert "What I keep about you" in screen.text
     assert "Telegram id" in screen.text
-    assert "I do not keep your name" in screen.text
+    assert "I do not keep your username or phone number" in screen.text
     assert any("Export my data" in label for label in resident.labels())
     assert any("Delete my data" in label for label in resident.labels())
 

@@ -253,8 +253,103 @@ def test_the_bot_starts_without_matplotlib_or_segno() -> None:
 async def test_residents_and_volunteers_get_no_report(app) -> None:
     volunteer = await team_member(app, VOLUNTEER)
     screen = await volunteer.send("/report week")
-    assert screen.text.startswith("Sorry, this is only for the festival team")
+    # A team member hears what their role may do instead (bot/permissions.py).
+    assert screen.text.startswith("Your role in the festival team is volunteer")
     assert not [call for call in volunteer.telegram.calls if call.method == "sendDocument"]
     async with app.session_maker() as session:
         assert await session.scalar(select(Resident.id).limit(1)) is not None
     await volunteer.close()
+
+
+async def files_of_week(app, week, locale: str = "en"):
+    """The /report files of the hand-built week of tests/gnlc_world.py, whose offer is titled
+    `=1+1`, whose second volunteer is named `=HYPERLINK(…)` and one venue's district `=1+1 …`."""
+    from bot.report_files import ReportReader
+    from bot.report_files import make_report_files
+
+    async with app.session_maker() as session:
+        scope = await resolve_scope(
+            session, [str(week.period.first_day), str(week.period.last_day)], utc_now().date()
+        )
+        return await make_report_files(
+            session, scope, ReportReader(locale, app.settings.city_zone), utc_now()
+        )
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+async def test_formulas_in_the_report_csvs_are_neutralised(app) -> None:
+    """A volunteer named =HYPERLINK(…), an offer titled =1+1 and a district set to a formula
+    reach the CSVs as text a spreadsheet shows, not runs (on PostgreSQL the database writes
+    the attendance CSV itself: the same rule applies there)."""
+    from tests.gnlc_world import FORMULA_DISTRICT
+    from tests.gnlc_world import VOLUNTEER_NAMES
+    from tests.gnlc_world import build_week
+
+    files = await files_of_week(app, await build_week(app))
+    attendance = list(csv.DictReader(io.StringIO(files.attendance_csv.decode())))
+    assert {row["offer"] for row in attendance} == {"'=1+1", "lecture", "workshop"}
+    assert "'" + VOLUNTEER_NAMES[1] in {row["volunteer"] for row in attendance}
+    assert "Vera" in {row["volunteer"] for row in attendance}
+    aggregates = list(csv.reader(io.StringIO(files.aggregates_csv.decode())))
+    assert ["district", "'" + FORMULA_DISTRICT, "22"] in aggregates
+    for content in (files.attendance_csv, files.aggregates_csv):
+        for row in csv.reader(io.StringIO(content.decode())):
+            assert not [cell for cell in row if cell.startswith(FORMULA_STARTS)], row
+
+
+async def test_comments_reach_the_report_and_its_files(app) -> None:
+    """Comments left after the course appear in /report's summary and in comments-….csv,
+    with the offer and score, never with who wrote them."""
+    from catalogue.checkin.feedback import comment_on_session
+    from catalogue.reports import COMMENT_COLUMNS
+    from tests.gnlc_world import build_week
+
+    week = await build_week(app)
+    async with app.session_maker.begin() as session:
+        for telegram_id, text in ((week.telegram_ids[1], "Too cold in the hall <brr>"),
+                                  (week.telegram_ids[0], "=cmd|' /C calc'!A0")):  # fmt: skip
+            resident = await session.scalar(
+                select(Resident).where(Resident.telegram_id == telegram_id)
+            )
+            assert await comment_on_session(
+                session, resident, week.course, text, utc_now(), app.settings.city_zone
+            )
+    files = await files_of_week(app, week)
+    assert "💬 Comments: 2 (all in the comments file)" in files.summary
+    assert "«Too cold in the hall &lt;brr&gt;»" in files.summary
+    rows = list(csv.DictReader(io.StringIO(files.comments_csv.decode())))
+    assert list(rows[0]) == list(COMMENT_COLUMNS)
+    assert sorted((row["offer"], row["score"], row["comment"]) for row in rows) == [
+        ("'=1+1", "4", "Too cold in the hall <brr>"),
+        ("'=1+1", "5", "'=cmd|' /C calc'!A0"),
+    ]
+    assert files.comments_name in [name for name, _content in files.files()]
+    for telegram_id in week.telegram_ids:
+        assert str(telegram_id).encode() not in files.comments_csv
+
+
+async def test_an_organiser_gets_the_comments_file_in_the_chat(app) -> None:
+    from catalogue.checkin.feedback import comment_on_session
+    from tests.gnlc_world import build_week
+
+    week = await build_week(app)
+    async with app.session_maker.begin() as session:
+        resident = await session.scalar(
+            select(Resident).where(Resident.telegram_id == week.telegram_ids[2])
+        )
+        await comment_on_session(
+            session, resident, week.course, "More clay!", utc_now(), app.settings.city_zone
+        )
+    organiser = await team_member(app, ORGANISER, Role.ORGANISER)
+    since = len(organiser.telegram.calls)
+    await organiser.send(f"/report {week.period.first_day} {week.period.last_day}")
+    sent = [call for call in organiser.telegram.calls[since:] if call.ok]
+    summary = next(call for call in sent if call.method == "sendMessage").params["text"]
+    assert "«More clay!»" in summary
+    documents = [call.params["document"] for call in sent if call.method == "sendDocument"]
+    slug = f"{week.period.first_day}_{week.period.last_day}"
+    assert documents == [f"attendance-{slug}.csv", f"aggregates-{slug}.csv", f"comments-{slug}.csv"]
+    assert b"More clay!" in organiser.telegram.sent_files[f"comments-{slug}.csv"]
+    await organiser.close()

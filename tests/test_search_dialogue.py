@@ -110,6 +110,70 @@ def test_command_line_search(tmp_path) -> None:
         capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    hits = json.loads(result.stdout)
-    assert 1 <= len(hits) <= 3
-    assert {"id", "title", "score"} <= hits[0].keys()
+    answer = json.loads(result.stdout)
+    assert answer["correction"] is None
+    assert 1 <= len(answer["results"]) <= 3
+    assert {"id", "title", "score"} <= answer["results"][0].keys()
+
+
+# ---------------------------------------------------------------- what was searched, said so
+
+
+async def test_the_wrong_layout_shows_the_offer_first_and_says_what_was_searched(
+    resident: ResidentChat,
+) -> None:
+    await start_in_english(resident)
+    screen = await resident.send("hj,jnjnt[ybrf")
+    assert "Showing results for «робототехника»" in screen.text
+    assert resident.labels()[0].startswith("🔤 Search «hj,jnjnt[ybrf» instead")
+    assert resident.labels()[1].startswith("1. ")
+    assert "Robotics" in resident.labels()[1]
+    # The words as typed, on request: nothing matches them as they are.
+    screen = await resident.press("Search «hj,jnjnt[ybrf» instead")
+    assert "Showing results for" not in screen.text
+
+
+async def test_a_synonym_finds_the_offer_that_words_it_otherwise(resident: ResidentChat) -> None:
+    await start_in_english(resident)
+    await resident.send("экотропа")
+    assert "Healthy reboot" in resident.labels()[0]
+
+
+async def test_a_misspelling_that_finds_nothing_is_corrected_at_once(
+    resident: ResidentChat,
+) -> None:
+    await start_in_english(resident)
+    screen = await resident.send("фестевыль")
+    assert "Showing results for «фестиваль»" in screen.text
+    titles = [label for label in resident.labels() if label.startswith("1. ")]
+    assert "Festival" in titles[0]
+    await resident.press("Search «фестевыль» instead")
+    assert "Nothing found for «фестевыль»" in resident.screen.text
+
+
+async def test_nothing_found_still_shows_the_nearest_offers_then_the_advice(
+    resident: ResidentChat,
+) -> None:
+    await start_in_english(resident)
+    screen = await resident.send("qqqzzz xyxyxy")
+    assert "Nothing found for «qqqzzz xyxyxy»" in screen.text
+    assert "The nearest offers:" in screen.text
+    assert any(label.startswith("1. ") for label in resident.labels())
+
+
+async def test_hello_from_an_english_speaker_is_not_offered_russian_words(
+    resident: ResidentChat,
+) -> None:
+    await start_in_english(resident)
+    screen = await resident.send("hellou")
+    assert "дело" not in screen.text
+    assert not any("дело" in label for label in resident.labels())
+
+
+async def test_inline_mode_says_what_was_searched(resident: ResidentChat) -> None:
+    results = await resident.inline_query("hj,jnjnt[ybrf")
+    assert results
+    assert "Robotics" in results[0]["title"] or "Робототехника" in results[0]["title"]
+    button = resident.calls("answerInlineQuery")[-1].params["button"]
+    button = json.loads(button) if isinstance(button, str) else button
+    assert "«робототехника»" in button["text"]

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func
 from sqlalchemy import select
 
 from bot.settings import load_settings
@@ -172,3 +173,77 @@ async def test_one_link_raced_by_two_people_makes_one_member(session_maker) -> N
         # Only the hash of the token is kept.
         stored = await session.scalar(select(TeamInvite))
         assert created.token not in stored.token_hash
+
+
+# -- a big team (issue 14, item 10) and forgetting (item 12)
+
+
+async def test_a_team_of_150_is_listed_page_by_page_and_everyone_can_be_removed(
+    admin: ResidentChat, session_maker
+) -> None:
+    async with session_maker.begin() as session:
+        for n in range(150):
+            session.add(
+                TeamMember(
+                    telegram_id=800_000 + n,
+                    role=Role.VOLUNTEER if n % 3 else Role.ORGANISER,
+                    display_name=f"Member number {n:03d} with a long name " + "x" * 60,
+                    joined_at=utc_now() - timedelta(minutes=n),
+                )
+            )
+        for _ in range(60):
+            await create_invite(session, Role.VOLUNTEER, ADMIN, timedelta(hours=1))
+    screen = await admin.send("/team")
+    seen: set[str] = set()
+    pages = 0
+    while True:
+        pages += 1
+        assert len(screen.text) < 4096
+        assert len(screen.buttons()) <= 20
+        assert "Members: 150 · open invitations: 60" in screen.text
+        seen |= set(re.findall(r"Member number (\d{3})", screen.text))
+        if "›" not in admin.labels():
+            break
+        screen = await admin.press("›")
+    assert pages == 21
+    assert len(seen) == 150, "every member on some page"
+    assert "Open invitations" in screen.text
+
+    # From a later page, removing someone brings the administrator back to that page.
+    screen = await admin.press_data("tml:5")
+    assert "6 / 21" in " ".join(admin.labels())
+    victim = re.findall(r"Remove (Member number \d{3})", " ".join(admin.labels()))[0]
+    await admin.press(f"Remove {victim}")
+    screen = await admin.press("Yes, remove")
+    assert victim not in screen.text
+    assert "6 / 21" in " ".join(admin.labels()), "still on the page it was pressed on"
+    await admin.press_data("tml:20")
+    async with session_maker() as session:
+        assert (await session.scalar(select(func.count()).select_from(TeamMember))) == 149
+
+    # And the last page's invitations can be withdrawn.
+    await admin.press("Revoke")
+    assert "no longer works" in admin.calls("answerCallbackQuery")[-1].params["text"]
+
+
+async def test_a_forged_page_or_id_is_out_of_date_not_an_error(admin: ResidentChat) -> None:
+    await admin.send("/team")
+    for data in ["tml:99999999999", "tmd:0:99999999999999999999:1", "tmd:0:-5:0", "tml:-3"]:
+        await admin.press_data(data)
+        answer = admin.calls("answerCallbackQuery")[-1].params.get("text", "")
+        assert "out of date" in answer or "no longer in the team" in answer, (data, answer)
+
+
+async def test_forget_me_takes_the_id_out_of_the_invitation_used(
+    admin: ResidentChat, resident: ResidentChat, session_maker, user_id: int
+) -> None:
+    await resident.send(f"/start {await invite_link(admin, 'Invite a volunteer')}")
+    async with session_maker() as session:
+        assert (await session.scalar(select(TeamInvite))).used_by == user_id
+    await resident.send("/forget_me")
+    await resident.press("Yes, delete everything")
+    async with session_maker() as session:
+        invite = await session.scalar(select(TeamInvite))
+        assert invite.used_by is None
+        assert invite.used_at is not None, "the invitation stays used, as the city's record"
+        assert await session.get(TeamMember, user_id) is None

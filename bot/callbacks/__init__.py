@@ -18,6 +18,9 @@ from pydantic import Field
 # makes the button match no handler, so it meets the "out of date" reply rather than an error
 # from the database. (Found by tests/test_fuzz.py.)
 Id = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+# A Telegram user id in a button (a team member's seat): Telegram's ids fit in 52 bits, a
+# PostgreSQL `bigint` holds 63; anything longer matches no handler either.
+TelegramId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class SessionButton(CallbackData, prefix="session"):

@@ -24,7 +24,8 @@ class SearchPage(CallbackData, prefix="sp"):
 
 
 class SearchResult(OfferButton, prefix="sr"):
-    """An offer's card, opened from a page of search results."""
+    """An offer's card, opened from a page of search results drawn before results counted
+    their openings (handlers/browse.py); new pages carry `OpenSearchResult`."""
 
     page: Id = 0
 
@@ -37,3 +38,17 @@ class SearchFor(CallbackData, prefix="sq"):
     """A "did you mean" spelling: searching for it is one press."""
 
     text: str
+
+
+class OpenSearchResult(OfferButton, prefix="so"):
+    """An offer's card, opened from a page of search results; counts the search as met."""
+
+    page: Id = 0
+
+
+class SearchAsTyped(CallbackData, prefix="sa"):
+    """Search the words as typed, not the correction shown ("Showing results for «…»")."""
+
+
+class DemandReport(CallbackData, prefix="dem"):
+    """/report: the queries residents made that found nothing or were never opened."""

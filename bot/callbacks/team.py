@@ -1,27 +1,49 @@
-"""Buttons of /team: the list, invitations, removing someone (handlers/team.py)."""
+"""Buttons of /team: the list page by page, invitations, removing someone (handlers/team.py).
+
+Each carries the page it was pressed on, so the list comes back where the administrator was.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
 
 from bot.callbacks import Id
 from catalogue.team import Role
 
-# -- team (handlers/team.py)
+# A Telegram user id: positive and at most 52 bits (Telegram's own bound), so a forged one
+# matches no handler rather than overflowing a BIGINT.
+TelegramId = Annotated[int, Field(ge=1, le=2**52)]
+# A page of the list, counted from 0.
+Page = Annotated[int, Field(ge=0, le=100_000)]
 
 
-class ShowTeam(CallbackData, prefix="tml"):
-    pass
+class TeamButton(CallbackData, prefix="tm"):
+    """A button of the team's list: the page it was pressed on comes first ("tmr:2:17")."""
+
+    page: Page = 0
+
+
+class ShowTeam(TeamButton, prefix="tml"):
+    """The team's list at `page`."""
 
 
 class NewInvite(CallbackData, prefix="tmi"):
+    """A fresh one-time link for someone to join as `role`."""
+
     role: Role
 
 
-class RevokeInvite(CallbackData, prefix="tmr"):
+class RevokeInvite(TeamButton, prefix="tmr"):
+    """Withdraw an open invitation: its link stops working."""
+
     invite_id: Id
 
 
-class RemoveMember(CallbackData, prefix="tmd"):
-    telegram_id: int
+class RemoveMember(TeamButton, prefix="tmd"):
+    """Take someone's role away; asks first, then again with `confirmed`."""
+
+    telegram_id: TelegramId
     confirmed: bool = False

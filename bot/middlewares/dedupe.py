@@ -14,20 +14,23 @@ The claim is made before the update is handled: an update is handled at most onc
 in the middle of one loses that update rather than risking a double effect; its database
 transaction is rolled back either way.)
 
-If Redis cannot be reached, updates are handled rather than dropped: a rare duplicate is
-better than a bot that stops answering.
+If Redis cannot be reached, this process's memory stands in (bot/middlewares/outages.py):
+a redelivery to the same process is still dropped, and the bot never stops answering.
+
+An update refused because the database is away is `forget`-ten again, so Telegram's
+redelivery of it is handled.
 """
 
 from __future__ import annotations
 
-import logging
+import contextlib
 from collections import deque
 from typing import Protocol
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-logger = logging.getLogger(__name__)
+from bot.middlewares.outages import RedisOutage
+from bot.middlewares.outages import Unreachable
 
 # Telegram redelivers within minutes; a quarter of an hour covers it with room to spare.
 LEDGER_TTL_SECONDS = 15 * 60
@@ -38,6 +41,10 @@ LEDGER_CAPACITY = 50_000
 class UpdateLedger(Protocol):
     async def first_time(self, update_id: int) -> bool:
         """True exactly once per `update_id` (within the ledger's memory)."""
+        ...
+
+    async def forget(self, update_id: int) -> None:
+        """The update was not handled after all: its next delivery is."""
         ...
 
 
@@ -58,23 +65,43 @@ class MemoryUpdateLedger:
             self._seen.discard(self._order.popleft())
         return True
 
+    async def forget(self, update_id: int) -> None:
+        self._seen.discard(update_id)  # (its place in the order ages out harmlessly)
+
 
 class RedisUpdateLedger:
     """Every process of the bot: one key per update id, set only if absent."""
 
-    def __init__(self, redis: Redis, prefix: str, ttl: int = LEDGER_TTL_SECONDS) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        ttl: int = LEDGER_TTL_SECONDS,
+        outage: RedisOutage | None = None,
+    ) -> None:
         self.redis = redis
         self.prefix = f"{prefix}:update:"
         self.ttl = ttl
+        self.outage = outage or RedisOutage()
+        self.fallback = MemoryUpdateLedger()
 
     async def first_time(self, update_id: int) -> bool:
+        key = f"{self.prefix}{update_id}"
         try:
-            claimed = await self.redis.set(f"{self.prefix}{update_id}", 1, nx=True, ex=self.ttl)
-        except (RedisError, OSError) as error:
-            logger.warning("Redis unavailable, update %s handled unchecked: %s", update_id, error)
-            return True
+            claimed = await self.outage.call(lambda: self.redis.set(key, 1, nx=True, ex=self.ttl))
+        except Unreachable:
+            return await self.fallback.first_time(update_id)
         return bool(claimed)
 
+    async def forget(self, update_id: int) -> None:
+        await self.fallback.forget(update_id)
+        with contextlib.suppress(Unreachable):
+            await self.outage.call(lambda: self.redis.delete(f"{self.prefix}{update_id}"))
 
-def create_ledger(redis: Redis | None, prefix: str) -> UpdateLedger:
-    return MemoryUpdateLedger() if redis is None else RedisUpdateLedger(redis, prefix)
+
+def create_ledger(
+    redis: Redis | None, prefix: str, outage: RedisOutage | None = None
+) -> UpdateLedger:
+    if redis is None:
+        return MemoryUpdateLedger()
+    return RedisUpdateLedger(redis, prefix, outage=outage)

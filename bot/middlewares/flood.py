@@ -8,21 +8,20 @@ second that straddles two windows, which is fine for keeping a script from flood
 
 With Redis the counts are shared by every bot process (one `INCR` per update, with the key
 expiring after two seconds); without it, they are kept in this process's memory. If Redis
-cannot be reached, updates pass.
+cannot be reached, this process's memory counts instead (bot/middlewares/outages.py).
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Protocol
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-logger = logging.getLogger(__name__)
+from bot.middlewares.outages import RedisOutage
+from bot.middlewares.outages import Unreachable
 
 WARN_COOLDOWN = 30.0  # seconds between two "slow down" messages to the same person
 PRUNE_AT = 10_000  # people counted in memory before old windows are forgotten
@@ -81,35 +80,42 @@ class RedisFloodCounter:
         limit: int,
         cooldown: float = WARN_COOLDOWN,
         clock: Callable[[], float] = time.time,
+        outage: RedisOutage | None = None,
     ) -> None:
         self.redis = redis
         self.prefix = f"{prefix}:flood:"
         self.limit = limit
         self.cooldown = cooldown
         self.clock = clock
+        self.outage = outage or RedisOutage()
+        self.fallback = MemoryFloodCounter(limit, cooldown)
 
     async def hit(self, user_id: int) -> Verdict:
-        key = f"{self.prefix}{user_id}:{int(self.clock())}"
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.incr(key)
-                pipe.expire(key, 2)
-                count, _ = await pipe.execute()
-            if count <= self.limit:
-                return Verdict.PASS
-            told = await self.redis.set(
-                f"{self.prefix}{user_id}:warned", 1, nx=True, px=int(self.cooldown * 1000)
-            )
-        except (RedisError, OSError) as error:
-            logger.warning("Redis unavailable, flood control skipped: %s", error)
+            return await self.outage.call(lambda: self._hit(user_id))
+        except Unreachable:
+            return await self.fallback.hit(user_id)
+
+    async def _hit(self, user_id: int) -> Verdict:
+        key = f"{self.prefix}{user_id}:{int(self.clock())}"
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 2)
+            count, _ = await pipe.execute()
+        if count <= self.limit:
             return Verdict.PASS
+        told = await self.redis.set(
+            f"{self.prefix}{user_id}:warned", 1, nx=True, px=int(self.cooldown * 1000)
+        )
         return Verdict.WARN if told else Verdict.DROP
 
 
-def create_flood_counter(redis: Redis | None, prefix: str, limit: int) -> FloodCounter | None:
+def create_flood_counter(
+    redis: Redis | None, prefix: str, limit: int, outage: RedisOutage | None = None
+) -> FloodCounter | None:
     """None when `FLOOD_LIMIT` is 0 (off)."""
     if limit <= 0:
         return None
     if redis is None:
         return MemoryFloodCounter(limit)
-    return RedisFloodCounter(redis, prefix, limit)
+    return RedisFloodCounter(redis, prefix, limit, outage=outage)

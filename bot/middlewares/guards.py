@@ -51,6 +51,7 @@ class Dropped(StrEnum):
 
     DUPLICATE = "duplicate"
     FLOOD = "flood"
+    DATABASE = "database"  # unreachable: answered 503, Telegram delivers it again
 
 
 class InFlightUpdates(BaseMiddleware):
@@ -90,11 +91,21 @@ class DuplicateUpdates(BaseMiddleware):
         if isinstance(event, Update) and not await self.ledger.first_time(event.update_id):
             logger.info("Update %s delivered again: dropped", event.update_id)
             return Dropped.DUPLICATE
-        return await handler(event, data)
+        result = await handler(event, data)
+        if result is Dropped.DATABASE and isinstance(event, Update):
+            await self.ledger.forget(event.update_id)  # its redelivery must be handled
+        return result
 
 
 class FloodControl(BaseMiddleware):
-    """Past `FLOOD_LIMIT` updates a second, one polite "slow down" and the rest dropped."""
+    """Past `FLOOD_LIMIT` updates a second, one polite "slow down" and the rest dropped.
+
+    A dropped message is dropped in silence once they were told; a dropped button press is
+    still answered (once, as each press must be, or its spinner turns until Telegram gives
+    up), with the same hint as a passing toast.
+    """
+
+    LOCALES_KEPT = 10_000  # people whose language is remembered between two of their floods
 
     def __init__(
         self,
@@ -107,6 +118,7 @@ class FloodControl(BaseMiddleware):
         self.i18n = i18n
         self.session_maker = session_maker
         self.default_locale = default_locale
+        self._locales: dict[int, str] = {}
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
@@ -119,24 +131,34 @@ class FloodControl(BaseMiddleware):
             logger.warning(
                 "User %s sends more than %s updates a second", user.id, self.counter.limit
             )
-            await self._ask_to_slow_down(event, user, data.get("bot"))
+        if verdict is Verdict.WARN or event.callback_query is not None:
+            await self._ask_to_slow_down(event, user, data.get("bot"), warn=verdict is Verdict.WARN)
         return Dropped.FLOOD
 
-    async def _ask_to_slow_down(self, update: Update, user: User, bot: Bot | None) -> None:
+    async def _ask_to_slow_down(
+        self, update: Update, user: User, bot: Bot | None, *, warn: bool
+    ) -> None:
         if bot is None:
             return
         try:
-            locale = await self._locale(user)
+            locale = await self._locale(user, fresh=warn)
             with self.i18n.context(), self.i18n.use_locale(locale):
                 text = _("You are sending messages very fast. Please wait a few seconds.")
             if update.callback_query is not None:
-                await bot.answer_callback_query(update.callback_query.id, text, show_alert=True)
+                await bot.answer_callback_query(update.callback_query.id, text, show_alert=warn)
             elif update.message is not None:
                 await bot.send_message(update.message.chat.id, text)
-        except Exception:  # the warning is a courtesy; failing to send it changes nothing
-            logger.exception("Could not ask user %s to slow down", user.id)
+        except Exception as error:  # the warning is a courtesy; failing to send it changes nothing
+            logger.warning("Could not ask user %s to slow down: %s", user.id, type(error).__name__)
 
-    async def _locale(self, user: User) -> str:
-        async with self.session_maker() as session:
-            language = await resident_language(session, user.id)
-        return language or best_locale(user.language_code, self.default_locale)
+    async def _locale(self, user: User, *, fresh: bool) -> str:
+        """Their language: asked of the database once per flood, not once per dropped press."""
+        if fresh or user.id not in self._locales:
+            if len(self._locales) >= self.LOCALES_KEPT:
+                self._locales.clear()
+            async with self.session_maker() as session:
+                language = await resident_language(session, user.id)
+            self._locales[user.id] = language or best_locale(
+                user.language_code, self.default_locale
+            )
+        return self._locales[user.id]

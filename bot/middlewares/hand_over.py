@@ -10,9 +10,20 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from collections.abc import Callable
 from typing import Any
+from typing import TypeVar
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
+
+Bundle = TypeVar("Bundle")
+
+
+def from_parts(build: Callable[..., Bundle], data: dict[str, Any], *parts: str) -> Bundle | None:
+    """`build(*parts)` from the handler data of an update; None when the update lacks one of
+    them (no chat, no resident): the usual `of` of a bundle handed over below."""
+    if any(part not in data for part in parts):
+        return None
+    return build(*(data[part] for part in parts))
 
 
 class HandOver(BaseMiddleware):

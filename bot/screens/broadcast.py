@@ -25,6 +25,7 @@ from bot.callbacks.broadcast import BroadcastPick
 from bot.screens.view import View
 from bot.screens.view import Viewer
 from bot.screens.view import button
+from catalogue.outbox.broadcasts import SESSION_AUDIENCES
 from catalogue.outbox.broadcasts import AudienceKind
 from catalogue.outbox.broadcasts import Broadcast
 from catalogue.outbox.broadcasts import BroadcastState
@@ -38,7 +39,8 @@ AUDIENCE_LABELS = {
     AudienceKind.LANGUAGE: __("Residents of one language"),
     AudienceKind.FESTIVAL: __("Followers of a festival"),
     AudienceKind.OFFER: __("Followers of an offer"),
-    AudienceKind.SESSION: __("Attendees of a session"),
+    AudienceKind.SESSION: __("Seat holders of a session"),
+    AudienceKind.CHECKED_IN: __("People checked in at a session"),
 }
 NOW = "now"
 SCHEDULE = "schedule"
@@ -81,6 +83,9 @@ def compose_problem(code: str) -> str:
         "empty": _("The announcement is empty. Send text or a photo."),
         "caption": _("A photo caption holds up to 1024 characters. Please shorten it."),
         "text": _("An announcement holds up to 4096 characters. Please shorten it."),
+        "not_yours": _(
+            "Only the organiser who made this broadcast, or an administrator, can change it."
+        ),
     }.get(code, _("Please send text or a photo, or /cancel."))
 
 
@@ -92,7 +97,9 @@ def ask_audience() -> View:
     return View(_("Who should receive it?"), builder.as_markup())
 
 
-def ask_audience_value(kind: AudienceKind, choices: list[Choice]) -> View:
+def ask_audience_value(
+    kind: AudienceKind, choices: list[Choice], *, offer_chosen: bool = False
+) -> View:
     prompts = {
         AudienceKind.CATEGORY: _("Which category?"),
         AudienceKind.TRACK: _("Which learning track?"),
@@ -100,9 +107,16 @@ def ask_audience_value(kind: AudienceKind, choices: list[Choice]) -> View:
         AudienceKind.FESTIVAL: _("Followers of which festival?"),
         AudienceKind.OFFER: _("Type part of the offer's title, then choose it."),
         AudienceKind.SESSION: _("Type part of the offer's title, then choose the session."),
+        AudienceKind.CHECKED_IN: _("Type part of the offer's title, then choose the session."),
     }
     text = prompts.get(kind, _("Who should receive it?"))
-    if kind in (AudienceKind.OFFER, AudienceKind.SESSION) and not choices:
+    if offer_chosen:
+        text = {
+            AudienceKind.CHECKED_IN: _("Which session? Those that have begun, latest first."),
+        }.get(kind, _("Which session? Those still ahead."))
+        if not choices:
+            text = _("This offer has no such session. Go back, or type another title.")
+    elif kind in (AudienceKind.OFFER, *SESSION_AUDIENCES) and not choices:
         text += "\n" + _("Nothing to choose yet: type a few letters of the title.")
     builder = InlineKeyboardBuilder()
     for choice in choices:

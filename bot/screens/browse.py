@@ -8,6 +8,7 @@ from html import escape
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton
 from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import WebAppInfo
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -19,13 +20,18 @@ from bot.callbacks.browse import Navigate
 from bot.callbacks.browse import PageCounter
 from bot.callbacks.browse import Screen
 from bot.callbacks.browse import ShowOffer
+from bot.callbacks.learners import AboutMe
+from bot.callbacks.learners import AboutMeAction
+from bot.callbacks.learners import OpenPassport
+from bot.callbacks.learners import SurveyAction
+from bot.callbacks.learners import SurveyButton
 from bot.callbacks.preferences import OpenPreferences
 from bot.screens.view import DESCRIPTION_LIMIT
-from bot.screens.view import MESSAGE_LIMIT
 from bot.screens.view import View
 from bot.screens.view import Viewer
 from bot.screens.view import _back
 from bot.screens.view import button
+from bot.screens.view import fit_message
 from bot.screens.view import menu_button
 from bot.screens.view import shorten
 from bot.settings import SUPPORTED_LOCALES
@@ -48,7 +54,17 @@ def language_picker(current: str | None) -> View:
     return View(text, builder.as_markup())
 
 
-def main_menu(viewer: Viewer, category: Category | None, track: Track | None) -> View:
+def mini_app_button(text: str, url: str) -> InlineKeyboardButton:
+    """A button that opens the Mini App (docs/mini-app.md) inside Telegram."""
+    return InlineKeyboardButton(text=text, web_app=WebAppInfo(url=url))
+
+
+def main_menu(
+    viewer: Viewer,
+    category: Category | None,
+    track: Track | None,
+    mini_app_url: str | None = None,
+) -> View:
     lines = ["🏙 <b>" + _("Learning City") + "</b>", ""]
     if track is not None:
         lines.append(_("Your learning track: <b>{track}</b>").format(track=viewer.t(track.title)))
@@ -58,9 +74,16 @@ def main_menu(viewer: Viewer, category: Category | None, track: Track | None) ->
     else:
         lines.append(_("Tell me who you are and I will show the learning that fits you."))
     builder = InlineKeyboardBuilder()
+    if mini_app_url is not None:
+        builder.row(mini_app_button("🗓 " + _("Programme of the week"), mini_app_url))
     if track is not None:
         builder.row(button("📚 " + _("My track"), Navigate(to=Screen.MY_TRACK)))
     builder.row(button("🧭 " + _("Choose category and track"), Navigate(to=Screen.CATEGORIES)))
+    builder.row(button("🎓 " + _("Learning passport"), OpenPassport()))
+    builder.row(
+        button("👤 " + _("About me"), AboutMe(action=AboutMeAction.OPEN)),
+        button("💡 " + _("What I'd like to learn"), SurveyButton(action=SurveyAction.OPEN)),
+    )
     builder.row(
         button("🔔 " + _("My subscriptions"), Navigate(to=Screen.MY_SUBSCRIPTIONS)),
         button("⚙️ " + _("Settings"), OpenPreferences()),
@@ -212,7 +235,7 @@ def offer_card(
     # Built directly: InlineKeyboardBuilder deep-copies every button on each add and export,
     # about half of the card's rendering time.
     keyboard = InlineKeyboardMarkup(inline_keyboard=[*(extra_rows or []), last_row])
-    return View(shorten("\n".join(lines), MESSAGE_LIMIT), keyboard)
+    return View(fit_message("\n".join(lines)), keyboard)
 
 
 def help_screen() -> View:
@@ -230,6 +253,9 @@ def help_screen() -> View:
             "/tracks — " + _("change category or track"),
             "/my — " + _("my subscriptions and reminders"),
             "/pass — " + _("my pass for check-in at the door"),
+            "/passport — " + _("my learning passport and certificates"),
+            "/about_me — " + _("optional facts about me for the city's statistics"),
+            "/survey — " + _("what I would like to learn"),
             "/settings — " + _("reminder times, quiet hours, time zone, digest"),
             "/language — " + _("change language"),
             "/cancel — " + _("stop what you are doing"),

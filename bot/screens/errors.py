@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.screens.broadcast import compose_problem
 from bot.screens.checkin_volunteer import problem_text
+from bot.screens.learners.certificates import learner_problem
 from bot.screens.programme import form_error
 from bot.screens.programme import import_failed
 from bot.screens.reports import scope_problem
@@ -23,6 +24,7 @@ from bot.screens.view import notice
 from catalogue.checkin.answers import CheckInError
 from catalogue.errors import DomainError
 from catalogue.exchange.rows import CatalogueImportError
+from catalogue.learners.errors import LearnerError
 from catalogue.outbox.broadcasts import BroadcastError
 from catalogue.programme import FormError
 from catalogue.reports import ScopeError
@@ -65,6 +67,11 @@ def _team(error: TeamError, viewer: Viewer) -> str:
 @explain.register
 def _import(error: CatalogueImportError, viewer: Viewer) -> str:
     return import_failed(error.errors)
+
+
+@explain.register
+def _learner(error: LearnerError, viewer: Viewer) -> str:
+    return learner_problem(error)
 
 
 def refusal_notice(error: DomainError, viewer: Viewer) -> View:

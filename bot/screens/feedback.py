@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -11,6 +13,9 @@ from bot.callbacks.feedback import SkipComment
 from bot.screens.view import View
 from bot.screens.view import Viewer
 from bot.screens.view import button
+from bot.screens.view import fit_message
+from bot.screens.view import shorten
+from catalogue.checkin.feedback import SessionComment
 from catalogue.models import Offer
 from catalogue.models import OfferSession
 
@@ -56,3 +61,26 @@ def comment_skipped() -> str:
 
 def comment_expected() -> str:
     return _("Please type your comment as text, or press Skip.")
+
+
+COMMENTS_SHOWN = 40  # in one daily message; the rest are in /report
+COMMENT_SHOWN = 500  # characters of one comment
+
+
+def comments_digest(viewer: Viewer, comments: list[SessionComment]) -> View:
+    """An organiser's daily message: residents' comments since the day before, by offer and
+    session, with each score; never who wrote them."""
+    lines = ["💬 <b>" + _("Residents' comments since yesterday") + "</b>"]
+    heading = None
+    for offer, offer_session, feedback in comments[:COMMENTS_SHOWN]:
+        when = formatting.short_when(offer_session.starts_at, viewer.zone, viewer.locale)
+        session_heading = f"{viewer.t(offer.title)}, {when}"
+        if session_heading != heading:
+            lines += ["", "<b>" + session_heading + "</b>"]
+            heading = session_heading
+        comment = escape(shorten(feedback.comment or "", COMMENT_SHOWN))
+        lines.append(f"{'⭐' * feedback.score} {comment}")
+    if len(comments) > COMMENTS_SHOWN:
+        more = len(comments) - COMMENTS_SHOWN
+        lines += ["", _("And {count} more: see /report.").format(count=more)]
+    return View(fit_message("\n".join(lines)))

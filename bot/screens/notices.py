@@ -22,11 +22,10 @@ from bot import formatting
 from bot.callbacks.browse import ShowOffer
 from bot.callbacks.subscriptions import CalendarFile
 from bot.callbacks.subscriptions import Rsvp
-from bot.screens.view import MESSAGE_LIMIT
 from bot.screens.view import View
 from bot.screens.view import Viewer
 from bot.screens.view import button
-from bot.screens.view import shorten
+from bot.screens.view import fit_message
 from catalogue.models import Offer
 from catalogue.models import OfferSession
 from catalogue.models import SessionStatus
@@ -100,7 +99,7 @@ def reminder(
     if offer_session.status == SessionStatus.CHANGED:
         lines.append("⚠️ " + _("time or place changed"))
     lines += ["", _("Can't come? Tell me, and your seat goes to someone on the waitlist.")]
-    return View(shorten("\n".join(lines), MESSAGE_LIMIT), attendance_keyboard(offer_session, offer))
+    return View(fit_message("\n".join(lines)), attendance_keyboard(offer_session, offer))
 
 
 def change_notice(
@@ -110,7 +109,9 @@ def change_notice(
     venue: Venue | None,
     old_starts_at: datetime | None,
     old_venue: Venue | None,
+    reminded: bool = True,
 ) -> View:
+    """`reminded`: reminders for the session's new time are queued (else none is promised)."""
     title = viewer.t(offer.title)
     if offer_session.status == SessionStatus.CANCELLED:
         when = formatting.when(
@@ -135,13 +136,19 @@ def change_notice(
         lines.append(_("Was at: {place}").format(place=viewer.t(old_venue.name)))
     lines += ["", "<b>" + _("Now:") + "</b>", _when(viewer, offer_session)]
     lines += _place_lines(viewer, offer_session, venue)
-    lines += ["", _("Your reminders have moved with it.")]
-    return View(shorten("\n".join(lines), MESSAGE_LIMIT), attendance_keyboard(offer_session, offer))
+    if reminded:
+        lines += ["", _("Your reminders have moved with it.")]
+    return View(fit_message("\n".join(lines)), attendance_keyboard(offer_session, offer))
 
 
 def promoted(
-    viewer: Viewer, offer: Offer, offer_session: OfferSession, venue: Venue | None
+    viewer: Viewer,
+    offer: Offer,
+    offer_session: OfferSession,
+    venue: Venue | None,
+    reminded: bool = True,
 ) -> View:
+    """`reminded`: a reminder before the session is queued (else none is promised)."""
     lines = [
         "🎉 "
         + _("A seat came free: you are in for <b>{title}</b>!").format(title=viewer.t(offer.title)),
@@ -149,9 +156,11 @@ def promoted(
         _when(viewer, offer_session),
         *_place_lines(viewer, offer_session, venue),
         "",
-        _("I will remind you before it starts. Can't come after all? Tell me below."),
+        _("I will remind you before it starts. Can't come after all? Tell me below.")
+        if reminded
+        else _("Can't come after all? Tell me below."),
     ]
-    return View(shorten("\n".join(lines), MESSAGE_LIMIT), attendance_keyboard(offer_session, offer))
+    return View(fit_message("\n".join(lines)), attendance_keyboard(offer_session, offer))
 
 
 def announcement(
@@ -200,4 +209,4 @@ def digest(
         label = "ℹ️ " + translated(offer.title, viewer.locale)
         builder.row(button(label, ShowOffer(offer_id=offer.id)))
     lines += ["", _("Change the day or turn the digest off in /settings.")]
-    return View(shorten("\n".join(lines), MESSAGE_LIMIT), builder.as_markup())
+    return View(fit_message("\n".join(lines)), builder.as_markup())

@@ -35,6 +35,7 @@ class OfferCards:
 
     programme: CardCache  # what the offer is, where and when: the same for everyone
     states: CardStates  # seats, and what each resident holds and follows
+    mini_app_url: str | None = None  # Settings.mini_app_url: cards link the Mini App
     _drawn: dict[tuple[Any, ...], tuple[OfferCard, View]] = field(default_factory=dict)
 
     async def view(
@@ -63,7 +64,7 @@ class OfferCards:
         drawn = self._drawn.get(key)
         if drawn is not None and drawn[0] is card:  # a card reloaded since is drawn anew
             return drawn[1]
-        view = card_view(viewer, card, back, state)
+        view = card_view(viewer, card, back, state, self.mini_app_url)
         if len(self._drawn) >= DRAWN_CARDS:
             del self._drawn[next(iter(self._drawn))]
         self._drawn[key] = (card, view)

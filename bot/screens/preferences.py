@@ -23,6 +23,7 @@ from bot.screens.view import Viewer
 from bot.screens.view import button
 from bot.screens.view import menu_button
 from catalogue.models import Resident
+from catalogue.outbox.preferences import OffsetChange
 from catalogue.outbox.timing import OFFSET_CHOICES
 from catalogue.outbox.timing import clock_text
 
@@ -48,7 +49,7 @@ def offset_label(minutes: int, locale: str) -> str:
 
 
 def reminders_summary(viewer: Viewer, resident: Resident) -> str:
-    if not resident.reminders_on:
+    if not resident.reminders_on or not resident.reminder_offsets:
         return "🔕 " + _("Reminders are off.")
     return "⏰ " + _("Reminders: {offsets} before.").format(
         offsets=offsets_text(resident.reminder_offsets, viewer.locale)
@@ -116,6 +117,15 @@ def _back_to_preferences() -> InlineKeyboardButton:
     return button("« " + _("Back"), OpenPreferences())
 
 
+def offset_change_text(change: OffsetChange) -> str | None:
+    """The answer to ticking or unticking a reminder time; None: the screen says it."""
+    return {
+        OffsetChange.REFUSED: _("Choose up to four reminder times."),
+        OffsetChange.REMINDERS_OFF: _("No reminder time is left, so reminders are off."),
+        OffsetChange.REMINDERS_ON: _("Reminders on."),
+    }.get(change)
+
+
 def preferences_offsets(viewer: Viewer, resident: Resident) -> View:
     text = (
         "⏰ <b>"
@@ -123,6 +133,8 @@ def preferences_offsets(viewer: Viewer, resident: Resident) -> View:
         + "</b>\n"
         + _("Choose when I remind you before each session you subscribed to (up to four).")
     )
+    if not resident.reminders_on:
+        text += "\n\n🔕 " + _("Reminders are off: choosing a time turns them on.")
     builder = InlineKeyboardBuilder()
     chosen = set(resident.reminder_offsets or [])
     for offset in OFFSET_CHOICES:

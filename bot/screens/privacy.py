@@ -19,30 +19,54 @@ def _button(text: str, action: PrivacyAction) -> InlineKeyboardButton:
     return button(text, Privacy(action=action))
 
 
+def kept_items() -> dict[str, str]:
+    """What is kept, and why, by where /export_me shows it: "resident" for the resident's own
+    row, else the table name. Every table the export covers has its line (tests/test_privacy.py
+    and tests/test_promises_privacy.py check this against catalogue.privacy)."""
+    return {
+        "resident": _(
+            "your Telegram id, language, category and track, reminder times, quiet hours, time "
+            "zone, news and digest choices: to know it is you and to send you what fits you, "
+            "when you want it;"
+        ),
+        "subscription": _("what you follow (offers, tracks, festivals): to tell you what is new;"),
+        "seat": _("your seats and waitlist places: to keep your seat and remind you;"),
+        "outbox_message": _("reminders and news waiting to be sent to you, and those sent;"),
+        "resident_pass": _(
+            "your pass code and the age group you gave for it: to let you in at the door and "
+            "to count visitors by age;"
+        ),
+        "check_in": _(
+            "your check-ins (which sessions you came to and when, with your age group and "
+            "category): for attendance figures and your track's progress;"
+        ),
+        "session_feedback": _(
+            "your scores and comments after sessions: the organisers of the session read "
+            "them, without your name;"
+        ),
+        "completion": _("the tracks and festivals you completed: for your learning passport;"),
+        "certificate": _("your certificates and the name printed on them: to check them;"),
+        "survey_answer": _("what you said you would like to learn: to plan new offers;"),
+        "learner_group": _("the groups you said you belong to: for the city's figures;"),
+        "learner_facts": _(
+            "your gender and home district, if you agreed to give them: for the city's figures;"
+        ),
+        "team_member": _("your role, if you are in the festival team."),
+    }
+
+
 def privacy_notice() -> View:
     text = "\n".join(
         [
             "🔒 <b>" + _("Your data") + "</b>",
             "",
             _("What I keep about you, and why:"),
-            "• " + _("your Telegram id: to know it is you and to send you messages;"),
-            "• " + _("your language, category and track: to show you what fits you;"),
-            "• "
-            + _(
-                "your subscriptions, seats and waitlist places: to remind you and to keep "
-                "your seat;"
-            ),
-            "• "
-            + _(
-                "your reminder times, quiet hours, time zone and digest day: to send "
-                "messages when you want them;"
-            ),
-            "• " + _("reminders and news waiting to be sent to you;"),
-            "• " + _("your role, if you are in the festival team."),
+            *("• " + line for line in kept_items().values()),
             "",
             _(
-                "I do not keep your name, username, phone number or what you write to me. "
-                "Nothing is shared with anyone."
+                "I do not keep your username or phone number, nor what you write to me beyond "
+                "the answers listed above. Nothing else is shared with anyone: reports show "
+                "counts, not people."
             ),
             "",
             "/export_me — " + _("get all of it as a file"),
@@ -66,10 +90,14 @@ def confirm_forget() -> View:
             "🗑 <b>" + _("Delete all your data?") + "</b>",
             "",
             _(
-                "Your subscriptions, seats, reminders and settings will be gone, and so will "
-                "your role in the festival team if you have one. This cannot be undone."
+                "Everything /privacy lists will be gone: your subscriptions, seats, reminders, "
+                "settings, pass, check-ins, comments and answers, and your role in the festival "
+                "team if you have one. This cannot be undone."
             ),
-            _("Anonymous counts stay (for example, how many people an announcement reached)."),
+            _(
+                "Anonymous counts stay (for example, how many people an announcement reached "
+                "or completed a track)."
+            ),
         ]
     )
     builder = InlineKeyboardBuilder()

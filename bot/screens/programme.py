@@ -24,12 +24,13 @@ from bot.callbacks.programme import ProgrammeHome
 from bot.callbacks.programme import RescheduleSession
 from bot.screens.browse import LANGUAGE_BUTTONS
 from bot.screens.browse import offer_card
-from bot.screens.view import MESSAGE_LIMIT
 from bot.screens.view import View
 from bot.screens.view import Viewer
 from bot.screens.view import button
+from bot.screens.view import fit_message
 from bot.screens.view import shorten
 from bot.settings import SUPPORTED_LOCALES
+from catalogue import text_policy
 from catalogue.exchange.importer import ImportReport
 from catalogue.exchange.rows import RowError
 from catalogue.models import Offer
@@ -42,6 +43,7 @@ from catalogue.programme import Choice
 from catalogue.queries import OfferCard
 
 REPORT_LINES = 20
+ERROR_LENGTH = 180
 SKIP = "skip"
 NONE = "none"
 SAVE = "save"
@@ -59,7 +61,8 @@ FIELD_LABELS = {
     OfferField.AGES: __("Ages"),
 }
 FORM_ERRORS = {
-    "title": __("A title needs 3 to 200 characters. Please send it again."),
+    "title": __("A title needs 3 to {most} characters. Please send it again."),
+    "description": __("A description can have up to {most} characters. Please send a shorter one."),
     "price": __("Send the price as a number, like 250 or 99.50, or 0 if it is free."),
     "ages": __("Send ages like 12-18, 60+, -6 (up to six), or press “All ages”."),
     "start": __("I could not read that date. Send it like 2026-06-01 18:30 or 01.06 18:30."),
@@ -76,7 +79,9 @@ def _cancel_row(builder: InlineKeyboardBuilder) -> None:
 
 
 def form_error(code: str) -> str:
-    return "⚠️ " + str(FORM_ERRORS.get(code, FORM_ERRORS["text"]))
+    limits = text_policy.limits()  # the same limits as an imported file's
+    most = limits.title_length if code == "title" else limits.text_length
+    return "⚠️ " + str(FORM_ERRORS.get(code, FORM_ERRORS["text"])).format(most=most)
 
 
 # ---------------------------------------------------------------- finding offers
@@ -320,7 +325,7 @@ def offer_preview(viewer: Viewer, card: OfferCard, is_new: bool) -> View:
         if is_new
         else _("Preview of the changed offer, as residents will see it:")
     )
-    text = shorten(f"👁 <i>{heading}</i>\n\n{card_view.text}", MESSAGE_LIMIT)
+    text = fit_message(f"👁 <i>{heading}</i>\n\n{card_view.text}")
     return View(text, _save_or_cancel(_("Save")))
 
 
@@ -449,18 +454,19 @@ def import_done(report: ImportReport) -> str:
     return "\n".join(lines)
 
 
-def import_failed(errors: list[RowError]) -> str:
+def import_failed(errors: list[RowError], total: int | None = None) -> str:
     lines = [
         "⛔️ "
         + _("Nothing was imported: {count} problem(s). Fix them and send the file again.").format(
-            count=len(errors)
+            count=max(total or 0, len(errors))
         ),
         "",
     ]
-    lines += [f"• {escape(str(error))}" for error in errors[:REPORT_LINES]]
+    # Twenty problems of at most ERROR_LENGTH characters each fit one message.
+    lines += [f"• {escape(shorten(str(error), ERROR_LENGTH))}" for error in errors[:REPORT_LINES]]
     if len(errors) > REPORT_LINES:
         lines.append(_("The full list is in the attached file."))
-    return "\n".join(lines)
+    return fit_message("\n".join(lines))
 
 
 def error_report_file(errors: list[RowError]) -> bytes:

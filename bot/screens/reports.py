@@ -12,6 +12,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import report_files
 from bot.callbacks.reports import ReportFor
+from bot.callbacks.search import DemandReport
 from bot.screens.view import View
 from bot.screens.view import Viewer
 from bot.screens.view import button
@@ -22,19 +23,26 @@ from catalogue.reports import ScopeError
 PICKER_FESTIVALS = 6
 
 
-def picker(festivals: list[Festival], viewer: Viewer) -> View:
-    """Periods, and the festivals given (`PICKER_FESTIVALS` of the latest), as buttons."""
-    text = "\n".join(
-        [
-            "📊 <b>" + _("Attendance reports") + "</b>",
-            _("Choose a period or a festival, or type one of:"),
-            "<code>/report session 12</code>",
-            "<code>/report offer ceramics-for-beginners</code>",
-            "<code>/report festival 3</code>",
-            "<code>/report track 2</code>",
-            "<code>/report 2025-06-01 2025-06-30</code>",
+def picker(festivals: list[Festival], viewer: Viewer, admin: bool = False) -> View:
+    """Periods, and the festivals given (`PICKER_FESTIVALS` of the latest), as buttons; for
+    an administrator, the GNLC report pack too."""
+    lines = [
+        "📊 <b>" + _("Attendance reports") + "</b>",
+        _("Choose a period or a festival, or type one of:"),
+        "<code>/report session 12</code>",
+        "<code>/report offer ceramics-for-beginners</code>",
+        "<code>/report festival 3</code>",
+        "<code>/report track 2</code>",
+        "<code>/report 2025-06-01 2025-06-30</code>",
+        "<code>/report demand 2025-06-01 2025-06-30</code>",
+    ]
+    if admin:
+        lines += [
+            "",
+            "🌍 " + _("The GNLC report pack (a PDF, the tables and charts) of any period:"),
+            "<code>/report gnlc 2025-01-01 2025-12-31</code>",
         ]
-    )
+    text = "\n".join(lines)
     builder = InlineKeyboardBuilder()
     builder.row(
         button(_("Today"), ReportFor(kind="today")),
@@ -48,7 +56,14 @@ def picker(festivals: list[Festival], viewer: Viewer) -> View:
                 ReportFor(kind="festival", target=festival.id),
             )
         )
+    builder.row(button("🔎 " + _("What residents looked for"), DemandReport()))
+    if admin:
+        builder.row(button("🌍 " + _("GNLC pack: last 12 months"), ReportFor(kind="gnlc")))
     return View(text, builder.as_markup())
+
+
+def gnlc_refused() -> str:
+    return _("The GNLC report pack is for the city's administrators.")
 
 
 def scope_problem(error: ScopeError) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from html import escape
 
 from aiogram.types import InlineKeyboardButton
@@ -18,9 +19,10 @@ from bot import formatting
 from bot.callbacks.browse import Navigate
 from bot.callbacks.browse import PageCounter
 from bot.callbacks.browse import Screen
+from bot.callbacks.search import OpenSearchResult
+from bot.callbacks.search import SearchAsTyped
 from bot.callbacks.search import SearchFor
 from bot.callbacks.search import SearchPage
-from bot.callbacks.search import SearchResult
 from bot.callbacks.search import SearchToggle
 from bot.callbacks.search import ToggleSearchFilter
 from bot.screens.browse import offer_card
@@ -33,6 +35,7 @@ from bot.screens.view import shorten
 from catalogue.models import Offer
 from catalogue.models import translated
 from catalogue.queries import OfferCard
+from catalogue.search.demand import UnmetQuery
 from catalogue.search.engine import QueryNote
 from catalogue.search.engine import SearchHit
 from catalogue.search.engine import SearchResults
@@ -76,8 +79,13 @@ def results(
         rows.append([menu_button()])
         return View(text, InlineKeyboardMarkup(inline_keyboard=rows))
     pages = max(1, -(-found.total // RESULTS_PER_PAGE))
-    if found.total == 0:
+    if found.total == 0 or found.nearest:
         lines = ["🔎 " + _("Nothing found for «{query}».").format(query=shown_query)]
+        if found.searched:
+            lines.append(searched_line(found.searched))
+        if found.nearest:
+            lines.append(_("The nearest offers:"))
+            rows += result_rows(viewer, found.hits, offers, page, first=1)
         advice = found.suggestions
         if advice and advice.did_you_mean:
             lines.append(_("Did you mean:"))
@@ -100,25 +108,26 @@ def results(
     else:
         first = page * RESULTS_PER_PAGE + 1
         last = min(found.total, first + RESULTS_PER_PAGE - 1)
+        shown = escape(shorten(found.searched, 60)) if found.searched else shown_query
         lines = [
             "🔎 "
             + _("«{query}»: {first}–{last} of {total}").format(
-                query=shown_query, first=first, last=last, total=found.total
+                query=shown, first=first, last=last, total=found.total
             )
         ]
+        if found.searched:
+            lines.append(searched_line(found.searched))
+            rows.append(
+                [
+                    button(
+                        "🔤 " + _("Search «{query}» instead").format(query=shorten(query, 30)),
+                        SearchAsTyped(),
+                    )
+                ]
+            )
         if found.note == QueryNote.SHORTENED:
             lines.append(_("(Only the beginning of a long message was searched.)"))
-        for number, hit in enumerate(found.hits, start=first):
-            offer = offers.get(hit.offer_id)
-            if offer is not None:
-                rows.append(
-                    [
-                        button(
-                            result_label(viewer, number, offer, hit),
-                            SearchResult(offer_id=offer.id, page=page),
-                        )
-                    ]
-                )
+        rows += result_rows(viewer, found.hits, offers, page, first)
         if pages > 1:
             navigation = []
             if page > 0:
@@ -140,6 +149,26 @@ def results(
         )
     rows.append([menu_button()])
     return View("\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+def searched_line(searched: str) -> str:
+    """What was searched instead of what was typed."""
+    return _("Showing results for «{searched}».").format(searched=escape(shorten(searched, 60)))
+
+
+def result_rows(
+    viewer: Viewer, hits: list[SearchHit], offers: dict[int, Offer], page: int, first: int
+) -> list[list[InlineKeyboardButton]]:
+    return [
+        [
+            button(
+                result_label(viewer, number, offers[hit.offer_id], hit),
+                OpenSearchResult(offer_id=hit.offer_id, page=page),
+            )
+        ]
+        for number, hit in enumerate(hits, start=first)
+        if hit.offer_id in offers
+    ]
 
 
 def result_label(viewer: Viewer, number: int, offer: Offer, hit: SearchHit) -> str:
@@ -176,6 +205,18 @@ def stale_search() -> View:
     )
 
 
+def inline_searched(found: SearchResults) -> str | None:
+    """Above inline results: what was searched instead of what was typed, or that these
+    are the nearest offers."""
+    if found.nearest:
+        return "🔎 " + _("Nothing found. The nearest offers:")
+    if found.searched:
+        return "🔎 " + _("Showing results for «{searched}».").format(
+            searched=shorten(found.searched, 40)
+        )
+    return None
+
+
 def inline_article(viewer: Viewer, card: OfferCard, bot_username: str) -> InlineQueryResultArticle:
     """An offer card to share in any chat, with a button that opens it in the bot."""
     view = offer_card(viewer, card, back=Navigate(to=Screen.MENU))
@@ -193,4 +234,46 @@ def inline_article(viewer: Viewer, card: OfferCard, bot_username: str) -> Inline
         description=description,
         input_message_content=InputTextMessageContent(message_text=view.text, parse_mode="HTML"),
         reply_markup=open_in_bot,
+    )
+
+
+# ---------------------------------------------------------------- the demand report
+
+
+def demand_lines(rows: list[UnmetQuery], since: date, until: date) -> list[str]:
+    """The report's lines, in HTML (`learncity report demand` prints them as plain text)."""
+    period = f"{since.isoformat()} – {until.isoformat()}"
+    lines = [
+        "🔎 <b>" + _("What residents looked for and did not find") + "</b>",
+        escape(period),
+        _(
+            "Anonymous: each query counts every time it found nothing or none of its results "
+            "was opened; forms of the same words count together."
+        ),
+        "",
+    ]
+    if not rows:
+        lines.append(_("No unmet queries in this period."))
+    for number, row in enumerate(rows, start=1):
+        lines.append(
+            f"{number}. «{escape(shorten(row.query, 60))}» — "
+            + _("{unmet} unmet: {nothing} found nothing, {unopened} not opened").format(
+                unmet=row.unmet, nothing=row.found_nothing, unopened=row.not_opened
+            )
+        )
+    return lines
+
+
+def demand_report(rows: list[UnmetQuery], since: date, until: date) -> View:
+    lines = demand_lines(rows, since, until)
+    lines += ["", _("Any period: <code>/report demand 2025-06-01 2025-06-30</code>")]
+    builder = InlineKeyboardBuilder()
+    builder.row(menu_button())
+    return View("\n".join(lines), builder.as_markup())
+
+
+def demand_usage() -> str:
+    return _(
+        "Give the period as two dates, the first not after the second: "
+        "<code>/report demand 2025-06-01 2025-06-30</code>, or none for the last 30 days."
     )

@@ -13,20 +13,23 @@ from bot.callbacks.browse import ShowOffer
 from bot.callbacks.preferences import OpenPreferences
 from bot.callbacks.subscriptions import Subscribe
 from bot.callbacks.subscriptions import Unsubscribe
+from bot.screens.browse import mini_app_button
 from bot.screens.browse import offer_card
+from bot.screens.preferences import offsets_text
 from bot.screens.preferences import reminders_summary
-from bot.screens.view import MESSAGE_LIMIT
 from bot.screens.view import View
 from bot.screens.view import Viewer
 from bot.screens.view import button
+from bot.screens.view import fit_message
 from bot.screens.view import menu_button
-from bot.screens.view import shorten
 from catalogue.checkin.progress import TrackProgress
 from catalogue.models import Resident
 from catalogue.models import SeatStatus
 from catalogue.models import SubscriptionKind
 from catalogue.models import translated
 from catalogue.queries import OfferCard
+from catalogue.seats import Outcome
+from catalogue.seats import Result
 from catalogue.subscriptions import CardSubscriptions
 from catalogue.subscriptions import MySubscriptions
 
@@ -85,9 +88,14 @@ KIND_ICONS = {
 
 
 def card_view(
-    viewer: Viewer, card: OfferCard, back: CallbackData, state: CardSubscriptions
+    viewer: Viewer,
+    card: OfferCard,
+    back: CallbackData,
+    state: CardSubscriptions,
+    mini_app_url: str | None = None,
 ) -> View:
-    """The offer card with a subscribe button per session and follow buttons."""
+    """The offer card with a subscribe button per session and follow buttons, and with
+    `mini_app_url` a button opening its next session in the Mini App."""
     track_id, page = (back.track_id, back.page) if isinstance(back, ChooseTrack) else (0, 0)
 
     def toggle(what: str, target: int) -> Subscribe:
@@ -115,8 +123,14 @@ def card_view(
                     )
                 )
         when = formatting.short_when(item.session.starts_at, viewer.zone, viewer.locale)
+        if session_id in state.begun:  # under way: too late to be reminded or to sign up
+            lines.append("   ▶️ " + _("In progress now."))
+            if status == SeatStatus.GOING:
+                lines.append("   ✅ " + _("You are going."))
+            notes[session_id] = lines
+            continue
         if status == SeatStatus.GOING:
-            lines.append("   ✅ " + _("You are going; I will remind you."))
+            lines.append("   ✅ " + _("You are going."))
             label = "✅ " + _("{when}: going · cancel").format(when=when)
         elif status == SeatStatus.WAITLISTED:
             position = state.position.get(session_id, 0)
@@ -148,6 +162,9 @@ def card_view(
         follow_row.append(button(label, toggle("f", state.festival_id)))
     if follow_row:
         rows.append(follow_row)
+    if mini_app_url is not None and card.sessions:
+        page_url = f"{mini_app_url}sessions/{card.sessions[0].session.id}"
+        rows.append([mini_app_button("🗓 " + _("Open in the programme"), page_url)])
     return offer_card(viewer, card, back, session_notes=notes, extra_rows=rows)
 
 
@@ -199,4 +216,36 @@ def my_subscriptions(
             builder.row(*row)
     lines += ["", reminders_summary(viewer, resident)]
     builder.row(button("⚙️ " + _("Settings"), OpenPreferences()), menu_button())
-    return View(shorten("\n".join(lines), MESSAGE_LIMIT), builder.as_markup())
+    return View(fit_message("\n".join(lines)), builder.as_markup())
+
+
+def result_text(kind: str, result: Result, resident: Resident, locale: str) -> str:
+    """What a subscribe or unsubscribe did, as the chat's alert and the Mini App say it."""
+    outcome = result.outcome
+    if outcome == Outcome.GOING:
+        if not resident.reminders_on:
+            return _("Subscribed. Reminders are off: turn them on in /settings.")
+        if not result.reminders:  # every reminder time has passed already
+            return _("Subscribed. It begins too soon for a reminder: none will come.")
+        offsets = offsets_text(list(result.reminders), locale)
+        return _("Subscribed: I will remind you {offsets} before.").format(offsets=offsets)
+    if outcome == Outcome.WAITLISTED:
+        return _("The session is full: you are number {position} on the waitlist.").format(
+            position=result.position
+        )
+    if outcome == Outcome.FOLLOWING:
+        if kind == SubscriptionKind.OFFER:
+            return _(
+                "Following every session: {going} with a seat, {waitlisted} on a waitlist."
+            ).format(going=result.going, waitlisted=result.waitlisted)
+        if not resident.announcements_on:
+            return _("Following. News of new offers is off: turn it on in /settings.")
+        return _("Following: I will tell you about new offers in it.")
+    return {
+        Outcome.ALREADY: _("You are already subscribed."),
+        Outcome.STARTED: _("This session has already begun."),
+        Outcome.CANCELLED: _("This session has been cancelled."),
+        Outcome.GONE: _("This is no longer in the programme."),
+        Outcome.LEFT: _("Unsubscribed."),
+        Outcome.NOT_SUBSCRIBED: _("You were not subscribed."),
+    }[outcome]

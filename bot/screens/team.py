@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -20,19 +21,24 @@ from catalogue.team import INVITABLE_ROLES
 from catalogue.team import InviteProblem
 from catalogue.team import Role
 from catalogue.team import TeamInvite
-from catalogue.team import TeamList
 from catalogue.team import TeamMember
+from catalogue.team import TeamPage
 
-ROLE_LABELS = {
-    Role.ADMIN: __("administrator"),
-    Role.ORGANISER: __("organiser"),
-    Role.VOLUNTEER: __("volunteer"),
-    Role.RESIDENT: __("resident"),
-}
+ROLE_LABELS = dict(
+    zip(
+        (Role.ADMIN, Role.ORGANISER, Role.VOLUNTEER, Role.RESIDENT),
+        (__("administrator"), __("organiser"), __("volunteer"), __("resident")),
+        strict=True,
+    )
+)
 INVITE_BUTTONS = {
     Role.ORGANISER: __("Invite an organiser"),
     Role.VOLUNTEER: __("Invite a volunteer"),
 }
+
+
+# Administrators named on the first page; any more (a long ADMIN_IDS) are counted.
+ADMINS_SHOWN = 20
 
 
 def role_label(role: Role) -> str:
@@ -43,41 +49,53 @@ def mention(telegram_id: int, name: str = "") -> str:
     return f'<a href="tg://user?id={telegram_id}">{escape(name or str(telegram_id))}</a>'
 
 
-def team(viewer: Viewer, people: TeamList) -> View:
-    lines = ["👥 <b>" + _("The festival team") + "</b>", ""]
-    for admin_id in people.admins:
-        lines.append(f"• {mention(admin_id)} — {role_label(Role.ADMIN)}")
+def team(viewer: Viewer, people: TeamPage) -> View:
+    """One page of the team: administrators on the first, then members and open invitations,
+    each with its button, and ‹ n / m › between pages."""
+    lines = ["👥 <b>" + _("The festival team") + "</b>"]
+    lines.append(
+        _("Members: {members} · open invitations: {invites}").format(
+            members=people.member_count, invites=people.invite_count
+        )
+    )
+    lines.append("")
+    if people.page == 0:
+        shown = people.admins[:ADMINS_SHOWN]
+        lines += [f"• {mention(admin_id)} — {role_label(Role.ADMIN)}" for admin_id in shown]
+        if len(people.admins) > len(shown):
+            lines.append(
+                "• "
+                + _("and {count} more (ADMIN_IDS)").format(count=len(people.admins) - len(shown))
+            )
+    builder = InlineKeyboardBuilder()
     for member in people.members:
         lines.append(
             f"• {mention(member.telegram_id, member.display_name)} — {role_label(member.role)}"
         )
-    if not people.members:
-        lines.append(_("No organisers or volunteers yet: invite them with the buttons below."))
-    builder = InlineKeyboardBuilder()
-    if people.invites:
-        lines += ["", "✉️ <b>" + _("Open invitations") + "</b>"]
-        for invite in people.invites:
-            until = formatting.short_when(invite.expires_at, viewer.zone, viewer.locale)
-            lines.append(
-                "• "
-                + _("{role}, valid until {until}").format(role=role_label(invite.role), until=until)
-            )
-            builder.row(
-                button(
-                    "🚫 "
-                    + _("Revoke: {role}, until {until}").format(
-                        role=role_label(invite.role), until=until
-                    ),
-                    RevokeInvite(invite_id=invite.id),
-                )
-            )
-    for member in people.members:
         builder.row(
             button(
                 "✖️ " + _("Remove {name}").format(name=member.display_name or member.telegram_id),
-                RemoveMember(telegram_id=member.telegram_id),
+                RemoveMember(telegram_id=member.telegram_id, page=people.page),
             )
         )
+    if not people.member_count:
+        lines.append(_("No organisers or volunteers yet: invite them with the buttons below."))
+    if people.invites:
+        lines += ["", "✉️ <b>" + _("Open invitations") + "</b>"]
+    for invite in people.invites:
+        until = formatting.short_when(invite.expires_at, viewer.zone, viewer.locale)
+        described = _("{role}, valid until {until}").format(
+            role=role_label(invite.role), until=until
+        )
+        lines.append("• " + described)
+        builder.row(
+            button(
+                "🚫 " + _("Revoke: {invitation}").format(invitation=described),
+                RevokeInvite(invite_id=invite.id, page=people.page),
+            )
+        )
+    if people.pages > 1:
+        builder.row(*pager(people.page, people.pages))
     builder.row(
         *(
             button("➕ " + str(INVITE_BUTTONS[role]), NewInvite(role=role))
@@ -85,6 +103,16 @@ def team(viewer: Viewer, people: TeamList) -> View:
         )
     )
     return View("\n".join(lines), builder.as_markup())
+
+
+def pager(page: int, pages: int) -> list[InlineKeyboardButton]:
+    navigation = []
+    if page > 0:
+        navigation.append(button("‹", ShowTeam(page=page - 1)))
+    navigation.append(button(f"{page + 1} / {pages}", ShowTeam(page=page)))
+    if page < pages - 1:
+        navigation.append(button("›", ShowTeam(page=page + 1)))
+    return navigation
 
 
 def invite_created(viewer: Viewer, invite: TeamInvite, link: str) -> View:
@@ -105,16 +133,17 @@ def invite_created(viewer: Viewer, invite: TeamInvite, link: str) -> View:
     return View(text, builder.as_markup())
 
 
-def confirm_removal(member: TeamMember) -> View:
+def confirm_removal(member: TeamMember, page: int) -> View:
     text = _("Remove {name} ({role}) from the team? Their role ends at once.").format(
         name=mention(member.telegram_id, member.display_name), role=role_label(member.role)
     )
     builder = InlineKeyboardBuilder()
     builder.row(
         button(
-            "✖️ " + _("Yes, remove"), RemoveMember(telegram_id=member.telegram_id, confirmed=True)
+            "✖️ " + _("Yes, remove"),
+            RemoveMember(telegram_id=member.telegram_id, confirmed=True, page=page),
         ),
-        button("« " + _("Team"), ShowTeam()),
+        button("« " + _("Team"), ShowTeam(page=page)),
     )
     return View(text, builder.as_markup())
 

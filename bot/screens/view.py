@@ -3,8 +3,10 @@ put in front of them by `show`: edit the message they pressed, or send one."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from html import escape
+from html import unescape
 from zoneinfo import ZoneInfo
 
 from aiogram.exceptions import TelegramBadRequest
@@ -51,7 +53,69 @@ class Viewer:
 
 
 def shorten(text: str, limit: int) -> str:
+    """Plain text (before it is escaped) cut to `limit` characters."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# The HTML our screens write: tags, entities and the text between them.
+_HTML_PARTS = re.compile(r"(<[^<>]*>|&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);)")
+
+
+def rendered_length(html: str) -> int:
+    """How long Telegram counts a message in HTML: what the reader sees (tags gone, `&amp;`
+    one character), in UTF-16 code units as Telegram counts them."""
+    return _utf16_length(_HTML_PARTS.sub(_rendered_part, html))
+
+
+def _rendered_part(match: re.Match[str]) -> str:
+    part = match.group()
+    return "" if part.startswith("<") else unescape(part)
+
+
+def _utf16_length(text: str) -> int:
+    return len(text) + sum(1 for character in text if ord(character) > 0xFFFF)
+
+
+def fit_message(html: str, limit: int = MESSAGE_LIMIT) -> str:
+    """`html` as it is if its rendered text fits `limit`; otherwise cut on a text boundary
+    (never inside a tag or an entity, at a space when one is near), the tags still open
+    closed, and "…" added."""
+    if rendered_length(html) <= limit:
+        return html
+    room = limit - 1  # for "…"
+    kept: list[str] = []
+    open_tags: list[str] = []
+    for part in _HTML_PARTS.split(html):
+        if not part:
+            continue
+        if part.startswith("<"):
+            name = part.strip("</>").split()[0].lower() if part.strip("</>") else ""
+            if part.startswith("</"):
+                if name in open_tags:
+                    open_tags.remove(name)
+            elif not part.endswith("/>"):
+                open_tags.append(name)
+            kept.append(part)
+            continue
+        length = _utf16_length(unescape(part)) if part.startswith("&") else _utf16_length(part)
+        if length <= room:
+            kept.append(part)
+            room -= length
+            continue
+        if not part.startswith("&"):
+            kept.append(_cut_text(part, room))
+        break
+    closing = "".join(f"</{name}>" for name in reversed(open_tags))
+    return "".join(kept).rstrip() + "…" + closing
+
+
+def _cut_text(text: str, room: int) -> str:
+    """At most `room` UTF-16 units of plain text, ended at a space if one is in the last fifth."""
+    cut = text[:room]
+    while _utf16_length(cut) > room:
+        cut = cut[:-1]
+    space = cut.rfind(" ")
+    return cut[:space] if space >= len(cut) * 4 // 5 else cut
 
 
 def button(text: str, callback: CallbackData | str) -> InlineKeyboardButton:
@@ -72,6 +136,8 @@ def notice(text: str, back: CallbackData | None = None) -> View:
 
 async def show(event: Message | CallbackQuery, view: View) -> None:
     """Navigation edits one message in place; a command or a stale message gets a new one."""
+    # Every screen's text is measured as Telegram measures it, and fitted, here.
+    view = View(fit_message(view.text), view.markup)
     if isinstance(event, Message):
         await event.answer(view.text, reply_markup=view.markup)
         return

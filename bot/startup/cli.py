@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
         "report",
         help="attendance report: summary, chart (PNG) and CSVs, the files /report sends",
         description="Scopes: today | week | month | session N | offer ID | festival ID | "
-        "track ID | YYYY-MM-DD [YYYY-MM-DD]",
+        "track ID | YYYY-MM-DD [YYYY-MM-DD]; gnlc [FROM TO]: the GNLC report pack (PDF, CSVs, "
+        "charts)",
     )
     reporting.add_argument("scope", nargs="+", help="e.g. festival 3, or 2025-06-01 2025-06-30")
     reporting.add_argument("--out", type=Path, default=Path(), help="folder for the files")
@@ -60,7 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     searching = actions.add_parser("search", help="fuzzy-search the catalogue as residents do")
     searching.add_argument("query")
     searching.add_argument("--limit", type=int, default=10)
-    searching.add_argument("--json", action="store_true", help="print one JSON array")
+    searching.add_argument(
+        "--json", action="store_true", help="print one JSON object, with the correction applied"
+    )
+    synonyms = actions.add_parser("synonyms", help="list, add or remove search synonyms")
+    synonyms.add_argument("change", choices=["list", "add", "remove"])
+    synonyms.add_argument("language", nargs="?", help="ru or en (all, for list)")
+    synonyms.add_argument("words", nargs="*", help="add: words meaning the same; remove: one")
     return parser
 
 
@@ -84,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         arguments.command == "run" and settings.bot_token is None
     )
     configure_logging(settings.log_format, logging.WARNING if chatting else logging.INFO)
+    from catalogue import text_policy
+
+    text_policy.configure(settings.input_limits)
     try:
         return asyncio.run(dispatch(arguments, settings))
     except SettingsError as error:  # found on start, e.g. REDIS_URL does not answer
@@ -161,6 +171,15 @@ async def catalogue_command(arguments: argparse.Namespace, settings: Settings) -
         session_maker = create_session_maker(engine)
         if arguments.action == "search":
             return await search(arguments, settings, session_maker)
+        if arguments.action == "synonyms":
+            from catalogue.search.synonyms import synonyms_command
+
+            async with session_maker.begin() as session:
+                code, text = await synonyms_command(
+                    session, arguments.change, arguments.language, arguments.words
+                )
+            print(text, file=sys.stdout if code == 0 else sys.stderr)
+            return code
         if arguments.action == "export":
             return await export(arguments, session_maker)
         return await import_catalogue(arguments, settings, session_maker)
@@ -220,7 +239,9 @@ async def import_catalogue(
     except CatalogueImportError as error:
         for problem in error.errors:
             print(problem, file=sys.stderr)
-        print(f"Nothing was imported: {len(error.errors)} problem(s).", file=sys.stderr)
+        if error.total > len(error.errors):
+            print(f"… and {error.total - len(error.errors)} more.", file=sys.stderr)
+        print(f"Nothing was imported: {error.total} problem(s).", file=sys.stderr)
         return 1
     for table in report.created:
         if report.created[table] or report.updated[table]:

@@ -28,13 +28,18 @@ from bot.middlewares.guards import DuplicateUpdates
 from bot.middlewares.guards import FloodControl
 from bot.middlewares.guards import InFlightUpdates
 from bot.middlewares.log_context import UpdateLogContext
+from bot.middlewares.outages import FormsLostNotice
+from bot.middlewares.outages import Outages
+from bot.middlewares.private_chats import PersonalInPrivate
 from bot.middlewares.resident import ResidentI18nMiddleware
 from bot.middlewares.resident import ResidentMiddleware
 from bot.screens.offer_cards import OfferCards
 from bot.settings import Settings
 from bot.startup.metrics import Metrics
 from bot.startup.metrics import UpdateMetrics
+from bot.startup.shared_state import ResilientStorage
 from bot.startup.shared_state import create_storage
+from catalogue import text_policy
 from catalogue.cards import CardCache
 from catalogue.residents import KnownResidents
 from catalogue.search.engine import CatalogueSearch
@@ -42,6 +47,7 @@ from catalogue.subscriptions import CardStates
 from catalogue.table_changes import table_changes
 from handlers import feature_routers
 from handlers.errors import LeaveRefusedPressesUnanswered
+from scheduler.broadcast_gate import BroadcastGate
 
 OFFLINE_TOKEN = "100000:offline-local-chat"
 
@@ -79,6 +85,7 @@ class Services(TypedDict):
     metrics: Metrics
     catalogue_search: CatalogueSearch
     offer_cards: OfferCards
+    broadcast_gate: BroadcastGate  # Pause/Cancel hold at once (scheduler/broadcast_gate.py)
 
 
 def create_dispatcher(
@@ -91,8 +98,13 @@ def create_dispatcher(
     metrics: Metrics | None = None,
     in_flight: InFlightUpdates | None = None,
     catalogue_search: CatalogueSearch | None = None,
+    outages: Outages | None = None,
 ) -> Dispatcher:
-    """With `redis`, FSM state, flood control and the update ledger are shared by every process."""
+    """With `redis`, FSM state, flood control and the update ledger are shared by every process
+    (and kept in memory while Redis is away: `outages`, bot/middlewares/outages.py)."""
+    text_policy.configure(settings.input_limits)  # the same limits in forms and files
+    outages = outages or Outages.of(session_maker)
+    storage = storage or create_storage(settings, redis, outages.redis)
     metrics = metrics or Metrics()
     in_flight = in_flight or InFlightUpdates()
     metrics.track_in_flight(in_flight)
@@ -104,24 +116,31 @@ def create_dispatcher(
         i18n=i18n,
         metrics=metrics,
         catalogue_search=catalogue_search or CatalogueSearch(),
-        offer_cards=OfferCards(CardCache(changes), CardStates(changes)),
+        offer_cards=OfferCards(CardCache(changes), CardStates(changes), settings.mini_app_url),
+        broadcast_gate=BroadcastGate(),
     )
-    dispatcher = Dispatcher(storage=storage or create_storage(settings, redis), **services)
+    dispatcher = Dispatcher(storage=storage, **services)
     # At the door, before any database work (bot/middlewares/guards.py says why in this order).
     dispatcher.update.outer_middleware(in_flight)
     dispatcher.update.outer_middleware(UpdateMetrics(metrics))
     dispatcher.update.outer_middleware(UpdateLogContext())
     dispatcher.update.outer_middleware(
-        DuplicateUpdates(create_ledger(redis, settings.redis_prefix))
+        DuplicateUpdates(create_ledger(redis, settings.redis_prefix, outages.redis))
     )
-    flood = create_flood_counter(redis, settings.redis_prefix, settings.flood_limit)
+    flood = create_flood_counter(
+        redis, settings.redis_prefix, settings.flood_limit, outages.redis
+    )
     if flood is not None:
         dispatcher.update.outer_middleware(
             FloodControl(flood, i18n, session_maker, settings.default_locale)
         )
-    dispatcher.update.outer_middleware(DatabaseSessionMiddleware(session_maker))
+    dispatcher.update.outer_middleware(DatabaseSessionMiddleware(session_maker, outages.database))
     dispatcher.update.outer_middleware(ResidentMiddleware(settings, KnownResidents(changes)))
     dispatcher.update.outer_middleware(ResidentI18nMiddleware(i18n))
+    if isinstance(storage, ResilientStorage):
+        dispatcher.update.outer_middleware(FormsLostNotice(storage.take_lost))
+    # A pass, subscriptions, settings: in a private chat only, never posted to a group.
+    dispatcher.message.outer_middleware(PersonalInPrivate())
     # Every button press is acknowledged, so no spinner hangs on the resident's phone.
     dispatcher.callback_query.middleware(CallbackAnswerMiddleware())
     dispatcher.callback_query.middleware(LeaveRefusedPressesUnanswered())  # alerts of refusals

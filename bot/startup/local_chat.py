@@ -18,6 +18,7 @@ from aiogram.types import User
 
 from bot.startup.app import App
 from bot.startup.dispatcher import create_bot
+from bot.startup.mini_app import MiniApp
 from bot.startup.offline_api import ChatMessage
 from bot.startup.offline_api import OfflineSession
 from bot.startup.offline_api import OfflineTelegram
@@ -64,7 +65,11 @@ class LocalChat:
             if not 1 <= number <= len(buttons):
                 self.write(f"(there is no button {number}; choose 1–{len(buttons)})")
                 return
-            await self._press(keyboard, buttons[number - 1]["callback_data"])
+            chosen = buttons[number - 1]
+            if "callback_data" not in chosen:  # a Mini App button: Telegram opens a page
+                self.write(f"(opens {chosen.get('web_app', {}).get('url', '')} in Telegram)")
+                return
+            await self._press(keyboard, chosen["callback_data"])
             return
         await self._send(line)
 
@@ -94,9 +99,13 @@ class LocalChat:
 
 async def run_local_chat(app: App) -> None:
     chat = LocalChat(app)
+    mini_app = await start_local_mini_app(app)
     interactive = sys.stdin.isatty()
     if interactive:
         print("Learning City — local chat. A number presses a button; Ctrl+D quits.")
+    if mini_app is not None:
+        print("\n".join(mini_app.local_links(LOCAL_USER.id, LOCAL_USER.language_code or "ru")))
+    if interactive:
         await chat.say("/start")
     while True:
         try:
@@ -106,3 +115,16 @@ async def run_local_chat(app: App) -> None:
         if line.strip():
             await chat.say(line)
     await chat.bot.session.close()
+    if mini_app is not None:
+        await mini_app.stop()
+
+
+async def start_local_mini_app(app: App) -> MiniApp | None:
+    """The Mini App beside a token-less local chat (signed for development only); with a token
+    the chat is local but the Mini App is not: it would need links Telegram's key signs."""
+    if app.settings.bot_token is not None:
+        return None
+    search = app.dispatcher["catalogue_search"]
+    mini_app = MiniApp(app.settings, app.session_maker, app.i18n, search)
+    await mini_app.start()
+    return mini_app if mini_app.serving else None

@@ -23,6 +23,9 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import BufferedInputFile
 
+from bot.screens.view import MESSAGE_LIMIT
+from bot.screens.view import rendered_length
+
 BOT_USER = {
     "id": 100000,
     "is_bot": True,
@@ -236,7 +239,8 @@ class OfflineTelegram:
         return [call for call in self.calls if call.method == method and call.ok]
 
     def _send(self, params: dict[str, Any], text: str) -> dict[str, Any]:
-        if len(text) > 4096:
+        # Telegram counts what the reader sees (after HTML parsing), as the bot does.
+        if rendered_length(text) > MESSAGE_LIMIT:
             raise BotApiError(400, "Bad Request: message is too long")
         chat_id = int(params["chat_id"])
         message = ChatMessage(chat_id, next(self._message_ids), text, params.get("reply_markup"))

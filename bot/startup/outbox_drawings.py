@@ -21,14 +21,27 @@ from aiogram.utils.i18n import I18n
 
 from bot.screens import broadcast as broadcast_screens
 from bot.screens import notices
+from bot.screens.feedback import comments_digest
 from bot.screens.feedback import feedback_prompt
+from bot.screens.learners.about_me import invitation
+from bot.screens.learners.passport import completed_note
+from bot.screens.learners.survey import survey_view
 from bot.screens.view import View
 from bot.screens.view import Viewer
+from catalogue.checkin.feedback import COMMENTS
 from catalogue.checkin.feedback import FEEDBACK
+from catalogue.checkin.feedback import SessionComment
+from catalogue.learners.facts import consented_among
+from catalogue.learners.follow_up import ABOUT_ME
+from catalogue.learners.follow_up import COMPLETED
+from catalogue.learners.survey import SURVEY
+from catalogue.learners.survey import answered
+from catalogue.learners.tracks import CompletedTarget
 from catalogue.models import Offer
 from catalogue.models import OfferSession
 from catalogue.models import Resident
 from catalogue.models import Venue
+from catalogue.models import utc_now
 from catalogue.outbox.broadcasts import KIND as BROADCAST
 from catalogue.outbox.broadcasts import Broadcast
 from catalogue.outbox.broadcasts import Progress
@@ -37,9 +50,13 @@ from catalogue.outbox.reminders import CHANGE
 from catalogue.outbox.reminders import DIGEST
 from catalogue.outbox.reminders import PROMOTED
 from catalogue.outbox.reminders import REMINDER
+from catalogue.outbox.reminders import reminder_messages
 from scheduler.broadcast_runner import render_broadcast
 from scheduler.delivery import Outgoing
+from scheduler.feedback import comments_renderer
 from scheduler.feedback import feedback_renderer
+from scheduler.learners import completion_renderer
+from scheduler.learners import unanswered_renderer
 from scheduler.renderers import announcement_renderer
 from scheduler.renderers import change_renderer
 from scheduler.renderers import digest_renderer
@@ -48,9 +65,11 @@ from scheduler.renderers import reminder_renderer
 from scheduler.rendering import Renderer
 
 
-def outbox_renderers(i18n: I18n, city_zone: ZoneInfo) -> dict[str, Renderer]:
+def outbox_renderers(
+    i18n: I18n, city_zone: ZoneInfo, survey_topics: Sequence[str] = ()
+) -> dict[str, Renderer]:
     """Every kind the outbox sends (besides its own "text"), with how it looks."""
-    draw = NoticeDrawings(i18n, city_zone)
+    draw = NoticeDrawings(i18n, city_zone, survey_topics)
     return {
         REMINDER: reminder_renderer(draw.reminder),
         CHANGE: change_renderer(draw.change_notice),
@@ -58,8 +77,12 @@ def outbox_renderers(i18n: I18n, city_zone: ZoneInfo) -> dict[str, Renderer]:
         ANNOUNCE: announcement_renderer(draw.announcement),
         DIGEST: digest_renderer(draw.digest),
         FEEDBACK: feedback_renderer(draw.feedback_prompt),
+        COMMENTS: comments_renderer(draw.comments),
         # The organiser's own words, as previewed: nothing to draw.
         BROADCAST: render_broadcast,
+        COMPLETED: completion_renderer(draw.completed),
+        ABOUT_ME: unanswered_renderer(draw.about_me, consented_among),
+        SURVEY: unanswered_renderer(draw.survey, answered),
     }
 
 
@@ -70,9 +93,15 @@ def _outgoing(view: View) -> Outgoing:
 class NoticeDrawings:
     """The screens of what the bot says on its own, each in its resident's language and zone."""
 
-    def __init__(self, i18n: I18n, city_zone: ZoneInfo) -> None:
+    def __init__(self, i18n: I18n, city_zone: ZoneInfo, survey_topics: Sequence[str] = ()) -> None:
         self.i18n = i18n
         self.city_zone = city_zone
+        self.survey_topics = survey_topics
+
+    def _reminded(self, resident: Resident, offer_session: OfferSession) -> bool:
+        """Whether a reminder will still come before the session: a notice that promises
+        one must be true when it is read."""
+        return bool(reminder_messages(resident, offer_session, utc_now(), self.city_zone))
 
     @contextmanager
     def _seen_by(self, resident: Resident) -> Iterator[Viewer]:
@@ -99,17 +128,19 @@ class NoticeDrawings:
         old_starts_at: datetime | None,
         old_venue: Venue | None,
     ) -> Outgoing:
+        reminded = self._reminded(resident, offer_session)
         with self._seen_by(resident) as viewer:
             view = notices.change_notice(
-                viewer, offer, offer_session, venue, old_starts_at, old_venue
+                viewer, offer, offer_session, venue, old_starts_at, old_venue, reminded
             )
             return _outgoing(view)
 
     def promoted(
         self, resident: Resident, offer: Offer, offer_session: OfferSession, venue: Venue | None
     ) -> Outgoing:
+        reminded = self._reminded(resident, offer_session)
         with self._seen_by(resident) as viewer:
-            return _outgoing(notices.promoted(viewer, offer, offer_session, venue))
+            return _outgoing(notices.promoted(viewer, offer, offer_session, venue, reminded))
 
     def announcement(
         self, resident: Resident, offer: Offer, first_session: OfferSession, where_title: str
@@ -132,6 +163,22 @@ class NoticeDrawings:
     ) -> Outgoing:
         with self._seen_by(resident) as viewer:
             return _outgoing(feedback_prompt(viewer, offer, offer_session))
+
+    def comments(self, reader: Resident, comments: list[SessionComment]) -> Outgoing:
+        with self._seen_by(reader) as viewer:
+            return _outgoing(comments_digest(viewer, comments))
+
+    def completed(self, resident: Resident, item: CompletedTarget) -> Outgoing:
+        with self._seen_by(resident) as viewer:
+            return _outgoing(completed_note(viewer, item))
+
+    def about_me(self, resident: Resident) -> Outgoing:
+        with self._seen_by(resident):
+            return _outgoing(invitation())
+
+    def survey(self, resident: Resident) -> Outgoing:
+        with self._seen_by(resident):
+            return _outgoing(survey_view(self.survey_topics, [], None, invited=True))
 
 
 class BroadcastDrawings:

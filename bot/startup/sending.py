@@ -45,7 +45,8 @@ def create_outbox_worker(
     config = scheduler_config(settings)
     limiter = OutboundLimiter(config.outbound_rate, paid_rate=config.paid_rate)
     delivery = Delivery(bot, session_maker, limiter)
-    renderers = outbox_renderers(i18n, config.city_zone)
+    renderers = outbox_renderers(i18n, config.city_zone, settings.survey_topics)
+    # `gate=` the dispatcher's `broadcast_gate`, so organisers' presses hold in this worker.
     return OutboxWorker(session_maker, delivery, config, renderers, **options)
 
 

@@ -7,6 +7,11 @@ update, and each process tells the others which tables it wrote (`TableChangesRe
 what they keep in memory is forgotten everywhere. Without it, one process keeps them in memory
 (`MemoryStorage`), which is all a single process on SQLite needs. Every key starts with
 `REDIS_PREFIX`.
+
+Redis going away mid-run degrades the bot rather than stopping it (bot/middlewares/outages.py):
+FSM state falls back to this process's memory (`ResilientStorage`); someone this process knew
+to be in the middle of a form is told once that it is lost; forms begun meanwhile are written
+back to Redis when it answers again.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.middlewares.outages import RedisOutage
+from bot.middlewares.outages import Unreachable
 from bot.settings import Settings
 from bot.settings import SettingsError
 from catalogue.table_changes import TableChanges
@@ -104,15 +111,106 @@ class LeanMemoryStorage(MemoryStorage):
             del self.storage[key]
 
 
-def create_storage(settings: Settings, redis: Redis | None) -> BaseStorage:
+# People this process last saw in the middle of a form, remembered to tell them of a loss.
+IN_FORM_CAPACITY = 100_000
+
+
+class ResilientStorage(BaseStorage):
+    """FSM state in Redis, and in this process's memory while Redis is away.
+
+    While Redis is away, forms begun or changed are kept in memory and written back to Redis
+    when it answers again. Who was in a form in Redis cannot be read meanwhile: a person this
+    process last saw in one is told once (`take_lost`, read by `FormsLostNotice`).
+    """
+
+    def __init__(self, redis: RedisStorage, outage: RedisOutage) -> None:
+        self.redis = redis
+        self.outage = outage
+        self.memory = LeanMemoryStorage()
+        self._in_form: set[StorageKey] = set()
+        self._written_meanwhile: set[StorageKey] = set()  # to write back to Redis
+        self._lost: set[StorageKey] = set()  # told, or to be told, in this outage
+        self._to_tell: set[StorageKey] = set()
+        outage.on_return(self._write_back)
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        value = state.state if isinstance(state, State) else state
+        self._seen(key, value)
+        try:
+            await self.outage.call(lambda: self.redis.set_state(key, value))
+        except Unreachable:
+            self._written_meanwhile.add(key)
+            await self.memory.set_state(key, value)
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        if key in self._written_meanwhile and self.outage.down:
+            return await self.memory.get_state(key)
+        try:
+            state = await self.outage.call(lambda: self.redis.get_state(key))
+        except Unreachable:
+            self._written_meanwhile.add(key)
+            if key in self._in_form and key not in self._lost:
+                self._lost.add(key)
+                self._to_tell.add(key)
+            return await self.memory.get_state(key)
+        self._seen(key, state)
+        return state
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        try:
+            await self.outage.call(lambda: self.redis.set_data(key, data))
+        except Unreachable:
+            self._written_meanwhile.add(key)
+            await self.memory.set_data(key, data)
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        if key in self._written_meanwhile and self.outage.down:
+            return await self.memory.get_data(key)
+        try:
+            return await self.outage.call(lambda: self.redis.get_data(key))
+        except Unreachable:
+            self._written_meanwhile.add(key)
+            return await self.memory.get_data(key)
+
+    def take_lost(self, key: StorageKey) -> bool:
+        """True once for someone whose form could not be read from Redis in this outage."""
+        if key in self._to_tell:
+            self._to_tell.discard(key)
+            return True
+        return False
+
+    def _seen(self, key: StorageKey, state: str | None) -> None:
+        if state is None:
+            self._in_form.discard(key)
+        elif len(self._in_form) < IN_FORM_CAPACITY:
+            self._in_form.add(key)
+
+    async def _write_back(self) -> None:
+        written, self._written_meanwhile = self._written_meanwhile, set()
+        self._lost.clear()
+        self._to_tell.clear()
+        for key in written:
+            await self.redis.set_state(key, await self.memory.get_state(key))
+            await self.redis.set_data(key, await self.memory.get_data(key))
+            await self.memory.set_state(key, None)
+            await self.memory.set_data(key, {})
+
+    async def close(self) -> None:
+        await self.redis.close()
+
+
+def create_storage(
+    settings: Settings, redis: Redis | None, outage: RedisOutage | None = None
+) -> BaseStorage:
     if redis is None:
         return LeanMemoryStorage()
-    return RedisStorage(
+    storage = RedisStorage(
         redis,
         key_builder=DefaultKeyBuilder(prefix=f"{settings.redis_prefix}:fsm", with_destiny=True),
         state_ttl=FSM_STATE_TTL_SECONDS,
         data_ttl=FSM_STATE_TTL_SECONDS,
     )
+    return ResilientStorage(storage, outage or RedisOutage())
 
 
 class TableChangesRelay:
@@ -124,9 +222,16 @@ class TableChangesRelay:
     is away, so after losing the connection a process forgets everything it kept.
     """
 
-    def __init__(self, redis: Redis, changes: TableChanges, prefix: str) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        changes: TableChanges,
+        prefix: str,
+        outage: RedisOutage | None = None,
+    ) -> None:
         self.redis = redis
         self.changes = changes
+        self.outage = outage or RedisOutage()
         self.channel = f"{prefix}:table-changes"
         self.sender = uuid.uuid4().hex  # our own news comes back to us: not counted twice
         self._outgoing: set[str] = set()
@@ -165,7 +270,7 @@ class TableChangesRelay:
                 await self.redis.publish(self.channel, news)
             except (RedisError, OSError) as error:
                 # The others forget what they keep after its maximum age all the same.
-                logger.warning("Could not tell other processes of a write: %s", error)
+                self.outage.failed(error, "other processes hear of writes a minute late")
 
     async def _hear(self, pubsub: Any) -> None:
         try:
@@ -174,7 +279,7 @@ class TableChangesRelay:
                     async for message in pubsub.listen():
                         self._take(message)
                 except (RedisError, OSError) as error:
-                    logger.warning("Lost other processes' news of writes: %s", error)
+                    self.outage.failed(error, "other processes' writes are heard a minute late")
                     self.changes.everything_changed()
                     await asyncio.sleep(1)  # the pub/sub connection subscribes again
         finally:

@@ -20,6 +20,7 @@ from bot.settings import SUPPORTED_LOCALES
 
 SOURCE_DIRS = ("bot", "handlers", "catalogue", "scheduler")
 TEMPLATE = LOCALES_DIR / f"{DOMAIN}.pot"
+MAPPING = PROJECT_ROOT / "babel.cfg"  # Python, and the Mini App's Jinja2 templates
 
 
 def pybabel(*arguments: str) -> None:
@@ -30,7 +31,8 @@ def pybabel(*arguments: str) -> None:
 
 def update_catalogues() -> None:
     pybabel(
-        "extract", "-k", "__", "--no-location", "--sort-output", "--project=learncity",
+        "extract", "-k", "__", "-F", str(MAPPING), "--no-location", "--sort-output",
+        "--project=learncity",
         "-o", str(TEMPLATE), *SOURCE_DIRS,
     )  # fmt: skip
     for locale in SUPPORTED_LOCALES:

@@ -3,11 +3,14 @@
 Routes:
 
 * `POST <path of WEBHOOK_URL>`: an update. Without the right `X-Telegram-Bot-Api-Secret-Token`
-  header (`WEBHOOK_SECRET`) the answer is 401 and nothing is handled; a body that is not an
-  update gets 400. A good one is answered 200 at once and handled in the background, so
-  Telegram never times out waiting (a redelivery is dropped by bot/middlewares/dedupe.py anyway).
+  header (`WEBHOOK_SECRET`, compared as bytes) the answer is 401 and nothing is handled; a
+  body that is not an update (not JSON, nested deeper than `MAX_JSON_DEPTH`, a number no
+  Telegram id can be, not an update's shape) gets 400. A good one is answered 200 as soon as it
+  has its database connection and handled in the background, so Telegram never times out
+  waiting (a redelivery is dropped by bot/middlewares/dedupe.py anyway). While the database
+  cannot be reached the answer is 503 and nothing is handled: Telegram delivers it again.
 * `GET /healthz`: database, Redis, scheduler and outbox worker; 200 when all are well, 503
-  otherwise, with a JSON body saying which.
+  otherwise, with a JSON body saying which ("unreachable", never the error's text).
 * `GET /metrics`: Prometheus text format (bot/startup/metrics.py).
 
 Several processes may serve the same bot behind a load balancer: with `REDIS_URL` they share
@@ -22,9 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import json
 import logging
-import secrets
 import signal
+from collections.abc import Callable
 from typing import Any
 
 from aiogram import Bot
@@ -36,6 +41,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from sqlalchemy import text
 
+from bot.middlewares.guards import Dropped
 from bot.startup.app import SHUTDOWN_GRACE
 from bot.startup.app import App
 from bot.startup.app import Running
@@ -47,34 +53,96 @@ logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 HEALTH_TIMEOUT = 3.0  # seconds for each dependency to answer /healthz
+# Telegram's updates nest about ten levels (a reply's message's keyboard's buttons…).
+MAX_JSON_DEPTH = 32
+# Telegram's ids and counts fit in 64 bits; anything larger is not from Telegram.
+MAX_INTEGER = 2**63 - 1
+# Seconds a post waits for its update to get a database connection before it is answered 200
+# anyway (and handled as soon as it can be).
+ADMISSION_TIMEOUT = 10.0
+
+
+class NotAnUpdate(ValueError):
+    """A body that parses as JSON but is no Telegram update."""
+
+
+def parse_update_json(body: bytes) -> Any:
+    """JSON of bounded depth and integers, or `NotAnUpdate`/`ValueError`."""
+    try:
+        payload = json.loads(body)
+    except RecursionError:
+        raise NotAnUpdate("nested too deep") from None
+    stack = [(payload, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise NotAnUpdate("nested too deep")
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+        elif isinstance(value, int) and abs(value) > MAX_INTEGER:
+            raise NotAnUpdate("a number too large")
+    return payload
 
 
 class TelegramWebhook:
     """Checks the secret, validates the update, hands it to the dispatcher in the background."""
 
-    def __init__(self, dispatcher: Dispatcher, bot: Bot, secret: str) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        bot: Bot,
+        secret: str,
+        database_down: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.dispatcher = dispatcher
         self.bot = bot
         self.secret = secret
+        self.database_down = database_down
         self.tasks: set[asyncio.Task[None]] = set()
 
+    def authorised(self, request: web.Request) -> bool:
+        """The secret header, compared as bytes: any header at all is refused, never an error."""
+        expected = self.secret.encode()
+        name = SECRET_HEADER.lower().encode()
+        given = next((v for k, v in request.raw_headers if k.lower() == name), b"")
+        return hmac.compare_digest(given, expected)
+
     async def handle(self, request: web.Request) -> web.Response:
-        if not secrets.compare_digest(request.headers.get(SECRET_HEADER, ""), self.secret):
+        if not self.authorised(request):
             return web.json_response({"error": "unauthorized"}, status=401)
         try:
-            payload = await request.json()
+            payload = parse_update_json(await request.read())
             update = Update.model_validate(payload, context={"bot": self.bot})
         except (ValueError, ValidationError, UnicodeDecodeError) as error:
             logger.warning("Webhook: a post that is not an update: %s", str(error)[:200])
             return web.json_response({"error": "not a Telegram update"}, status=400)
-        task = asyncio.create_task(self._feed(update), name=f"update-{update.update_id}")
+        if self.database_down():
+            return self.unavailable()
+        admission: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(self._feed(update, admission), name=f"update-{update.update_id}")
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        # Answered once the update has its database connection (or was dropped before needing
+        # one): an update Telegram hears 200 for is never lost to an unreachable database.
+        await asyncio.wait(
+            {admission, task}, timeout=ADMISSION_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+        )
+        if admission.done() and not admission.result():
+            return self.unavailable()
         return web.json_response({})
 
-    async def _feed(self, update: Update) -> None:
+    @staticmethod
+    def unavailable() -> web.Response:
+        return web.json_response(
+            {"error": "the database is unreachable; deliver again later"}, status=503
+        )
+
+    async def _feed(self, update: Update, admission: asyncio.Future[bool] | None = None) -> None:
         try:
-            result = await self.dispatcher.feed_update(self.bot, update)
+            result = await self.dispatcher.feed_update(self.bot, update, admission=admission)
+            if result is Dropped.DATABASE:
+                return
             if isinstance(result, TelegramMethod):
                 await self.dispatcher.silent_call_request(self.bot, result)
         except Exception:  # the error router answers the resident; this is the last resort
@@ -112,8 +180,9 @@ async def health(app: App, running: Running) -> tuple[bool, dict[str, Any]]:
         try:
             await asyncio.wait_for(check, HEALTH_TIMEOUT)
             report[name] = "ok"
-        except Exception as error:
-            report[name] = f"{type(error).__name__}: {error}"[:200]
+        except Exception as error:  # named, not described: /healthz is for anyone to read
+            report[name] = "unreachable"
+            logger.warning("/healthz: %s unreachable (%s)", name, type(error).__name__)
     report["scheduler"] = "ok" if running.scheduler.running else "stopped"
     report["outbox"] = "ok" if running.outbox.running else "stopped"
     if report["database"] == "ok":
@@ -131,7 +200,13 @@ async def health(app: App, running: Running) -> tuple[bool, dict[str, Any]]:
 
 def create_web_app(app: App, running: Running) -> tuple[web.Application, TelegramWebhook]:
     secret = app.settings.webhook_secret.get_secret_value() if app.settings.webhook_secret else ""
-    webhook = TelegramWebhook(app.dispatcher, running.bot, secret)
+    outages = app.outages
+    webhook = TelegramWebhook(
+        app.dispatcher,
+        running.bot,
+        secret,
+        database_down=(lambda: outages.database.down) if outages is not None else lambda: False,
+    )
 
     async def healthz(_request: web.Request) -> web.Response:
         healthy, report = await health(app, running)

@@ -141,3 +141,7 @@ class SessionFeedback(SQLModel, table=True):
         default=None, sa_column=_string_column(FEEDBACK_COMMENT_LIMIT, nullable=True)
     )
     created_at: datetime = Field(default_factory=utc_now, sa_column=_utc_column())
+    # When the comment was written: the organisers' daily digest of comments (migration 0009).
+    commented_at: datetime | None = Field(
+        default=None, sa_column=_utc_column(nullable=True, index=True)
+    )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
@@ -26,75 +27,87 @@ from datetime import tzinfo
 from typing import Any
 
 from icalendar import Calendar
+from icalendar import Event
 
+from catalogue import text_policy
 from catalogue.exchange.rows import CatalogueImportError
 from catalogue.exchange.rows import RowError
 from catalogue.exchange.rows import SourceRow
 from catalogue.exchange.schema import EXTERNAL_ID
 
 TABLE = "sessions"
-VEVENT_LINE = re.compile(r"^BEGIN:VEVENT\s*$", re.IGNORECASE | re.MULTILINE)
+# Each event is cut out of the text and read alone: a calendar of 100,000 events is never one
+# tree of objects in memory. Time zones the file defines (VTIMEZONE) are read first.
+EVENT_BLOCK = re.compile(
+    r"^BEGIN:VEVENT[ \t]*\r?$.*?^END:VEVENT[ \t]*\r?$", re.IGNORECASE | re.MULTILINE | re.DOTALL
+)
+TIMEZONE_BLOCK = re.compile(
+    r"^BEGIN:VTIMEZONE[ \t]*\r?$.*?^END:VTIMEZONE[ \t]*\r?$",
+    re.IGNORECASE | re.MULTILINE | re.DOTALL,
+)
 
 
-def ics_rows(text: str, offer: str | None, zone: tzinfo) -> list[SourceRow]:
+def _refuse(field: str, message: str, line: int | None = None) -> CatalogueImportError:
+    return CatalogueImportError([RowError(TABLE, line, None, field, message)])
+
+
+def ics_rows(text: str, offer: str | None, zone: tzinfo) -> Iterator[SourceRow]:
     if not offer:
-        raise CatalogueImportError(
-            [
-                RowError(
-                    TABLE,
-                    None,
-                    None,
-                    "offer",
-                    "an .ics file holds the sessions of one offer: say which offer they belong to",
-                )
-            ]
+        raise _refuse(
+            "offer", "an .ics file holds the sessions of one offer: say which offer they belong to"
         )
-    try:
-        calendar = Calendar.from_ical(text)
-    except ValueError as error:
-        raise CatalogueImportError(
-            [RowError(TABLE, None, None, "", f"not a valid iCalendar file: {error}")]
-        ) from None
-    lines = [text.count("\n", 0, match.start()) + 1 for match in VEVENT_LINE.finditer(text)]
-    events = calendar.walk("VEVENT")
-    if not events:
-        raise CatalogueImportError([RowError(TABLE, None, None, "", "the calendar has no events")])
-    rows = []
-    for index, event in enumerate(events):
-        line = lines[index] if index < len(lines) else None
-        rows.append(SourceRow(TABLE, index, line, _session(event, offer, zone)))
-    return rows
+    if not text.lstrip().upper().startswith("BEGIN:VCALENDAR"):
+        raise _refuse("", "not a valid iCalendar file: it does not begin with BEGIN:VCALENDAR")
+    zones = "".join(match.group() + "\n" for match in TIMEZONE_BLOCK.finditer(text))
+    if zones:
+        try:  # icalendar keeps the zones it reads for the events that name them
+            Calendar.from_ical(f"BEGIN:VCALENDAR\nVERSION:2.0\n{zones}END:VCALENDAR\n")
+        except (ValueError, KeyError, TypeError) as error:
+            raise _refuse("vtimezone", f"the time zones cannot be read: {error}") from None
+    most = text_policy.limits().rows
+    line, counted, index = 1, 0, -1
+    for index, match in enumerate(EVENT_BLOCK.finditer(text)):
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
+        if index >= most:
+            raise _refuse("", f"more than {most:,} events", line)
+        row = SourceRow(TABLE, index, line, {})
+        try:
+            event = Event.from_ical(match.group())
+        except (ValueError, KeyError, TypeError, IndexError) as error:
+            row.problems.append(("", f"cannot read the event: {error}"))
+        else:
+            row.data = _session(event, offer, zone, row.problems)
+        yield row
+    if index < 0:
+        raise _refuse("", "the calendar has no events")
 
 
-def _session(event: Any, offer: str, zone: tzinfo) -> dict[str, Any]:
-    if event.errors:
-        name, problem = event.errors[0]
-        return {"__problem__": (name.lower(), f"cannot read it: {problem}")}
+def _session(
+    event: Any, offer: str, zone: tzinfo, problems: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """The event as a session record; what cannot be read goes to `problems`."""
+    for name, problem in event.errors:
+        problems.append((name.lower(), f"cannot read it: {problem}"))
     if event.get("RRULE") is not None:
-        return {"__problem__": ("rrule", "repeating events are not read; export each occurrence")}
-    start_property = event.get("DTSTART")
-    if start_property is None:
-        return {"__problem__": ("dtstart", "the event has no start time")}
-    start = start_property.dt
-    if not isinstance(start, datetime):
-        return {"__problem__": ("dtstart", "all-day events need a start and end time")}
-    start = _aware(start, zone)
-    end_property, duration = event.get("DTEND"), event.get("DURATION")
-    if end_property is not None:
-        end = end_property.dt
-        if not isinstance(end, datetime):
-            return {"__problem__": ("dtend", "the end is a date without a time")}
-        end = _aware(end, zone)
-    elif duration is not None and isinstance(duration.dt, timedelta):
-        end = start + duration.dt
-    else:
-        return {"__problem__": ("dtend", "the event has no end time or duration")}
-    record: dict[str, Any] = {
-        "id": session_id(str(event.get("UID") or ""), offer, start),
-        "offer": offer,
-        "starts_at": start.isoformat(),
-        "ends_at": end.isoformat(),
-    }
+        problems.append(("rrule", "repeating events are not read; export each occurrence"))
+    start = _time(event, "DTSTART", zone, problems)
+    end = _time(event, "DTEND", zone, problems) if event.get("DTEND") is not None else None
+    duration = event.get("DURATION")
+    if start is not None and end is None:
+        if duration is not None and isinstance(duration.dt, timedelta):
+            try:
+                end = start + duration.dt
+            except OverflowError:
+                problems.append(("duration", "the event would end after the year 9999"))
+        elif event.get("DTEND") is None:
+            problems.append(("dtend", "the event has no end time or duration"))
+    record: dict[str, Any] = {"offer": offer}
+    if start is not None:
+        record["id"] = session_id(str(event.get("UID") or ""), offer, start)
+        record["starts_at"] = start.isoformat()
+    if end is not None:
+        record["ends_at"] = end.isoformat()
     if str(event.get("STATUS", "")).upper() == "CANCELLED":
         record["status"] = "cancelled"
     link = str(event.get("URL") or "")
@@ -104,6 +117,28 @@ def _session(event: Any, offer: str, zone: tzinfo) -> dict[str, Any]:
     if link:
         record["online_url"] = link
     return record
+
+
+def _time(event: Any, name: str, zone: tzinfo, problems: list[tuple[str, str]]) -> datetime | None:
+    """DTSTART or DTEND as an aware time: floating times are in the city's `zone`; a time zone
+    the file names but nobody knows is reported, never guessed."""
+    prop = event.get(name)
+    field = name.lower()
+    if prop is None:
+        problems.append((field, "the event has no start time"))
+        return None
+    value = prop.dt
+    if not isinstance(value, datetime):
+        problems.append(
+            (field, "all-day events need a start and end time" if name == "DTSTART"
+             else "the end is a date without a time")
+        )  # fmt: skip
+        return None
+    zone_name = prop.params.get("TZID")
+    if value.tzinfo is None and zone_name:
+        problems.append((field, f"unknown time zone {zone_name!r}: use a name like Europe/Dublin"))
+        return None
+    return _aware(value, zone)
 
 
 def _aware(value: datetime, zone: tzinfo) -> datetime:

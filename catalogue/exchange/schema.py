@@ -10,7 +10,10 @@ re-importing a file updates the records with the same ids instead of adding new 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import UTC
 from datetime import date
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -21,6 +24,7 @@ from pydantic import Field
 from pydantic import NonNegativeInt
 from pydantic import model_validator
 
+from catalogue import text_policy
 from catalogue.models import OfferFormat
 from catalogue.models import OfferKind
 from catalogue.models import SessionStatus
@@ -34,19 +38,81 @@ def _external_id(value: str) -> str:
     return value
 
 
-def _translations(value: dict[str, str]) -> dict[str, str]:
-    cleaned = {lang.strip().lower(): text.strip() for lang, text in value.items() if text.strip()}
-    if not cleaned:
-        raise ValueError('give the text in at least one language, e.g. {"en": "…"}')
-    for lang in cleaned:
-        if not re.fullmatch(r"[a-z]{2}", lang):
-            raise ValueError(f"language codes are two letters, not {lang!r}")
-    return cleaned
+def _translations(
+    clean: Callable[[str], str], limit: Callable[[text_policy.InputLimits], int], required: bool
+) -> Callable[[dict[str, str]], dict[str, str]]:
+    """A map of language → text, each text cleaned by the text policy and at most `limit` long
+    (read when a record is checked: the limits are settings)."""
+
+    def check(value: dict[str, str]) -> dict[str, str]:
+        cleaned = {lang.strip().lower(): clean(text) for lang, text in value.items()}
+        cleaned = {lang: text for lang, text in cleaned.items() if text}
+        if required and not cleaned:
+            raise ValueError('give the text in at least one language, e.g. {"en": "…"}')
+        most = limit(text_policy.limits())
+        for lang, text in cleaned.items():
+            if not re.fullmatch(r"[a-z]{2}", lang):
+                raise ValueError(f"language codes are two letters, not {lang!r}")
+            problem = text_policy.too_long(text, most)
+            if problem:
+                raise ValueError(f"{lang}: {problem}")
+        return cleaned
+
+    return check
+
+
+def _line(limit: int) -> Callable[[str | None], str | None]:
+    """A one-line text (a district, a link, a keyword) cleaned and at most `limit` long."""
+
+    def check(value: str | None) -> str | None:
+        if value is None:
+            return None
+        cleaned = text_policy.one_line(value)
+        problem = text_policy.too_long(cleaned, limit)
+        if problem:
+            raise ValueError(problem)
+        return cleaned or None
+
+    return check
+
+
+def _in_range(value: datetime) -> datetime:
+    """A time the database and every time zone can hold (no year 9999 plus an offset)."""
+    try:
+        in_utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("use a date between 1970 and 2200") from None
+    if not 1970 <= in_utc.year <= 2200:
+        raise ValueError("use a date between 1970 and 2200")
+    return value
+
+
+def _keywords(value: list[str]) -> list[str]:
+    check = _line(text_policy.WORD_MAX_LENGTH)
+    return [word for word in (check(item) for item in value) if word]
 
 
 ExternalId = Annotated[str, AfterValidator(_external_id)]
-Text = Annotated[dict[str, str], AfterValidator(_translations)]
-OptionalText = dict[str, str]
+# Titles and names: one line, up to TITLE_MAX_LENGTH; descriptions and notes: up to
+# TEXT_MAX_LENGTH with their line breaks.
+Title = Annotated[
+    dict[str, str],
+    AfterValidator(_translations(text_policy.one_line, lambda limits: limits.title_length, True)),
+]
+Text = Annotated[
+    dict[str, str],
+    AfterValidator(_translations(text_policy.multi_line, lambda limits: limits.text_length, True)),
+]
+OptionalText = Annotated[
+    dict[str, str],
+    AfterValidator(_translations(text_policy.multi_line, lambda limits: limits.text_length, False)),
+]
+Link = Annotated[str | None, AfterValidator(_line(text_policy.LINK_MAX_LENGTH))]
+Word = Annotated[str | None, AfterValidator(_line(text_policy.WORD_MAX_LENGTH))]
+# Whole numbers a database integer column holds.
+Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+Time = Annotated[AwareDatetime, AfterValidator(_in_range)]
+Keywords = Annotated[list[str], AfterValidator(_keywords)]
 
 
 class Record(BaseModel):
@@ -56,20 +122,20 @@ class Record(BaseModel):
 
 
 class CategoryRecord(Record):
-    title: Text
+    title: Title
     description: OptionalText = Field(default_factory=dict)
-    position: int = 0
+    position: Int32 = 0
 
 
 class ProviderRecord(Record):
-    name: Text
-    website: str | None = Field(default=None, max_length=300)
+    name: Title
+    website: Link = None
 
 
 class VenueRecord(Record):
-    name: Text
+    name: Title
     address: Text
-    district: str | None = Field(default=None, max_length=120)
+    district: Word = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     step_free: bool = False
@@ -77,7 +143,7 @@ class VenueRecord(Record):
 
 
 class FestivalRecord(Record):
-    title: Text
+    title: Title
     description: OptionalText = Field(default_factory=dict)
     starts_on: date | None = None
     ends_on: date | None = None
@@ -90,7 +156,7 @@ class FestivalRecord(Record):
 
 
 class OfferRecord(Record):
-    title: Text
+    title: Title
     description: OptionalText = Field(default_factory=dict)
     kind: OfferKind
     format: OfferFormat = OfferFormat.IN_PERSON
@@ -99,10 +165,12 @@ class OfferRecord(Record):
     festival: ExternalId | None = None
     age_min: NonNegativeInt | None = Field(default=None, le=120)
     age_max: NonNegativeInt | None = Field(default=None, le=120)
-    price: float = Field(default=0, ge=0, description="In the currency's main unit; 0 is free")
+    price: float = Field(
+        default=0, ge=0, le=1_000_000, description="In the currency's main unit; 0 is free"
+    )
     currency: str = Field(default="RUB", pattern=r"^[A-Z]{3}$")
     accessibility: OptionalText = Field(default_factory=dict)
-    keywords: list[str] = Field(default_factory=list)
+    keywords: Keywords = Field(default_factory=list, max_length=50)
 
     @model_validator(mode="after")
     def _age_range(self) -> OfferRecord:
@@ -113,19 +181,19 @@ class OfferRecord(Record):
 
 class TrackRecord(Record):
     category: ExternalId
-    title: Text
+    title: Title
     description: OptionalText = Field(default_factory=dict)
-    position: int = 0
+    position: Int32 = 0
     offers: list[ExternalId] = Field(default_factory=list, description="In the order to take them")
 
 
 class SessionRecord(Record):
     offer: ExternalId
     venue: ExternalId | None = None
-    starts_at: AwareDatetime = Field(description="ISO 8601 with an offset: 2026-06-01T18:00+05:00")
-    ends_at: AwareDatetime
-    capacity: NonNegativeInt | None = None
-    online_url: str | None = Field(default=None, max_length=300)
+    starts_at: Time = Field(description="ISO 8601 with an offset: 2026-06-01T18:00+05:00")
+    ends_at: Time
+    capacity: NonNegativeInt | None = Field(default=None, le=2**31 - 1)
+    online_url: Link = None
     status: SessionStatus = SessionStatus.SCHEDULED
 
     @model_validator(mode="after")

@@ -1,4 +1,5 @@
-"""The demo programme: loaded into an empty catalogue and kept current day by day."""
+"""The demo programme: loaded into an empty catalogue with its past, and kept current day by
+day."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from catalogue.exchange.importer import import_document
 from catalogue.exchange.schema import CatalogueDocument
 from catalogue.models import CatalogueMeta
 from catalogue.models import Offer
+from catalogue.models import utc_now
 
 DEMO_DATE_KEY = "demo_generated_on"
 
@@ -21,9 +23,15 @@ DEMO_DATE_KEY = "demo_generated_on"
 async def load_demo_if_empty(
     session: AsyncSession, today: date, zone: ZoneInfo
 ) -> ImportReport | None:
+    """The demo programme and its past (catalogue/exchange/demo_history.py) into an empty
+    catalogue; None if the catalogue has offers already."""
     if await session.scalar(select(func.count()).select_from(Offer)):
         return None
-    return await import_demo(session, today, zone)
+    report = await import_demo(session, today, zone)
+    from catalogue.exchange.demo_history import add_demo_history
+
+    await add_demo_history(session, utc_now())
+    return report
 
 
 async def refresh_demo(session: AsyncSession, today: date, zone: ZoneInfo) -> ImportReport | None:

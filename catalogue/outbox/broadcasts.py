@@ -20,6 +20,8 @@ seconds' worth, still goes out: a message handed to Telegram cannot be called ba
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -44,6 +46,7 @@ from catalogue.models import OfferSession
 from catalogue.models import Resident
 from catalogue.models import Seat
 from catalogue.models import SeatStatus
+from catalogue.models import SessionStatus
 from catalogue.models import Subscription
 from catalogue.models import SubscriptionKind
 from catalogue.models import Track
@@ -62,6 +65,7 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 PAUSED = "paused"
 CANCELLED = "cancelled"
+NOT_YOURS = "not_yours"
 
 
 class BroadcastState(StrEnum):
@@ -79,7 +83,16 @@ class AudienceKind(StrEnum):
     LANGUAGE = "language"
     FESTIVAL = "festival"  # residents following the festival
     OFFER = "offer"  # following the offer, or signed up for one of its sessions
-    SESSION = "session"  # signed up for the session (with a seat)
+    SESSION = "session"  # holding a seat at the session (going), whether they came or not
+    CHECKED_IN = "checked_in"  # checked in at the door of the session: the people who came
+
+
+# The door's check-ins (catalogue/checkin/tables.py), named here by table and columns only:
+# catalogue.checkin queues its feedback prompts in the outbox, so the outbox may not import it.
+CHECK_IN = sa.table("check_in", sa.column("resident_id"), sa.column("session_id"))
+
+# The audiences chosen by an offer, then one of its sessions.
+SESSION_AUDIENCES = (AudienceKind.SESSION, AudienceKind.CHECKED_IN)
 
 
 @dataclass(frozen=True)
@@ -185,6 +198,11 @@ def recipients_filter(audience: Audience) -> sa.ColumnElement[bool]:
             Seat.session_id.in_(select(OfferSession.id).where(OfferSession.offer_id == target)),
         )
         return and_(wanted, sa.or_(_follows(SubscriptionKind.OFFER, target), signed_up))
+    if kind is AudienceKind.CHECKED_IN:
+        came = exists().where(
+            CHECK_IN.c.resident_id == Resident.id, CHECK_IN.c.session_id == target
+        )
+        return and_(wanted, came)
     if kind is AudienceKind.SESSION:
         return and_(
             wanted,
@@ -219,7 +237,7 @@ async def audience_target(
 ) -> AudienceTarget | None:
     """The category, track, festival, offer or session an audience is about; None if it is
     gone (or `kind` names no single thing)."""
-    if kind is AudienceKind.SESSION:
+    if kind in SESSION_AUDIENCES:
         found = await session_by_id(session, target_id)
         if found is None:
             return None
@@ -228,6 +246,21 @@ async def audience_target(
     model = TITLED.get(kind)
     target = await session.get(model, target_id) if model is not None else None
     return None if target is None else AudienceTarget(target.title)
+
+
+async def sessions_for_audience(
+    session: AsyncSession, kind: AudienceKind, offer_id: int, now: datetime, limit: int = 10
+) -> list[OfferSession]:
+    """The sessions of an offer an organiser may address: those still ahead for seat holders,
+    those that have begun (latest first) for the people checked in."""
+    query = select(OfferSession).where(OfferSession.offer_id == offer_id)
+    if kind is AudienceKind.CHECKED_IN:
+        query = query.where(OfferSession.starts_at <= now).order_by(OfferSession.starts_at.desc())
+    else:
+        query = query.where(
+            OfferSession.starts_at > now, OfferSession.status != SessionStatus.CANCELLED
+        ).order_by(OfferSession.starts_at)
+    return list(await session.scalars(query.limit(limit)))
 
 
 def _follows(kind: SubscriptionKind, target: int | None) -> sa.ColumnElement[bool]:
@@ -250,12 +283,24 @@ async def count_recipients(
 # ---------------------------------------------------------------- making one
 
 
+TAG = re.compile(r"<[^>]*>")
+
+
+def visible_length(text: str) -> int:
+    """How long HTML `text` is as residents see it, as Telegram measures its limits: tags
+    left out, `&amp;` and the like one character each, in UTF-16 code units."""
+    visible = html.unescape(TAG.sub("", text))
+    return len(visible.encode("utf-16-le")) // 2
+
+
 def check_content(text: str, photo_file_id: str | None) -> None:
+    """Refused: nothing to send, or more than Telegram takes as residents would see it."""
     if not text.strip() and not photo_file_id:
         raise BroadcastError("empty")
-    if photo_file_id and len(text) > CAPTION_LIMIT:
+    length = visible_length(text)
+    if photo_file_id and length > CAPTION_LIMIT:
         raise BroadcastError("caption")
-    if len(text) > TEXT_LIMIT:
+    if length > TEXT_LIMIT:
         raise BroadcastError("text")
 
 
@@ -407,6 +452,13 @@ async def broadcast_by_id(session: AsyncSession, broadcast_id: int) -> Broadcast
     return await session.get(Broadcast, broadcast_id)
 
 
+def check_may_change(broadcast: Broadcast, telegram_id: int, *, administrator: bool) -> None:
+    """An organiser may pause, resume or cancel only their own broadcasts; an administrator
+    any. Refused with `BroadcastError("not_yours")`."""
+    if not administrator and broadcast.created_by != telegram_id:
+        raise BroadcastError(NOT_YOURS)
+
+
 async def pause(session: AsyncSession, broadcast_id: int) -> Broadcast | None:
     broadcast = await session.get(Broadcast, broadcast_id)
     if broadcast is None or broadcast.state is not BroadcastState.SENDING:
@@ -450,6 +502,28 @@ async def cancel(
     return broadcast
 
 
+async def requeue_held(session: AsyncSession, broadcast_id: int, now: datetime) -> int:
+    """Rows of a sending broadcast still held as paused go back to the queue; how many.
+
+    A row a sender had claimed when Pause came is skipped as paused when it is let go; if
+    Resume came first, nothing else would ever put it back.
+    """
+    held = await session.scalar(
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.broadcast_id == broadcast_id,
+            OutboxMessage.state == OutboxState.SKIPPED,
+            OutboxMessage.last_error == PAUSED,
+        )
+        .limit(1)
+    )
+    if held is None:
+        return 0
+    return await _move_rows(
+        session, broadcast_id, OutboxState.SKIPPED, PAUSED, OutboxState.PENDING, None, now
+    )
+
+
 async def _move_rows(
     session: AsyncSession,
     broadcast_id: int,
@@ -458,19 +532,20 @@ async def _move_rows(
     to_state: OutboxState,
     to_error: str | None,
     now: datetime | None = None,
-) -> None:
+) -> int:
     conditions = [OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.state == from_state]
     if from_error is not None:  # None: whatever the row's last error
         conditions.append(OutboxMessage.last_error == from_error)
     values: dict[str, object] = {"state": to_state, "last_error": to_error}
     if now is not None:
         values["due_at"] = now
-    await session.execute(
+    moved = await session.execute(
         update(OutboxMessage)
         .where(*conditions)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+    return moved.rowcount
 
 
 async def progress(session: AsyncSession, broadcast: Broadcast) -> Progress:

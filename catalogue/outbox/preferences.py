@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfoNotFoundError
 from zoneinfo import available_timezones
@@ -15,6 +16,7 @@ from catalogue.outbox.messages import skip_pending
 from catalogue.outbox.reminders import ANNOUNCE
 from catalogue.outbox.reminders import plan_digest
 from catalogue.outbox.reminders import replan_resident
+from catalogue.outbox.timing import DEFAULT_OFFSETS
 from catalogue.outbox.timing import OFFSET_CHOICES
 
 MAX_OFFSETS = 4
@@ -25,29 +27,45 @@ async def _save(session: AsyncSession, resident: Resident) -> None:
     await session.flush()
 
 
+class OffsetChange(StrEnum):
+    REFUSED = "refused"  # not one of the choices, or a fifth one
+    CHANGED = "changed"
+    REMINDERS_OFF = "reminders_off"  # the last time unticked: no reminders at all
+    REMINDERS_ON = "reminders_on"  # a time ticked while reminders were off
+
+
 async def toggle_offset(
     session: AsyncSession, resident: Resident, offset: int, now: datetime, city_zone: ZoneInfo
-) -> bool:
-    """Add or remove one reminder time; False if it is not one of the choices or too many."""
+) -> OffsetChange:
+    """Add or remove one reminder time. Unticking the last one turns reminders off (no time
+    left to remind at); ticking one while they are off turns them on."""
     offsets = set(resident.reminder_offsets or [])
     if offset not in OFFSET_CHOICES:
-        return False
+        return OffsetChange.REFUSED
+    change = OffsetChange.CHANGED
     if offset in offsets:
         offsets.discard(offset)
+        if not offsets and resident.reminders_on:
+            resident.reminders_on, change = False, OffsetChange.REMINDERS_OFF
     elif len(offsets) >= MAX_OFFSETS:
-        return False
+        return OffsetChange.REFUSED
     else:
         offsets.add(offset)
+        if not resident.reminders_on:
+            resident.reminders_on, change = True, OffsetChange.REMINDERS_ON
     resident.reminder_offsets = sorted(offsets, reverse=True)
     await _save(session, resident)
     await replan_resident(session, resident, now, city_zone)
-    return True
+    return change
 
 
 async def set_reminders_on(
     session: AsyncSession, resident: Resident, on: bool, now: datetime, city_zone: ZoneInfo
 ) -> None:
+    """On with no reminder time left (all were unticked) brings back the default times."""
     resident.reminders_on = on
+    if on and not resident.reminder_offsets:
+        resident.reminder_offsets = list(DEFAULT_OFFSETS)
     await _save(session, resident)
     await replan_resident(session, resident, now, city_zone)
 

@@ -117,14 +117,15 @@ async def plan_reminders(
     residents: Sequence[Resident],
     now: datetime,
     city_zone: ZoneInfo,
-) -> None:
-    """(Re)plan the reminders of these residents for this session, e.g. after it moved.
+) -> list[NewMessage]:
+    """(Re)plan the reminders of these residents for this session, e.g. after it moved;
+    returns the reminders planned (a time already past when planning is left out).
 
     Pending reminders are replaced; one already sent for the session's current time stays
     sent (never twice); one sent for an earlier time is queued again for the new time.
     """
     if not residents:
-        return
+        return []
     await skip_pending(
         session,
         "replanned",
@@ -138,6 +139,7 @@ async def plan_reminders(
         for message in reminder_messages(resident, offer_session, now, city_zone)
     ]
     await enqueue_many(session, messages, Conflict.MOVE)
+    return messages
 
 
 async def drop_reminders(

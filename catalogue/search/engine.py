@@ -26,6 +26,8 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from catalogue.models import Category
+from catalogue.models import Festival
 from catalogue.models import Offer
 from catalogue.models import OfferSession
 from catalogue.models import Provider
@@ -35,6 +37,7 @@ from catalogue.models import TrackStep
 from catalogue.models import Venue
 from catalogue.models import translated
 from catalogue.models import utc_now
+from catalogue.search.synonyms import synonym_groups
 from catalogue.search.text import is_cyrillic
 from catalogue.search.types import CatalogueSnapshot
 from catalogue.search.types import CatalogueVersion
@@ -86,7 +89,7 @@ async def catalogue_version(session: AsyncSession) -> CatalogueVersion:
 
 
 async def load_snapshot(session: AsyncSession) -> CatalogueSnapshot:
-    """What the index needs, in six queries; the version is read first, so a change made
+    """What the index needs, in ten queries; the version is read first, so a change made
     while loading shows as a newer version at the next check."""
     version = await catalogue_version(session)
     offers = await _facts(
@@ -103,13 +106,17 @@ async def load_snapshot(session: AsyncSession) -> CatalogueSnapshot:
             Offer.age_max,
             Offer.price_minor,
             Offer.provider_id,
+            Offer.description,
+            Offer.festival_id,
         ).order_by(Offer.id),
     )
     providers = dict((await session.execute(select(Provider.id, Provider.name))).all())
     venues = await _facts(
         session,
         VenueFacts,
-        select(Venue.id, Venue.name, Venue.latitude, Venue.longitude, Venue.step_free),
+        select(
+            Venue.id, Venue.name, Venue.latitude, Venue.longitude, Venue.step_free, Venue.address
+        ),
     )
     sessions = await _facts(
         session,
@@ -128,7 +135,18 @@ async def load_snapshot(session: AsyncSession) -> CatalogueSnapshot:
             Track, Track.id == TrackStep.track_id
         ),
     )
-    return CatalogueSnapshot(version, offers, providers, venues, sessions, tracks)
+    return CatalogueSnapshot(
+        version,
+        offers,
+        providers,
+        venues,
+        sessions,
+        tracks,
+        festival_titles=dict((await session.execute(select(Festival.id, Festival.title))).all()),
+        track_titles=dict((await session.execute(select(Track.id, Track.title))).all()),
+        category_titles=dict((await session.execute(select(Category.id, Category.title))).all()),
+        synonyms=[group.words for group in await synonym_groups(session)],
+    )
 
 
 async def _facts(
@@ -195,12 +213,19 @@ class CatalogueSearch:
 
 
 async def search_command(
-    session: AsyncSession, query: str, limit: int = 10, as_json: bool = False
+    session: AsyncSession,
+    query: str,
+    limit: int = 10,
+    as_json: bool = False,
+    locale: str | None = None,
 ) -> str:
     """`learncity catalogue search`: ranked lines "id<TAB>title<TAB>score" (the stable id,
-    the title in the query's script), or a JSON array; a line of advice when nothing matches."""
+    the title in the query's script), after a line saying what was searched when it was not
+    the words typed; the nearest offers and a line of advice when nothing matches. With
+    `as_json`, one object: the query, what was searched, the correction applied, whether the
+    results are the nearest offers, and the results."""
     index = await build_search_index(session)
-    results = index.search(query, now=utc_now(), zone=UTC, limit=limit)
+    results = index.search(query, now=utc_now(), zone=UTC, limit=limit, locale=locale)
     offer_ids = [hit.offer_id for hit in results.hits]
     rows = await session.execute(
         select(Offer.id, Offer.external_id, Offer.title).where(Offer.id.in_(offer_ids))
@@ -208,34 +233,49 @@ async def search_command(
     offers = {offer_id: (external_id, title) for offer_id, external_id, title in rows}
     if as_json:
         return json.dumps(
-            [
-                {
-                    "id": offers[hit.offer_id][0],
-                    "title": offers[hit.offer_id][1],
-                    "score": hit.score,
-                    "matched": hit.matched.value,
-                    "next_session_at": (
-                        hit.next_session_at.isoformat() if hit.next_session_at else None
-                    ),
-                }
-                for hit in results.hits
-            ],
+            {
+                "query": query,
+                "searched": results.searched or query,
+                "correction": results.correction.value if results.correction else None,
+                "nearest": results.nearest,
+                "did_you_mean": results.suggestions.did_you_mean if results.suggestions else [],
+                "results": [
+                    {
+                        "id": offers[hit.offer_id][0],
+                        "title": offers[hit.offer_id][1],
+                        "score": hit.score,
+                        "matched": hit.matched.value,
+                        "next_session_at": (
+                            hit.next_session_at.isoformat() if hit.next_session_at else None
+                        ),
+                    }
+                    for hit in results.hits
+                ],
+            },
             ensure_ascii=False,
             indent=2,
         )
-    if not results.hits:
-        return _advice(results)
-    locale = "ru" if is_cyrillic(query) else "en"
-    return "\n".join(
+    lines = []
+    if results.searched:
+        lines.append(f"Showing results for «{results.searched}» ({results.correction}).")
+    if results.nearest or not results.hits:
+        lines.append(_advice(results))
+    script = results.searched or query
+    locale = "ru" if is_cyrillic(script) else "en"
+    lines += [
         f"{offers[hit.offer_id][0]}\t{translated(offers[hit.offer_id][1], locale)}\t{hit.score:.1f}"
         for hit in results.hits
-    )
+    ]
+    return "\n".join(lines)
 
 
 def _advice(results: SearchResults) -> str:
     if results.note in {QueryNote.EMPTY, QueryNote.TOO_SHORT, QueryNote.NOTHING_TO_SEARCH}:
         return "Nothing to search for: type at least one word of two letters or more."
     spellings = results.suggestions.did_you_mean if results.suggestions else []
+    advice = "No offers found."
     if spellings:
-        return f"No offers found. Did you mean: {', '.join(spellings)}?"
-    return "No offers found."
+        advice += f" Did you mean: {', '.join(spellings)}?"
+    if results.nearest:
+        advice += " The nearest offers:"
+    return advice

@@ -40,32 +40,37 @@ from rapidfuzz import process
 
 from catalogue.models import OfferFormat
 from catalogue.models import OfferKind
+from catalogue.search.forms import form_key
+from catalogue.search.query import MAX_QUERY_CHARS
+from catalogue.search.query import MAX_QUERY_WORDS
+from catalogue.search.query import MAX_WORD_CHARS
+from catalogue.search.query import MIN_WORD_CHARS
+from catalogue.search.query import QueryTerms
+from catalogue.search.query import analyse_query
 from catalogue.search.text import STOP_KEYS
+from catalogue.search.text import compound_parts
 from catalogue.search.text import index_words
 from catalogue.search.text import is_cyrillic
-from catalogue.search.text import query_words
+from catalogue.search.text import other_layout
 from catalogue.search.text import search_key
 from catalogue.search.text import stem
+from catalogue.search.text import words as text_words
 from catalogue.search.types import NO_FILTERS
 from catalogue.search.types import CatalogueSnapshot
 from catalogue.search.types import CatalogueVersion
+from catalogue.search.types import Correction
 from catalogue.search.types import DateRange
 from catalogue.search.types import GeoPoint
 from catalogue.search.types import Matched
-from catalogue.search.types import QueryNote
+from catalogue.search.types import OfferFacts
 from catalogue.search.types import SearchFilters
 from catalogue.search.types import SearchHit
 from catalogue.search.types import SearchResults
 from catalogue.search.types import Suggestions
 from catalogue.search.types import When
 
-# Bounds that keep the longest query within the cost of a few ordinary ones.
-MAX_QUERY_CHARS = 200
-MAX_QUERY_WORDS = 8
-MAX_WORD_CHARS = 32
 # Vocabulary entries one query word may stand for ("eng" → english, engineering, …).
 MAX_EXPANSIONS = 24
-MIN_WORD_CHARS = 2
 
 # Similarities on rapidfuzz's 0–100 scale. One typo in a five-letter word scores 80.
 FUZZY_CUTOFF = 78
@@ -73,7 +78,28 @@ FUZZY_MIN_CHARS = 4
 # A prefix scores between PREFIX_FLOOR (a tiny part of the word) and 100 (all of it).
 PREFIX_FLOOR = 80
 STEM_SCORE = 90
+# Another form of the word ("пенсионерам" for "пенсионеры"), and a form that continues the
+# query word's ("рисова|ние" for "рисовать"), and a word of the same synonym group.
+FORM_SCORE = 96
+FORM_PREFIX_MIN_CHARS = 5
+FORM_PREFIX_CAP = 92
+SYNONYM_SCORE = 90
+SYNONYM_PREFIX_CAP = 86
 SUGGESTION_CUTOFF = 65
+# A correction is applied at once only to a word of CORRECTION_MIN_CHARS or more, when the
+# closest word is this close, in the script the word was typed in: "фестевыль" becomes
+# "фестиваль" (75), but "hello" never becomes "дело".
+CORRECTION_CUTOFF = 74
+CORRECTION_MIN_CHARS = 5
+# A compound query word that matches less than this well is also read as its parts.
+COMPOUND_SPLIT_BELOW = 90
+# The other keyboard layout is tried when the query's words match less than LAYOUT_TRY on
+# average, and taken when it matches LAYOUT_MARGIN better and either at least LAYOUT_TAKE on
+# average or half its words at LAYOUT_WORD or better.
+LAYOUT_TRY = 90.0
+LAYOUT_TAKE = 75.0
+LAYOUT_WORD = 90.0
+LAYOUT_MARGIN = 25.0
 MAX_SUGGESTIONS = 5
 # Words kept per search key to offer as "did you mean" ("керамика", "keramika", …).
 MAX_SPELLINGS = 4
@@ -83,21 +109,30 @@ NO_SESSION = np.iinfo(np.int64).max
 
 
 class IndexedField(StrEnum):
-    """Where a word was found; a title says more about an offer than its venue does."""
+    """Where a word was found; a title says more about an offer than its venue does.
+    In order of weight: an offer's weightiest field for a word comes first."""
 
     TITLE = "title"
     KEYWORD = "keyword"
     PROVIDER = "provider"
+    FESTIVAL = "festival"
     VENUE = "venue"
     ATTRIBUTE = "attribute"  # words for the offer's kind, format and price, see below
+    AUDIENCE = "audience"  # its tracks, their categories, words for its ages
+    ADDRESS = "address"  # of the venues of its upcoming sessions
+    DESCRIPTION = "description"
 
 
 FIELD_WEIGHTS = {
     IndexedField.TITLE: 1.0,
     IndexedField.KEYWORD: 0.9,
     IndexedField.PROVIDER: 0.7,
+    IndexedField.FESTIVAL: 0.65,
     IndexedField.VENUE: 0.6,
     IndexedField.ATTRIBUTE: 0.6,
+    IndexedField.AUDIENCE: 0.55,
+    IndexedField.ADDRESS: 0.45,
+    IndexedField.DESCRIPTION: 0.4,
 }
 _FIELD_CODES = {name: code for code, name in enumerate(IndexedField)}
 _WEIGHT_BY_CODE = np.array([FIELD_WEIGHTS[name] for name in IndexedField], dtype=np.float32)
@@ -113,42 +148,24 @@ KIND_WORDS = {
 }
 ONLINE_WORDS = "online онлайн"
 FREE_WORDS = "free бесплатно"
+# Words for who an offer is for, from its ages.
+CHILDREN_WORDS = "children kids дети детский ребенок"  # up to 12
+TEENAGER_WORDS = "teenagers teens подростки школьники"  # 12 to 18
+SENIOR_WORDS = "seniors пожилые пенсионеры"  # from 55
 
 
 # ---------------------------------------------------------------- query analysis
 
 
 @dataclass(frozen=True)
-class QueryTerms:
-    keys: list[str]
-    words: list[str]  # the normalised word each key came from
-    note: QueryNote | None
+class _QueryWord:
+    word: str  # normalised, as typed
+    key: str
+    expansions: dict[int, float]  # vocabulary id → similarity 0–100
 
-
-def analyse_query(query: str) -> QueryTerms:
-    """Search keys of the query's words, without repeats, stop words or one-letter words."""
-    text = query[:MAX_QUERY_CHARS]
-    shortened = len(query) > MAX_QUERY_CHARS
-    all_words = query_words(text)
-    keys: list[str] = []
-    kept: list[str] = []
-    for word in all_words:
-        key = search_key(word)[:MAX_WORD_CHARS]
-        if len(word) < MIN_WORD_CHARS or key in STOP_KEYS or key in keys:
-            continue
-        keys.append(key)
-        kept.append(word)
-    if len(keys) > MAX_QUERY_WORDS:
-        keys, kept, shortened = keys[:MAX_QUERY_WORDS], kept[:MAX_QUERY_WORDS], True
-    if keys:
-        note = QueryNote.SHORTENED if shortened else None
-    elif not text.strip():
-        note = QueryNote.EMPTY
-    elif all_words and all(len(word) < MIN_WORD_CHARS for word in all_words):
-        note = QueryNote.TOO_SHORT
-    else:
-        note = QueryNote.NOTHING_TO_SEARCH
-    return QueryTerms(keys, kept, note)
+    @property
+    def best(self) -> float:
+        return max(self.expansions.values(), default=0.0)
 
 
 # ---------------------------------------------------------------- the index
@@ -164,10 +181,14 @@ class _Vocabulary:
     keys_by_length: list[str]
     length_starts: np.ndarray  # length_starts[n]: first position in by_length of length n
     stems: dict[str, list[int]]
+    forms: dict[str, list[int]]  # form key (catalogue.search.forms) → vocabulary ids
     spellings: list[tuple[str, ...]]  # normalised words seen for each key
+    synonyms: dict[str, frozenset[str]]  # form key → form keys of its synonym group
 
     @classmethod
-    def build(cls, keys: list[str], spellings: list[tuple[str, ...]]) -> _Vocabulary:
+    def build(
+        cls, keys: list[str], spellings: list[tuple[str, ...]], synonym_groups: list[list[str]]
+    ) -> _Vocabulary:
         lengths = np.fromiter((len(key) for key in keys), dtype=np.int32, count=len(keys))
         by_length = np.argsort(lengths, kind="stable").astype(np.int32)
         longest = int(lengths.max(initial=0))
@@ -177,6 +198,15 @@ class _Vocabulary:
             key_stem = stem(key)
             if key_stem:
                 stems.setdefault(key_stem, []).append(term)
+        word_forms: dict[str, list[int]] = {}
+        for term, options in enumerate(spellings):
+            for word_form in {form_key(word) for word in options}:
+                word_forms.setdefault(word_form, []).append(term)
+        synonyms: dict[str, frozenset[str]] = {}
+        for group in synonym_groups:
+            members = frozenset(form_key(word) for entry in group for word in text_words(entry))
+            for member in members:
+                synonyms[member] = synonyms.get(member, frozenset()) | (members - {member})
         return cls(
             keys=keys,
             lengths=lengths,
@@ -184,11 +214,14 @@ class _Vocabulary:
             keys_by_length=[keys[term] for term in by_length],
             length_starts=length_starts,
             stems=stems,
+            forms=word_forms,
             spellings=spellings,
+            synonyms=synonyms,
         )
 
-    def expand(self, key: str) -> dict[int, float]:
-        """Vocabulary ids `key` may stand for, with a similarity of 0–100."""
+    def expand(self, key: str, word: str) -> dict[int, float]:
+        """Vocabulary ids the query word (its search key and normalised spelling) may stand
+        for, with a similarity of 0–100."""
         found: dict[int, float] = {}
 
         def keep(term: int, score: float) -> None:
@@ -203,12 +236,27 @@ class _Vocabulary:
         key_stem = stem(key)
         for term in self.stems.get(key_stem, ()) if key_stem else ():
             keep(term, STEM_SCORE)
+        word_form = form_key(word)
+        for term in self.forms.get(word_form, ()):
+            keep(term, FORM_SCORE)
+        if len(word_form) >= FORM_PREFIX_MIN_CHARS and word_form != key:
+            for term in self._prefixed(word_form):
+                keep(term, self._prefix_score(word_form, term, FORM_PREFIX_CAP))
+        for synonym in self.synonyms.get(word_form, ()):
+            for term in self.forms.get(synonym, ()):
+                keep(term, SYNONYM_SCORE)
+            if len(synonym) >= FORM_PREFIX_MIN_CHARS:
+                for term in self._prefixed(synonym):
+                    keep(term, self._prefix_score(synonym, term, SYNONYM_PREFIX_CAP))
         best = sorted(found.items(), key=lambda item: -item[1])[:MAX_EXPANSIONS]
         return dict(best)
 
-    def closest(self, key: str) -> list[int]:
-        """For "did you mean": the nearest keys, however far."""
-        return [term for term, _ in self._fuzzy(key, SUGGESTION_CUTOFF, MAX_SUGGESTIONS)]
+    def _prefix_score(self, prefix: str, term: int, cap: float) -> float:
+        return min(cap, PREFIX_FLOOR + (100 - PREFIX_FLOOR) * len(prefix) / self.lengths[term])
+
+    def closest(self, key: str, cutoff: float = SUGGESTION_CUTOFF) -> list[tuple[int, float]]:
+        """For "did you mean" and corrections: the nearest keys, closest first."""
+        return self._fuzzy(key, cutoff, MAX_SUGGESTIONS * 2)
 
     def _fuzzy(self, key: str, cutoff: float, limit: int) -> list[tuple[int, float]]:
         # Indel similarity s needs |a - b| <= (1 - s)(a + b): only nearby lengths can pass.
@@ -238,10 +286,15 @@ class _Vocabulary:
         shortest = np.argpartition(self.lengths[start:stop], MAX_EXPANSIONS)[:MAX_EXPANSIONS]
         return (start + int(position) for position in shortest)
 
-    def spelling(self, term: int, cyrillic: bool) -> str:
-        """A word the catalogue uses for this key, in the script asked for when it has one."""
+    def spelling(self, term: int, scripts: Sequence[bool]) -> str | None:
+        """A word the catalogue uses for this key, in the first of the scripts (True:
+        Cyrillic) it has one in; None when it has none in any of them."""
         options = self.spellings[term]
-        return next((word for word in options if is_cyrillic(word) == cyrillic), options[0])
+        for cyrillic in scripts:
+            for word in options:
+                if is_cyrillic(word) == cyrillic:
+                    return word
+        return None
 
 
 @dataclass(frozen=True)
@@ -278,7 +331,7 @@ class SearchIndex:
     vocabulary: _Vocabulary
     posting_offsets: np.ndarray  # vocabulary id t owns postings offsets[t]:offsets[t + 1]
     posting_offers: np.ndarray  # offer positions
-    posting_weights: np.ndarray  # weight of the field the word is in
+    posting_fields: np.ndarray  # code of the field the word is in (IndexedField order)
     idf: np.ndarray
     free: np.ndarray
     formats: np.ndarray  # OfferFormat as codes, see _FORMAT_CODES
@@ -308,46 +361,155 @@ class SearchIndex:
         now: datetime,
         zone: tzinfo,
         limit: int = 10,
+        locale: str | None = None,
+        correct: bool = True,
     ) -> SearchResults:
-        """Offers for `query` and `filters`, best first; `zone` is the resident's."""
+        """Offers for `query` and `filters`, best first; `zone` is the resident's, `locale`
+        their language (corrections and suggestions in its script come first).
+
+        With `correct`, a query typed with the wrong keyboard layout is searched as it
+        reads in the other one, and a query that finds nothing is searched again with the
+        closest words the catalogue knows; `searched` and `correction` of the results say
+        so. When even that finds nothing, the results are the nearest offers (`nearest`).
+        """
         terms = analyse_query(query)
         browsing = not terms.keys
         if browsing and not filters.active() and filters.near is None:
             return SearchResults([], 0, terms.note)
-        text = None if browsing else self._match_text(terms.keys)
         window = _time_window(filters.when, now, zone) if filters.when else None
-        found = self._apply_filters(text, filters, now, window)
-        if found.positions.size == 0:
-            suggestions = self._suggest(terms, text, filters, now, window)
-            return SearchResults([], 0, terms.note, suggestions)
-        return SearchResults(self._rank(found, text, limit), found.positions.size, terms.note)
+        if browsing:
+            found = self._apply_filters(None, filters, now, window)
+            if found.positions.size == 0:
+                suggestions = self._suggest([], None, filters, now, window, locale)
+                return SearchResults([], 0, terms.note, suggestions)
+            return SearchResults(self._rank(found, None, limit), found.positions.size, terms.note)
+        words = self._read(terms)
+        searched, correction = None, None
+        if correct:
+            swapped = self._other_layout(query, words)
+            if swapped is not None:
+                searched, correction = swapped
+                terms = analyse_query(searched)
+                words = self._read(terms)
+        text = self._match_text(words)
+        found = self._apply_filters(text, filters, now, window, limit)
+        if found.total == 0 and correct and correction is None and text.unmatched:
+            corrected = self._corrected(words, text.unmatched)
+            if corrected is not None:
+                corrected_words = self._read(analyse_query(corrected))
+                corrected_text = self._match_text(corrected_words)
+                corrected_found = self._apply_filters(corrected_text, filters, now, window, limit)
+                if corrected_found.total:
+                    return SearchResults(
+                        self._rank(corrected_found, corrected_text, limit),
+                        corrected_found.total,
+                        terms.note,
+                        searched=corrected,
+                        correction=Correction.SPELLING,
+                    )
+        if found.total == 0:
+            suggestions = self._suggest(words, text, filters, now, window, locale)
+            nearest = self._nearest(words, filters, now, window, limit) if correct else []
+            return SearchResults(
+                nearest,
+                len(nearest),
+                terms.note,
+                suggestions,
+                searched,
+                correction,
+                nearest=bool(nearest),
+            )
+        return SearchResults(
+            self._rank(found, text, limit),
+            found.total,
+            terms.note,
+            searched=searched,
+            correction=correction,
+        )
+
+    # ------------------------------------------------------------ reading the query
+
+    def _read(self, terms: QueryTerms) -> list[_QueryWord]:
+        """Each query word with what it may stand for; a compound word that matches poorly
+        as a whole ("экотропа") is read as its parts too ("эко", "тропа")."""
+        read: list[_QueryWord] = []
+        for key, word in zip(terms.keys, terms.words, strict=True):
+            whole = _QueryWord(word, key, self.vocabulary.expand(key, word))
+            parts = compound_parts(word) if whole.best < COMPOUND_SPLIT_BELOW else []
+            if not parts:
+                read.append(whole)
+                continue
+            for part in parts:
+                part_key = search_key(part)[:MAX_WORD_CHARS]
+                read.append(_QueryWord(part, part_key, self.vocabulary.expand(part_key, part)))
+        return read[: MAX_QUERY_WORDS + 2]
+
+    def _other_layout(self, query: str, words: list[_QueryWord]) -> tuple[str, Correction] | None:
+        """The query as typed in the other keyboard layout, when that reads as words and
+        the query as typed does not."""
+        typed = _match_quality(words)
+        if typed >= LAYOUT_TRY:
+            return None
+        swapped = other_layout(query[:MAX_QUERY_CHARS])
+        if swapped is None:
+            return None
+        swapped_words = self._read(analyse_query(swapped))
+        quality = _match_quality(swapped_words)
+        # Half its words or more read as the catalogue's ("нордическая ходьба").
+        well_read = sum(read.best >= LAYOUT_WORD for read in swapped_words)
+        readable = quality >= LAYOUT_TAKE or 2 * well_read >= len(swapped_words)
+        if readable and quality >= typed + LAYOUT_MARGIN:
+            return " ".join(swapped.split()), Correction.LAYOUT
+        return None
+
+    def _corrected(self, words: list[_QueryWord], unmatched: list[int]) -> str | None:
+        """The query with each unmatched word replaced by the closest word the catalogue
+        has in the same script, or None when no word has one close enough."""
+        corrected = [read.word for read in words]
+        changed = False
+        for position in unmatched:
+            read = words[position]
+            if len(read.key) < CORRECTION_MIN_CHARS:
+                continue
+            script = [is_cyrillic(read.word)]
+            for term, _ in self.vocabulary.closest(read.key, CORRECTION_CUTOFF):
+                spelling = self.vocabulary.spelling(term, script)
+                if spelling is not None:
+                    corrected[position], changed = spelling, True
+                    break
+        return " ".join(corrected) if changed else None
 
     # ------------------------------------------------------------ text
 
-    def _match_text(self, keys: list[str]) -> _TextMatch:
+    def _match_text(self, words: list[_QueryWord]) -> _TextMatch:
         total = np.zeros(self.size, dtype=np.float32)
         matched_words = np.zeros(self.size, dtype=np.int8)
         weights = 0.0
         unmatched = []
-        for position, key in enumerate(keys):
-            expansions = self.vocabulary.expand(key)
+        for position, read in enumerate(words):
+            expansions = read.expansions
             if not expansions:
                 unmatched.append(position)
                 weights += math.log1p(max(self.size, 1))
                 continue
-            best = np.zeros(self.size, dtype=np.float32)
-            for term, similarity in expansions.items():
-                start, stop = self.posting_offsets[term], self.posting_offsets[term + 1]
-                offers = self.posting_offers[start:stop]
-                scores = self.posting_weights[start:stop] * np.float32(similarity)
-                best[offers] = np.maximum(best[offers], scores)
+            best = self._best_scores(expansions)
             # A query word weighs as much as the rarest meaning it was read as.
             weight = float(self.idf[max(expansions, key=expansions.__getitem__)])
             total += best * np.float32(weight)
             weights += weight
             matched_words += best > 0
-        score = np.round(total / np.float32(weights), 1)
-        return _TextMatch(score, matched_words == len(keys), matched_words > 0, unmatched)
+        score = np.round(total / np.float32(max(weights, 1e-9)), 1)
+        return _TextMatch(score, matched_words == len(words), matched_words > 0, unmatched)
+
+    def _best_scores(self, expansions: dict[int, float]) -> np.ndarray:
+        """Per offer, the best of (field weight × similarity) over the expansions."""
+        best = np.zeros(self.size, dtype=np.float32)
+        for term, similarity in expansions.items():
+            start, stop = self.posting_offsets[term], self.posting_offsets[term + 1]
+            offers = self.posting_offers[start:stop]
+            scores = _WEIGHT_BY_CODE[self.posting_fields[start:stop]] * np.float32(similarity)
+            best[offers] = np.maximum(best[offers], scores)
+        return best
 
     # ------------------------------------------------------------ filters
 
@@ -357,7 +519,11 @@ class SearchIndex:
         filters: SearchFilters,
         now: datetime,
         window: tuple[datetime, datetime] | None,
+        limit: int = 0,
     ) -> _Found:
+        """The offers the text and filters let through; with a `limit`, and nothing that
+        depends on sessions but their order, only those that can reach the first `limit`
+        places get their session facts (`total` still counts them all)."""
         mask = np.ones(self.size, dtype=bool) if text is None else text.any_word.copy()
         if filters.free_only:
             mask &= self.free
@@ -372,7 +538,14 @@ class SearchIndex:
         if filters.category_id is not None:
             mask &= self._members(self.category_offers, filters.category_id)
         positions = np.flatnonzero(mask)
-        return self._session_facts(positions, filters, now, window)
+        total = positions.size
+        by_text_alone = window is None and not filters.step_free_only and filters.near is None
+        if text is None or not by_text_alone or total <= limit or limit <= 0:
+            return self._session_facts(positions, filters, now, window)
+        primary = _primary_key(text, positions)
+        threshold = np.partition(primary, limit - 1)[limit - 1]
+        found = self._session_facts(positions[primary <= threshold], filters, now, window)
+        return replace(found, total=total)
 
     def _members(self, groups: dict[int, np.ndarray], key: int) -> np.ndarray:
         members = np.zeros(self.size, dtype=bool)
@@ -415,7 +588,7 @@ class SearchIndex:
             keep = next_start != NO_SESSION
             positions, next_start = positions[keep], next_start[keep]
             distance = None if distance is None else distance[keep]
-        return _Found(positions, next_start, distance)
+        return _Found(positions.size, positions, next_start, distance)
 
     # ------------------------------------------------------------ ranking
 
@@ -429,7 +602,7 @@ class SearchIndex:
             all_words = text.all_words[positions]
             score = text.score[positions]
             if found.distance is None:
-                keys.append(np.where(all_words, 0.0, 1000.0) - score)
+                keys.append(_primary_key(text, positions))
             else:
                 keys += [np.where(all_words, 0.0, 1e6) + found.distance, -score]
         elif found.distance is not None:
@@ -460,19 +633,23 @@ class SearchIndex:
 
     def _suggest(
         self,
-        terms: QueryTerms,
+        words: list[_QueryWord],
         text: _TextMatch | None,
         filters: SearchFilters,
         now: datetime,
         window: tuple[datetime, datetime] | None,
+        locale: str | None,
     ) -> Suggestions:
         spellings: list[str] = []
         if text is not None:
             for position in text.unmatched:
-                cyrillic = is_cyrillic(terms.words[position])
-                for term in self.vocabulary.closest(terms.keys[position]):
-                    spelling = self.vocabulary.spelling(term, cyrillic)
-                    if spelling not in spellings:
+                read = words[position]
+                # The resident's language first, then the script the word was typed in.
+                scripts = list(dict.fromkeys([_locale_cyrillic(locale, read.word)]))
+                scripts += [] if is_cyrillic(read.word) in scripts else [is_cyrillic(read.word)]
+                for term, _ in self.vocabulary.closest(read.key):
+                    spelling = self.vocabulary.spelling(term, scripts)
+                    if spelling is not None and spelling not in spellings:
                         spellings.append(spelling)
         relax = []
         for name in filters.active():
@@ -482,9 +659,50 @@ class SearchIndex:
                 relax.append(name)
         return Suggestions(spellings[:MAX_SUGGESTIONS], relax)
 
+    def _nearest(
+        self,
+        words: list[_QueryWord],
+        filters: SearchFilters,
+        now: datetime,
+        window: tuple[datetime, datetime] | None,
+        limit: int,
+    ) -> list[SearchHit]:
+        """When nothing matches: the offers of the closest words, however far, that pass
+        the filters; failing those, the soonest offers that do."""
+        score = np.zeros(self.size, dtype=np.float32)
+        for read in words:
+            closest = dict(self.vocabulary.closest(read.key))
+            if closest:
+                score = np.maximum(score, self._best_scores(closest))
+        near = score > 0
+        text = _TextMatch(np.round(score, 1), near, near, [])
+        found = self._apply_filters(text, filters, now, window, limit)
+        if found.total == 0:
+            text, found = None, self._apply_filters(None, filters, now, window)
+        hits = self._rank(found, text, limit)
+        return [replace(hit, matched=Matched.SOME_WORDS) for hit in hits]
+
+
+def _match_quality(words: list[_QueryWord]) -> float:
+    """How well the query's words read as the catalogue's words: their mean best match."""
+    return sum(read.best for read in words) / len(words) if words else 0.0
+
+
+def _locale_cyrillic(locale: str | None, word: str) -> bool:
+    """Whether the resident's language is written in Cyrillic (unknown: as the word is)."""
+    if locale is None:
+        return is_cyrillic(word)
+    return locale.split("-")[0] in {"ru", "uk", "be", "kk", "bg", "sr"}
+
+
+def _primary_key(text: _TextMatch, positions: np.ndarray) -> np.ndarray:
+    """The first ranking key: offers matching every word first, then by score."""
+    return np.where(text.all_words[positions], 0.0, 1000.0) - text.score[positions]
+
 
 @dataclass(frozen=True)
 class _Found:
+    total: int  # offers that pass, of which `positions` may be only those that can rank
     positions: np.ndarray  # offer positions, ascending
     next_start: np.ndarray  # epoch seconds or NO_SESSION
     distance: np.ndarray | None  # km, inf when unknown; only with `near`
@@ -569,16 +787,20 @@ class _IndexBuilder:
             for provider_id, name in snapshot.provider_names.items()
         }
         venue_terms = {venue.id: self._terms(venue.name.values()) for venue in snapshot.venues}
+        address_terms = {venue.id: self._terms(venue.address.values()) for venue in snapshot.venues}
+        festival_terms = {
+            festival_id: self._terms(title.values())
+            for festival_id, title in snapshot.festival_titles.items()
+        }
         kind_terms = {kind: self._terms([words]) for kind, words in KIND_WORDS.items()}
         online_terms, free_terms = self._terms([ONLINE_WORDS]), self._terms([FREE_WORDS])
         offer_venues: dict[int, set[int]] = {}
         for session in snapshot.sessions:
             if session.venue_id is not None:
                 offer_venues.setdefault(session.offer_id, set()).add(session.venue_id)
+        offer_audience = self._audiences()
         for position, offer in enumerate(snapshot.offers):
-            venues = [
-                term for venue in offer_venues.get(offer.id, ()) for term in venue_terms[venue]
-            ]
+            venues = offer_venues.get(offer.id, ())
             attributes = [
                 *kind_terms[offer.kind],
                 *(online_terms if offer.format != OfferFormat.IN_PERSON else ()),
@@ -590,11 +812,21 @@ class _IndexBuilder:
                     (IndexedField.TITLE, self._terms(offer.title.values())),
                     (IndexedField.KEYWORD, self._terms(offer.keywords)),
                     (IndexedField.PROVIDER, provider_terms.get(offer.provider_id, [])),
-                    (IndexedField.VENUE, venues),
+                    (IndexedField.FESTIVAL, festival_terms.get(offer.festival_id or 0, [])),
+                    (IndexedField.VENUE, [t for venue in venues for t in venue_terms[venue]]),
                     (IndexedField.ATTRIBUTE, attributes),
+                    (
+                        IndexedField.AUDIENCE,
+                        [*offer_audience.get(offer.id, ()), *self._ages(offer)],
+                    ),
+                    (IndexedField.ADDRESS, [t for venue in venues for t in address_terms[venue]]),
+                    (
+                        IndexedField.DESCRIPTION,
+                        self._terms(offer.description.values(), remember=False),
+                    ),
                 ],
             )
-        vocabulary, offsets, posting_offers, posting_weights = self._postings()
+        vocabulary, offsets, posting_offers, posting_fields = self._postings()
         document_frequency = np.diff(offsets).astype(np.float64)
         offers = snapshot.offers
         language_codes: dict[str, int] = {}
@@ -606,7 +838,7 @@ class _IndexBuilder:
             vocabulary=vocabulary,
             posting_offsets=offsets,
             posting_offers=posting_offers,
-            posting_weights=posting_weights,
+            posting_fields=posting_fields,
             idf=np.log1p(len(offers) / np.maximum(document_frequency, 1)),
             free=np.array([offer.price_minor == 0 for offer in offers], dtype=bool),
             formats=np.array([_FORMAT_CODES[offer.format] for offer in offers], dtype=np.int8),
@@ -627,14 +859,42 @@ class _IndexBuilder:
             venues=self._venues(),
         )
 
-    def _terms(self, texts: Iterable[str]) -> list[int]:
+    def _terms(self, texts: Iterable[str], *, remember: bool = True) -> list[int]:
+        """Vocabulary ids of the texts' words; texts that repeat across offers (keywords,
+        names) are remembered, descriptions are not."""
         found = []
         for text in texts:
             terms = self.text_terms.get(text)
             if terms is None:
                 words = (self._term(word) for word in index_words(text))
-                terms = self.text_terms[text] = [term for term in words if term is not None]
+                terms = [term for term in words if term is not None]
+                if remember:
+                    self.text_terms[text] = terms
             found += terms
+        return found
+
+    def _audiences(self) -> dict[int, list[int]]:
+        """Per offer id: the words of its tracks' titles and of their categories' titles."""
+        snapshot = self.snapshot
+        audiences: dict[int, list[int]] = {}
+        for row in snapshot.tracks:
+            titles = [
+                *snapshot.track_titles.get(row.track_id, {}).values(),
+                *snapshot.category_titles.get(row.category_id, {}).values(),
+            ]
+            audiences.setdefault(row.offer_id, []).extend(self._terms(titles))
+        return audiences
+
+    def _ages(self, offer: OfferFacts) -> list[int]:
+        """Words for who the offer's ages are: children, teenagers, seniors."""
+        low, high = offer.age_min or 0, 999 if offer.age_max is None else offer.age_max
+        found = []
+        if low <= 12 and high <= 14:
+            found += self._terms([CHILDREN_WORDS])
+        if low >= 11 and high <= 19:
+            found += self._terms([TEENAGER_WORDS])
+        if low >= 55:
+            found += self._terms([SENIOR_WORDS])
         return found
 
     def _term(self, word: str) -> int | None:
@@ -686,8 +946,9 @@ class _IndexBuilder:
         offsets = np.searchsorted(packed, np.arange(len(keys) + 1, dtype=np.int64) << 40)
         # Casting keeps the low bits: offer positions fit 32 bits, field codes 8.
         offers = (packed >> 8).astype(np.int32)
-        weights = _WEIGHT_BY_CODE[packed.astype(np.int8)]
-        return _Vocabulary.build(keys, spellings), offsets, offers, weights
+        fields = packed.astype(np.int8)
+        vocabulary = _Vocabulary.build(keys, spellings, self.snapshot.synonyms)
+        return vocabulary, offsets, offers, fields
 
     def _groups(self, pairs: Iterable[tuple[int, int]]) -> dict[int, np.ndarray]:
         groups: dict[int, list[int]] = {}

@@ -1,4 +1,5 @@
-"""Words of catalogue texts and of residents' queries, folded so that spellings meet.
+"""Words of catalogue texts and of residents' queries, folded so that spellings meet; and
+queries typed with the wrong keyboard layout read back.
 
 Every word gets a *search key*: a Latin spelling in which the usual ways of writing a
 Russian word in Latin letters coincide. "английский", "anglijskij", "angliyskiy" and
@@ -25,6 +26,23 @@ STOP_WORDS = frozenset(
     в во на с со к ко по за из от до о об у и а или для при про как что это мой свой все всех
     хочу где когда
     """.split()  # noqa: SIM905 (a list literal of 57 words is harder to read)
+)
+# Words of a question or a wish around what a resident looks for: "где научиться рисовать",
+# "хочу пойти на курсы", "how to learn drawing". They are searched only when a query has
+# nothing else; otherwise they neither rank offers nor match titles that merely contain them
+# ("Научи тому, что умеешь"). Compared by word form (`catalogue.search.forms`), so
+# "научиться", "научусь" and "научился" are one word here.
+WEAK_WORDS = frozenset(
+    """
+    хочу хотел хотела хотим хотелось бы можно ли нужно надо есть какие какой какая какое
+    куда кто чему чем зачем почему сколько найти ищу искать пойти сходить записаться попасть
+    научиться учиться научить изучать изучить освоить узнать заниматься занятия занятие
+    мне нам себя себе ребенка ребенку сыну дочке ваш ваши там тут здесь сейчас очень стать
+    учат обучают научат записать люди людей людям человек начать начинать
+    learn learning study studying want would like can could where which who find looking
+    lessons classes class take join do does doing get some any there near me please become
+    teach teaches people person start starting
+    """.split()  # noqa: SIM905
 )
 
 # One Latin spelling per Cyrillic letter, already in the folded form of `_LATIN_FOLDS`.
@@ -116,6 +134,8 @@ def index_words(text: str) -> list[str]:
         found += parts
         if len(parts) > 1:
             found.append("".join(parts))
+        for part in parts:
+            found += compound_parts(part)
     return found
 
 
@@ -148,3 +168,51 @@ STOP_KEYS = frozenset(search_key(word) for word in STOP_WORDS)
 
 def is_cyrillic(text: str) -> bool:
     return any("а" <= char <= "я" for char in normalise(text))
+
+
+# ---------------------------------------------------------------- the wrong keyboard layout
+
+# The Russian ЙЦУКЕН keys over the English QWERTY ones: "hj,jnjnt[ybrf" typed with the
+# English layout on is "робототехника", "сруыы" typed with the Russian layout is "chess".
+_QWERTY = "`qwertyuiop[]asdfghjkl;'zxcvbnm,./" + '~QWERTYUIOP{}ASDFGHJKL:"ZXCVBNM<>?'
+_JCUKEN = "ёйцукенгшщзхъфывапролджэячсмитьбю." + "ЁЙЦУКЕНГШЩЗХЪФЫВАПРОЛДЖЭЯЧСМИТЬБЮ,"
+_TO_CYRILLIC = str.maketrans(_QWERTY, _JCUKEN)
+_TO_LATIN = str.maketrans(_JCUKEN[:-1] + _JCUKEN[34:-1], _QWERTY[:-1] + _QWERTY[34:-1])
+
+
+def other_layout(text: str) -> str | None:
+    """`text` as it would read had it been typed with the other keyboard layout, or None
+    when it mixes scripts or has no letters (nothing to read another way)."""
+    latin = any("a" <= char <= "z" for char in text.casefold())
+    cyrillic = is_cyrillic(text)
+    if latin == cyrillic:
+        return None
+    return text.translate(_TO_CYRILLIC if latin else _TO_LATIN)
+
+
+# ---------------------------------------------------------------- compound words
+
+# Combining forms that start compound words: "экотропа" is "эко" + "тропа", "фотопрогулка"
+# is "фото" + "прогулка". A word that starts with one is also indexed and searched as its
+# two parts, so "экотропа" meets "экомаршрут" through "эко" and a synonym of "тропа".
+COMBINING_FORMS = (
+    "эко", "био", "гео", "арт", "фото", "видео", "аудио", "авто", "агро", "техно", "медиа",
+    "мини", "микро", "макро", "нейро", "кибер", "мульти", "бизнес", "кино", "теле", "радио",
+    "eco", "bio", "geo", "art", "photo", "video", "audio", "auto", "agro", "techno", "media",
+    "mini", "micro", "macro", "neuro", "cyber", "multi", "tele", "radio",
+)  # fmt: skip
+_MIN_COMPOUND_REST = 4
+
+
+_COMPOUND = re.compile(
+    "^({})(.{{{},}})$".format(
+        "|".join(sorted(COMBINING_FORMS, key=len, reverse=True)), _MIN_COMPOUND_REST
+    )
+)
+
+
+@lru_cache(maxsize=1 << 16)
+def compound_parts(word: str) -> list[str]:
+    """The combining form and the rest of a compound word, or [] when it is not one."""
+    match = _COMPOUND.match(word)
+    return list(match.groups()) if match else []

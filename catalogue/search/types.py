@@ -7,6 +7,7 @@ handlers and screens, without loading numpy and rapidfuzz before the first searc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field
 from dataclasses import fields
 from datetime import date
 from datetime import datetime
@@ -105,12 +106,24 @@ class Suggestions:
     relax_filters: list[str]
 
 
+class Correction(StrEnum):
+    """How the words searched differ from the words typed."""
+
+    LAYOUT = "layout"  # typed with the other keyboard layout: "hj,jnjnt[ybrf"
+    SPELLING = "spelling"  # nothing matched as typed; the closest words did: "фестевыль"
+
+
 @dataclass(frozen=True)
 class SearchResults:
     hits: list[SearchHit]
     total: int  # matching offers, of which `hits` are the first `limit`
     note: QueryNote | None = None
     suggestions: Suggestions | None = None
+    # The text searched instead of the query ("Showing results for «…»"), and why.
+    searched: str | None = None
+    correction: Correction | None = None
+    # Nothing matched, even corrected: `hits` are the nearest offers, not matches.
+    nearest: bool = False
 
 
 # ---------------------------------------------------------------- what the index is built from
@@ -128,6 +141,8 @@ class OfferFacts:
     age_max: int | None
     price_minor: int
     provider_id: int
+    description: Translations = field(default_factory=dict)
+    festival_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +152,7 @@ class VenueFacts:
     latitude: float | None
     longitude: float | None
     step_free: bool
+    address: Translations = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -171,3 +187,7 @@ class CatalogueSnapshot:
     venues: list[VenueFacts]
     sessions: list[SessionFacts]  # upcoming, not cancelled
     tracks: list[TrackMembership]
+    festival_titles: dict[int, Translations] = field(default_factory=dict)
+    track_titles: dict[int, Translations] = field(default_factory=dict)
+    category_titles: dict[int, Translations] = field(default_factory=dict)
+    synonyms: list[list[str]] = field(default_factory=list)  # groups of words

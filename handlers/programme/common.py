@@ -36,8 +36,12 @@ from catalogue.programme import parse_end
 from catalogue.programme import parse_start
 from catalogue.programme import programme_counts
 from catalogue.programme import upcoming_sessions
+from catalogue.text_policy import bounded_id
 
 Event = Message | CallbackQuery
+# A pressed choice that names a row or a number: only one a database column holds (a forged
+# "²" or a 20-digit number matches no handler and meets the stale-button answer).
+PICKED_NUMBER = FormPick.filter(F.value.func(bounded_id))
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,7 @@ def ask_when(router: Router, starts: State, ends: State, then: NextStep) -> None
         await then(message, desk)
 
     async def picked_length(callback: CallbackQuery, callback_data: FormPick, desk: Desk) -> None:
-        minutes = int(callback_data.value)
+        minutes = bounded_id(callback_data.value) or 0
         if not 0 < minutes <= 24 * 60:  # no button offers it
             await callback.answer(ui.form_error("end"))
             return
@@ -131,6 +135,4 @@ def ask_when(router: Router, starts: State, ends: State, then: NextStep) -> None
 
     router.message.register(got_start, StateFilter(starts), TYPED)
     router.message.register(got_end, StateFilter(ends), TYPED)
-    router.callback_query.register(
-        picked_length, StateFilter(ends), FormPick.filter(F.value.isdigit())
-    )
+    router.callback_query.register(picked_length, StateFilter(ends), PICKED_NUMBER)

@@ -29,7 +29,8 @@ from handlers.programme.common import Event
 
 router = Router(name=__name__)
 
-MAX_UPLOAD_BYTES = 5 * 2**20
+# The Bot API hands a bot files of up to 20 MB; IMPORT_MAX_BYTES may be lower.
+TELEGRAM_DOWNLOAD_BYTES = 20 * 2**20
 
 
 @router.message(Command("import"))
@@ -51,10 +52,11 @@ async def ask_for_file(event: Event, desk: Desk, callback_data: ImportFile | Non
 async def import_upload(message: Message, bot: Bot, desk: Desk) -> None:
     document = message.document
     assert document is not None
-    if document.file_size and document.file_size > MAX_UPLOAD_BYTES:
+    most = min(desk.settings.import_max_bytes, TELEGRAM_DOWNLOAD_BYTES)
+    if document.file_size and document.file_size > most:
         await message.answer(
             _("The file is too big: up to {megabytes} MB, please.").format(
-                megabytes=MAX_UPLOAD_BYTES // 2**20
+                megabytes=f"{most / 2**20:.3g}"
             )
         )
         return
@@ -81,7 +83,7 @@ async def import_upload(message: Message, bot: Bot, desk: Desk) -> None:
 
 async def _report_problems(message: Message, error: CatalogueImportError) -> None:
     """The first problems in the chat, and every one of them in a file when there are more."""
-    await message.answer(ui.import_failed(error.errors))
+    await message.answer(ui.import_failed(error.errors, error.total))
     if len(error.errors) > ui.REPORT_LINES:
         report_file = BufferedInputFile(ui.error_report_file(error.errors), "import-errors.txt")
         await message.answer_document(report_file)

@@ -35,7 +35,6 @@ from catalogue.models import OfferFormat
 from catalogue.models import OfferKind
 from catalogue.models import Provider
 from catalogue.models import utc_now
-from catalogue.programme import clean_typed
 from catalogue.programme import external_id_of
 from catalogue.programme import festival_choices
 from catalogue.programme import new_external_id
@@ -47,6 +46,11 @@ from catalogue.programme import provider_choices
 from catalogue.programme import save_offer
 from catalogue.programme import usual_currency
 from catalogue.programme import validated_offer
+from catalogue.text_policy import bounded_id
+from catalogue.text_policy import limits
+from catalogue.text_policy import multi_line
+from catalogue.text_policy import one_line
+from handlers.programme.common import PICKED_NUMBER
 from handlers.programme.common import Desk
 from handlers.programme.common import Event
 
@@ -185,8 +189,8 @@ async def _preview_offer(event: Event, desk: Desk) -> None:
 
 @router.message(StateFilter(OfferForm.title), TYPED)
 async def got_title(message: Message, desk: Desk) -> None:
-    title = " ".join(clean_typed(message.text or "").split())
-    if not 3 <= len(title) <= 200:
+    title = one_line(message.text or "")
+    if not 3 <= len(title) <= limits().title_length:
         await message.answer(ui.form_error("title"))
         return
     data = await desk.state.get_data()
@@ -218,8 +222,8 @@ async def narrow_providers(message: Message, desk: Desk) -> None:
     await ask(message, desk, OfferForm.provider.state, message.text or "")
 
 
-@router.callback_query(StateFilter(OfferForm.provider), FormPick.filter(F.value.isdigit()))
-@router.callback_query(StateFilter(OfferForm.festival), FormPick.filter(F.value.isdigit()))
+@router.callback_query(StateFilter(OfferForm.provider), PICKED_NUMBER)
+@router.callback_query(StateFilter(OfferForm.festival), PICKED_NUMBER)
 async def picked_row(
     callback: CallbackQuery, callback_data: FormPick, callback_answer: CallbackAnswer, desk: Desk
 ) -> None:
@@ -227,7 +231,7 @@ async def picked_row(
     model, field = (
         (Provider, "provider") if step == OfferForm.provider.state else (Festival, "festival")
     )
-    external_id = await external_id_of(desk.session, model, int(callback_data.value))
+    external_id = await external_id_of(desk.session, model, bounded_id(callback_data.value))
     if external_id is None:
         callback_answer.text = _("This choice no longer exists.")
         await ask(callback, desk, step)
@@ -246,7 +250,11 @@ async def got_description(event: Event, desk: Desk) -> None:
     data = await desk.state.get_data()
     descriptions = dict(data["draft"].get("description") or {})
     if isinstance(event, Message):
-        descriptions[desk.viewer.locale] = clean_typed(event.text or "").strip()[:3000]
+        description = multi_line(event.text or "")
+        if len(description) > limits().text_length:
+            await event.answer(ui.form_error("description"))
+            return
+        descriptions[desk.viewer.locale] = description
     else:
         descriptions.pop(desk.viewer.locale, None)
     await _keep(event, desk, description=descriptions)

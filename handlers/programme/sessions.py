@@ -31,6 +31,8 @@ from catalogue.programme import save_session
 from catalogue.programme import validated_session
 from catalogue.programme import venue_by_id
 from catalogue.programme import venue_choices
+from catalogue.text_policy import bounded_id
+from handlers.programme.common import PICKED_NUMBER
 from handlers.programme.common import Desk
 from handlers.programme.common import Event
 from handlers.programme.common import ask_when
@@ -59,12 +61,12 @@ async def _ask_venue(event: Event, desk: Desk) -> None:
 ask_when(router, SessionForm.starts, SessionForm.ends, then=_ask_venue)
 
 
-@router.callback_query(StateFilter(SessionForm.venue), FormPick.filter(F.value.isdigit()))
+@router.callback_query(StateFilter(SessionForm.venue), PICKED_NUMBER)
 @router.callback_query(StateFilter(SessionForm.venue), FormPick.filter(F.value == ui.NONE))
 async def got_venue(
     callback: CallbackQuery, callback_data: FormPick, callback_answer: CallbackAnswer, desk: Desk
 ) -> None:
-    venue_id = None if callback_data.value == ui.NONE else int(callback_data.value)
+    venue_id = None if callback_data.value == ui.NONE else bounded_id(callback_data.value)
     if venue_id is not None and await venue_by_id(desk.session, venue_id) is None:
         callback_answer.text = _("This choice no longer exists.")
         await _ask_venue(callback, desk)
@@ -103,11 +105,10 @@ async def _ask_capacity(event: Event, desk: Desk) -> None:
 async def got_capacity(event: Event, desk: Desk) -> None:
     capacity = None
     if isinstance(event, Message):
-        text = (event.text or "").strip()
-        if not text.isdigit() or not 0 < int(text) <= 100_000:
+        capacity = bounded_id(event.text or "")
+        if capacity is None or capacity > 100_000:
             await event.answer(ui.form_error("capacity"))
             return
-        capacity = int(text)
     await desk.state.update_data(capacity=capacity)
     await desk.state.set_state(SessionForm.confirm)
     await _preview_session(event, desk)

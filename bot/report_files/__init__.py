@@ -14,6 +14,7 @@ import gettext
 import gzip
 import io
 from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
@@ -35,6 +36,7 @@ from bot.i18n import compile_catalogues
 from catalogue.checkin.tables import AgeBand
 from catalogue.models import translated
 from catalogue.reports import UNKNOWN
+from catalogue.reports import FeedbackComment
 from catalogue.reports import Report
 from catalogue.reports import ReportScope
 from catalogue.reports import ScopeError
@@ -43,12 +45,16 @@ from catalogue.reports import ScopeProblem
 from catalogue.reports import aggregates_csv
 from catalogue.reports import attendance_csv
 from catalogue.reports import build_report
+from catalogue.reports import comments_csv
+from catalogue.reports import feedback_comments
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
 MESSAGE_LIMIT = 4096  # Telegram's limit on a message's text: the summary is one message
 BREAKDOWN_ITEMS = 8  # per dimension in the summary; the CSV has all
+COMMENTS_SHOWN = 3  # the latest comments in the summary; the comments CSV has all
+COMMENT_LENGTH = 200
 GZIP_ABOVE = 20 * 2**20  # bytes: a bigger CSV goes out gzipped (Telegram takes up to 50 MB)
 
 
@@ -103,6 +109,20 @@ class ReportFiles:
     attendance_name: str
     aggregates_csv: bytes
     aggregates_name: str
+    comments_csv: bytes  # the residents' comments on the scope's sessions (no one named)
+    comments_name: str
+    comments: int
+
+    def files(self) -> list[tuple[str, bytes]]:
+        """The documents beside the summary: the chart, the CSVs (comments only if any)."""
+        files = [
+            (self.chart_name, self.chart_png),
+            (self.attendance_name, self.attendance_csv),
+            (self.aggregates_name, self.aggregates_csv),
+        ]
+        if self.comments:
+            files.append((self.comments_name, self.comments_csv))
+        return files
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -153,7 +173,7 @@ def _breakdown(dimension: str, counts: dict[str, int], locale: str) -> str:
     return " · ".join(items) if items else "—"
 
 
-def summary(report: Report, reader: Reader) -> str:
+def summary(report: Report, reader: Reader, comments: Sequence[FeedbackComment] = ()) -> str:
     locale = reader.locale
     _ = translator(locale)
     lines = [
@@ -195,10 +215,30 @@ def summary(report: Report, reader: Reader) -> str:
         + _("By district of the venue: {items}").format(
             items=_breakdown("district", report.by_district, locale)
         ),
+        *_comments(comments, reader),
         "",
         _("Attendance counts visits; no person is named in these files."),
     ]
     return _shorten("\n".join(lines), MESSAGE_LIMIT)
+
+
+def _comments(comments: Sequence[FeedbackComment], reader: Reader) -> list[str]:
+    """The latest comments, shortened; all of them are in the comments CSV."""
+    if not comments:
+        return []
+    _ = translator(reader.locale)
+    lines = [
+        "",
+        "💬 " + _("Comments: {count} (all in the comments file)").format(count=len(comments)),
+    ]
+    for item in comments[:COMMENTS_SHOWN]:
+        when = format_date(
+            item.session_start.astimezone(reader.zone), "d MMM", locale=reader.locale
+        )
+        title = _shorten(translated(item.offer_title, reader.locale), 40)
+        text = _shorten(" ".join(item.comment.split()), COMMENT_LENGTH)
+        lines.append(f"• {escape(title)}, {when}, {'⭐' * item.score}: «{escape(text)}»")
+    return lines
 
 
 def _no_shows(report: Report, locale: str) -> str:
@@ -297,6 +337,7 @@ async def make_report_files(
 ) -> ReportFiles:
     """Everything `/report` sends and `learncity report` writes, in the reader's language."""
     report = await build_report(session, scope, reader.zone, now, reader.locale)
+    comments = await feedback_comments(session, scope, reader.zone)
     labels = chart_labels(report, reader)
     chart = await asyncio.to_thread(chart_png, report, labels)
     attendance = await attendance_csv(session, scope, reader.zone, reader.locale)
@@ -305,13 +346,16 @@ async def make_report_files(
         attendance = await asyncio.to_thread(gzip.compress, attendance)  # off the event loop
         attendance_name += ".gz"
     return ReportFiles(
-        summary=summary(report, reader),
+        summary=summary(report, reader, comments),
         chart_png=chart,
         chart_name=f"attendance-{scope.slug()}.png",
         attendance_csv=attendance,
         attendance_name=attendance_name,
         aggregates_csv=aggregates_csv(report),
         aggregates_name=f"aggregates-{scope.slug()}.csv",
+        comments_csv=comments_csv(comments, reader.zone, reader.locale),
+        comments_name=f"comments-{scope.slug()}.csv",
+        comments=len(comments),
     )
 
 

@@ -1,0 +1,81 @@
+"""After check-ins: completions recorded, and the residents told through the outbox.
+
+A volunteer's check-in happens in the volunteer's chat, not the resident's, so what follows for
+the resident goes through the outbox (durable, sent in their language): a note of each track or
+festival they have just completed (kind "completed", one per completion), and, for a resident
+never asked, the invitation to tell about themselves (kind "about_me", once: it counts as the
+asking). A resident who checks themselves in is shown their completions at once instead
+(handlers/checkin_resident.py), and gets the invitation through the outbox too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogue.checkin.tables import CheckIn
+from catalogue.learners.facts import mark_asked_many
+from catalogue.learners.tables import Completion
+from catalogue.learners.tracks import record_completions
+from catalogue.models import Resident
+from catalogue.outbox.messages import NewMessage
+from catalogue.outbox.messages import enqueue_many
+
+COMPLETED = "completed"  # outbox kinds
+ABOUT_ME = "about_me"
+
+
+async def residents_of_entry(session: AsyncSession, entry_id: int | None) -> list[int]:
+    """The residents one volunteer action checked in."""
+    if entry_id is None:
+        return []
+    found = await session.scalars(select(CheckIn.resident_id).where(CheckIn.entry_id == entry_id))
+    return sorted(set(found))
+
+
+async def follow_up_check_ins(
+    session: AsyncSession, resident_ids: Iterable[int], now: datetime, *, in_chat: bool = False
+) -> list[Completion]:
+    """Record completions of residents just checked in and queue what they are told;
+    `in_chat`: the resident is in the chat (a self check-in), and the caller shows them their
+    new completions at once, so those are not queued."""
+    residents = sorted(set(resident_ids))
+    if not residents:
+        return []
+    new = await record_completions(session, residents)
+    newly_asked = await mark_asked_many(session, residents, now)
+    chats = dict(
+        (
+            await session.execute(
+                select(Resident.id, Resident.telegram_id).where(Resident.id.in_(residents))
+            )
+        ).all()
+    )
+    messages = [
+        NewMessage(
+            kind=COMPLETED,
+            chat_id=chats[completion.resident_id],
+            dedupe_key=f"{COMPLETED}:{completion.id}",
+            due_at=now,
+            payload={"completion_id": completion.id},
+            resident_id=completion.resident_id,
+        )
+        for completion in new
+        if completion.resident_id in chats and not in_chat
+    ]
+    messages += [
+        NewMessage(
+            kind=ABOUT_ME,
+            chat_id=chats[resident_id],
+            dedupe_key=f"{ABOUT_ME}:{resident_id}",
+            due_at=now,
+            resident_id=resident_id,
+        )
+        for resident_id in newly_asked
+        if resident_id in chats
+    ]
+    await enqueue_many(session, messages)
+    return new
