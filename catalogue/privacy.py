@@ -5,16 +5,30 @@ foreign key to `resident` (discovered from `SQLModel.metadata`, so a table added
 feature is exported and forgotten without a change here), and their team membership, which
 names them by Telegram id.
 
-Forgetting deletes all of that, with one exception kept anonymous: messages of organisers'
-broadcasts already sent, failed or skipped stay as rows without resident, chat or content, so
-a broadcast's counts ("sent to 1,204 residents") do not change. Broadcasts and invitations a
-team member made stay too, as the city's records, and so does every row whose link to the
-resident is ON DELETE SET NULL (a completed track): the link is set to NULL.
+Forgetting deletes all of that, except what the city's reports count, which stays anonymous:
+
+* **Attendance** (`COUNTED`): their check-ins, their feedback scores and their seats at sessions
+  that have started are moved to an anonymous stand-in, a new `resident` row with a new id, a
+  random Telegram id no real chat can have (below -2**53), no settings, inactive (so nothing
+  is ever sent to it). What the person told about themselves goes: the age band and the
+  category on each check-in, the comments. So unique learners (distinct
+  `check_in.resident_id`), attendances, first-time learners, registrations and no-shows, and
+  feedback do not change; the breakdowns by age band, category, gender, district and group
+  count them as "not told". The stand-in cannot be traced back: its id is new, its Telegram
+  id random, and every row that named the person (pass code, answers, survey, certificates,
+  subscriptions) is deleted.
+* Messages of organisers' broadcasts already sent, failed or skipped stay as rows without
+  resident, chat or content, so a broadcast's counts ("sent to 1,204 residents") hold.
+* Broadcasts and invitations a team member made stay, as the city's records, and so does every
+  row whose link to the resident is ON DELETE SET NULL (a completed track): the link is set
+  to NULL.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
@@ -37,6 +51,9 @@ from catalogue.team import forget_member
 
 RESIDENT_TABLE = "resident"
 EXPORT_FORMAT = 1
+
+# Telegram ids have at most 52 significant bits: a stand-in's is below all of them.
+STAND_IN_CHAT_LIMIT = -(2**53)
 
 
 def personal_links() -> list[tuple[sa.Table, sa.Column[Any]]]:
@@ -124,6 +141,66 @@ class Forgotten:
         return sum(self.deleted.values())
 
 
+def _has_started(table: sa.Table, now: datetime) -> sa.ColumnElement[bool]:
+    """Seats of sessions still to come are given up, so someone else can take them."""
+    from catalogue.models import OfferSession
+
+    started = select(OfferSession.id).where(OfferSession.starts_at <= now)
+    return table.c.session_id.in_(started)
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A table the reports count: its rows of a forgotten resident move to the stand-in, with
+    `emptied` columns set to NULL, the rows `kept_if` selects (all when None)."""
+
+    emptied: tuple[str, ...] = ()
+    kept_if: Callable[[sa.Table, datetime], sa.ColumnElement[bool]] | None = None
+
+
+COUNTED: dict[str, Counted] = {
+    "check_in": Counted(emptied=("age_band", "category_id")),
+    "session_feedback": Counted(emptied=("comment", "commented_at")),
+    "seat": Counted(kept_if=_has_started),
+}
+
+
+async def _stand_in(session: AsyncSession) -> int:
+    """A new anonymous resident to keep the person's attendance under (module docstring)."""
+    stand_in = Resident(
+        telegram_id=STAND_IN_CHAT_LIMIT - secrets.randbelow(2**62),
+        is_active=False,
+        reminder_offsets=[],
+        reminders_on=False,
+        announcements_on=False,
+    )
+    session.add(stand_in)
+    await session.flush()
+    assert stand_in.id is not None
+    return stand_in.id
+
+
+async def _keep_attendance(session: AsyncSession, resident: Resident, now: datetime) -> int:
+    """Move the rows `COUNTED` keeps to a stand-in (made only if there are any)."""
+    stand_in: int | None = None
+    moved = 0
+    for table, column in personal_links():
+        counted = COUNTED.get(table.name)
+        if counted is None:
+            continue
+        kept = column == resident.id
+        if counted.kept_if is not None:
+            kept = sa.and_(kept, counted.kept_if(table, now))
+        if not await session.scalar(select(sa.exists().where(kept))):
+            continue
+        if stand_in is None:
+            stand_in = await _stand_in(session)
+        values = {column.name: stand_in, **dict.fromkeys(counted.emptied)}
+        result = await session.execute(update(table).where(kept).values(values))
+        moved += result.rowcount or 0
+    return moved
+
+
 async def _anonymise_broadcast_history(session: AsyncSession, resident: Resident) -> int:
     """Broadcast messages already finished stay, nameless, so the broadcast's counts hold."""
     from catalogue.outbox.messages import OutboxMessage
@@ -151,13 +228,17 @@ async def _anonymise_broadcast_history(session: AsyncSession, resident: Resident
     return result.rowcount or 0
 
 
-async def forget_resident(session: AsyncSession, resident: Resident) -> Forgotten:
-    """Delete everything kept about the resident (see the module's docstring), in the caller's
-    transaction. If they write to the bot again, they start afresh as a new resident."""
+async def forget_resident(
+    session: AsyncSession, resident: Resident, now: datetime | None = None
+) -> Forgotten:
+    """Delete everything kept about the resident, keeping what reports count anonymous (see
+    the module's docstring), in the caller's transaction. If they write to the bot again,
+    they start afresh as a new resident."""
     from catalogue.outbox.messages import OutboxMessage
 
     report = Forgotten()
     report.anonymised = await _anonymise_broadcast_history(session, resident)
+    report.anonymised += await _keep_attendance(session, resident, now or utc_now())
     # Messages to their chat that are not tied to the resident row (e.g. a team notice).
     result = await session.execute(
         delete(OutboxMessage).where(OutboxMessage.chat_id == resident.telegram_id)

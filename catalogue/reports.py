@@ -35,6 +35,7 @@ from datetime import datetime
 from datetime import time
 from datetime import timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
@@ -112,7 +113,9 @@ def day_range(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, dateti
 _REFERENCE = re.compile(r"^#?[A-Za-z0-9_.:-]{1,80}$")
 
 
-async def _by_reference(session: AsyncSession, model: Any, reference: str) -> Any:
+async def find_by_reference(session: AsyncSession, model: Any, reference: str) -> Any:
+    """The `model` row (an offer, a track, a festival…) a person typed: its id ("#12" or "12")
+    or its `external_id`; None if there is none."""
     reference = reference.removeprefix("#")
     if reference.isascii() and reference.isdigit() and len(reference) < 10:
         found = await session.get(model, int(reference))
@@ -165,7 +168,7 @@ async def resolve_scope(session: AsyncSession, words: list[str], today: date) ->
         ScopeKind.FESTIVAL: Festival,
         ScopeKind.TRACK: Track,
     }[kind]
-    found = await _by_reference(session, model, words[1])
+    found = await find_by_reference(session, model, words[1])
     if found is None:
         raise ScopeError(ScopeProblem.NOT_FOUND, words[1])
     if kind is ScopeKind.SESSION:
@@ -529,6 +532,7 @@ _LATIN = dict(
 )  # fmt: skip
 
 
+@cache  # a city has a handful of districts, and a year's report asks for them per session
 def place_name(name: str, locale: str) -> str:
     """A district (a plain name in the catalogue, with no translations) in the report's
     language: as it is in Russian, romanised in any other ("Заречный" → "Zarechnyy")."""

@@ -142,4 +142,4 @@ async def languages_of(session: AsyncSession, telegram_ids: Iterable[int]) -> di
     rows = await session.execute(
         select(Resident.telegram_id, Resident.language).where(Resident.telegram_id.in_(wanted))
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())

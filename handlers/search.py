@@ -96,13 +96,16 @@ class ResidentSearch:
     async def new(self, event: Message | CallbackQuery, query: str) -> None:
         """A new query: keeps the filters the resident chose (near-me needs a fresh location)
         and is counted, anonymously, for the demand report (catalogue/search/demand.py)."""
-        previous = await self.saved() or {}
-        found = await self.show(event, {"query": query, "toggles": previous.get("toggles", [])})
+        data = await self.state.get_data()
+        previous = kept_search(data) or {}
+        saved = {"query": query, "toggles": previous.get("toggles", [])}
+        found, view = await self.results(saved)
         day = utc_now().astimezone(self.viewer.zone).date()
         met = found.total > 0 and not found.nearest
         key = await record_search(self.session, found.searched or query, met, day)
-        if key:
-            await self.state.update_data({DEMAND_KEY: {"key": key, "day": day.isoformat()}})
+        demand = {"key": key, "day": day.isoformat()} if key else None
+        await self.state.set_data(data | {SEARCH_KEY: saved, DEMAND_KEY: demand})
+        await show(event, view)
 
     async def opened(self) -> None:
         """A result of the last counted query was opened: counted once per query."""
@@ -114,8 +117,13 @@ class ResidentSearch:
 
     async def show(
         self, event: Message | CallbackQuery, saved: dict[str, Any], page: int = 0
-    ) -> SearchResults:
+    ) -> None:
         await self.state.update_data({SEARCH_KEY: saved})
+        _, view = await self.results(saved, page)
+        await show(event, view)
+
+    async def results(self, saved: dict[str, Any], page: int = 0) -> tuple[SearchResults, View]:
+        """The search kept in `saved`, and its screen at `page`."""
         index = await self.catalogue_search.refresh_if_stale(self.session)
         per_page = search_screens.RESULTS_PER_PAGE
         filters = self.filters(saved)
@@ -144,8 +152,7 @@ class ResidentSearch:
             toggles,
             has_track=self.resident.track_id is not None,
         )
-        await show(event, view)
-        return found
+        return found, view
 
     def filters(self, saved: dict[str, Any]) -> SearchFilters:
         toggles = set(saved.get("toggles", []))

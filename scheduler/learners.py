@@ -23,7 +23,7 @@ from catalogue.learners.tracks import completions_of
 from catalogue.models import Resident
 from catalogue.outbox.messages import OutboxMessage
 from scheduler.delivery import Outgoing
-from scheduler.renderers import _residents
+from scheduler.renderers import residents_of_messages
 from scheduler.rendering import RenderContext
 from scheduler.rendering import Rendered
 from scheduler.rendering import Renderer
@@ -38,7 +38,7 @@ def completion_renderer(draw: DrawCompletion) -> Renderer:
     async def render(
         session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
     ) -> dict[int, Rendered]:
-        residents = await _residents(session, rows)
+        residents = await residents_of_messages(session, rows)
         rendered: dict[int, Rendered] = {}
         for row in rows:
             resident = residents.get(row.resident_id or 0)
@@ -60,7 +60,7 @@ def unanswered_renderer(draw: DrawForResident, answered_among: AnsweredAmong) ->
     async def render(
         session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
     ) -> dict[int, Rendered]:
-        residents = await _residents(session, rows)
+        residents = await residents_of_messages(session, rows)
         done = await answered_among(session, list(residents))
         rendered: dict[int, Rendered] = {}
         for row in rows:

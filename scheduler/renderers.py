@@ -64,7 +64,10 @@ DrawAnnouncement = Callable[[Resident, Offer, OfferSession, str], Outgoing]
 DrawDigest = Callable[[Resident, str, OffersWithSession, OffersWithSession], Outgoing]
 
 
-async def _residents(session: AsyncSession, rows: list[OutboxMessage]) -> dict[int, Resident]:
+async def residents_of_messages(
+    session: AsyncSession, rows: list[OutboxMessage]
+) -> dict[int, Resident]:
+    """The residents outbox messages are for, by id (a message without one has none)."""
     ids = {row.resident_id for row in rows if row.resident_id is not None}
     if not ids:
         return {}
@@ -109,7 +112,7 @@ async def _render_about_sessions(
 ) -> dict[int, Rendered]:
     """Rows about a session, loaded in three queries; `decide` renders each whose resident
     and session are still there."""
-    residents = await _residents(session, rows)
+    residents = await residents_of_messages(session, rows)
     sessions = await sessions_by_id(session, _session_ids(rows))
     statuses = await _statuses(session, rows)
     rendered: dict[int, Rendered] = {}
@@ -270,7 +273,7 @@ def announcement_renderer(draw: DrawAnnouncement) -> Renderer:
     async def render(
         session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
     ) -> dict[int, Rendered]:
-        residents = await _residents(session, rows)
+        residents = await residents_of_messages(session, rows)
         offer_ids = {int(row.payload.get("offer_id", 0)) for row in rows}
         offers = await offers_by_id(session, offer_ids)
         first = await next_start_of(session, offer_ids, context.now)
@@ -305,7 +308,7 @@ def digest_renderer(draw: DrawDigest) -> Renderer:
     async def render(
         session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
     ) -> dict[int, Rendered]:
-        residents = await _residents(session, rows)
+        residents = await residents_of_messages(session, rows)
         rendered: dict[int, Rendered] = {}
         for row in rows:
             resident = residents.get(row.resident_id or 0)

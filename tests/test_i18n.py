@@ -25,7 +25,7 @@ def code_messages(tmp_path: Path) -> set[str]:
     template = tmp_path / "messages.pot"
     subprocess.run(
         [sys.executable, "-m", "babel.messages.frontend", "extract", "-k", "__",
-         "-o", str(template), *SOURCE_DIRS],
+         "-F", str(ROOT / "babel.cfg"), "-o", str(template), *SOURCE_DIRS],
         check=True, cwd=ROOT, capture_output=True,
     )  # fmt: skip
     with template.open("rb") as file:

@@ -130,7 +130,12 @@ async def test_pause_and_cancel_hold_from_the_moment_they_are_answered(
         delivered = len(resident_sends(api))
         assert delivered < RESIDENTS, "the cancel came in the middle"
         report = api.screen(ORGANISER)
-        assert re.search(rf"Delivered: {delivered}\b", report), report
+        sends = [
+            (call.method, call.params.get("chat_id"), call.ok)
+            for call in api.telegram.calls
+            if call.method.startswith("send") or call.method == "answerCallbackQuery"
+        ]
+        assert re.search(rf"Delivered: {delivered}\b", report), (report, sends)
         chats = [int(api.telegram.calls[index].params["chat_id"]) for index in resident_sends(api)]
         assert len(chats) == len(set(chats)), "nobody got it twice"
     finally:

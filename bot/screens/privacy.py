@@ -95,8 +95,9 @@ def confirm_forget() -> View:
                 "team if you have one. This cannot be undone."
             ),
             _(
-                "Anonymous counts stay (for example, how many people an announcement reached "
-                "or completed a track)."
+                "Anonymous counts stay: the sessions you came to and your scores still count, "
+                "without your name or your answers, and so do how many people an announcement "
+                "reached or completed a track."
             ),
         ]
     )

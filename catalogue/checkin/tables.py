@@ -6,7 +6,8 @@
 * `attendance_entry` is one volunteer action (a message of codes, a scan, a headcount) or one
   self check-in; a headcount is an anonymous number on an entry, no resident involved.
 * Check-ins, passes and feedback point at `resident` (ON DELETE CASCADE), so /forget_me finds
-  and deletes them; entries and headcounts stay as the city's anonymous records.
+  them: it deletes the pass and keeps check-ins and scores under an anonymous stand-in
+  (catalogue/privacy.py); entries and headcounts stay as the city's anonymous records.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ from catalogue.models import OfferSession
 from catalogue.models import Track
 from catalogue.models import TrackStep
 from catalogue.models import Translations
-from catalogue.reports import _by_reference
+from catalogue.reports import find_by_reference
 
 FESTIVAL_DEFAULT_STEPS = 3
 
@@ -192,7 +192,7 @@ async def all_rules(session: AsyncSession) -> list[Rule]:
 
 async def find_target(session: AsyncSession, kind: CompletionKind, reference: str) -> int:
     model = Track if kind is CompletionKind.TRACK else Festival
-    found = await _by_reference(session, model, reference)
+    found = await find_by_reference(session, model, reference)
     if found is None:
         problem = (
             LearnerProblem.UNKNOWN_TRACK

@@ -120,7 +120,7 @@ def parse_period(words: list[str], today: date) -> Period:
 # -- the facts
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """One session of the period that was not cancelled, and what kind of event it was."""
 
@@ -167,6 +167,7 @@ async def load_gnlc_facts(session: AsyncSession, period: Period, zone: ZoneInfo)
     """Everything the pack is computed from, read with aggregate queries."""
     scope = period.scope()
     start, end = day_range(period.first_day, period.last_day, zone)
+    await _room_to_count(session)
     demo = await session.get(CatalogueMeta, DEMO_HISTORY_KEY) is not None
     completions_by_track, completions_by_festival = await _completions(session, start, end)
     attendance = await load_report_facts(session, scope, zone, breakdowns=False)
@@ -194,6 +195,18 @@ async def load_gnlc_facts(session: AsyncSession, period: Period, zone: ZoneInfo)
         track_titles=await _titles(session, Track),
         demo=demo,
     )
+
+
+REPORT_WORK_MEM = "64MB"
+
+
+async def _room_to_count(session: AsyncSession) -> None:
+    """On PostgreSQL, enough memory for this transaction's hash tables: a year's learners are
+    counted in memory instead of spilling to disk (4 MB by default), several times faster."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(
+            sa.text("SELECT set_config('work_mem', :size, true)"), {"size": REPORT_WORK_MEM}
+        )
 
 
 def _in_period(start: datetime, end: datetime) -> tuple[sa.ColumnElement[bool], ...]:

@@ -344,7 +344,7 @@
   }
 
   window.LearnCity = { api: api, say: say, haptic: haptic, words: words, tg: tg, el: el };
-  // After every deferred script (door.js) has run and listens for "learncity:me".
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
+  // After every deferred script (door.js) has run: DOMContentLoaded comes after them.
+  if (document.readyState === "complete") start();
+  else document.addEventListener("DOMContentLoaded", start);
 })();

@@ -319,10 +319,15 @@
     setInterval(refreshCounts, 10000);
   }
 
-  document.addEventListener("learncity:me", function () {
+  var begun = false;
+  function begin() {
+    if (begun) return;
+    begun = true;
     wire();
     load().then(function () {
       document.documentElement.setAttribute("data-door", "1");
     });
-  });
+  }
+  if (app.me) begin();  // app.js knew who calls before this script ran
+  else document.addEventListener("learncity:me", begin);
 })();
