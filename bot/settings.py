@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 from typing import Literal
+from urllib.parse import SplitResult
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfoNotFoundError
@@ -23,6 +25,16 @@ from catalogue import text_policy
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
 SUPPORTED_LOCALES = ("en", "ru")
+
+
+def _public_address(
+    value: str | None, fits: Callable[[SplitResult], bool], hint: str
+) -> str | None:
+    """An optional public address setting: unset stays None; one whose parts do not `fit` is
+    refused with `hint` (what is expected, with an example)."""
+    if value is not None and not fits(urlsplit(value)):
+        raise ValueError(hint)
+    return value
 
 
 class Settings(BaseSettings):
@@ -145,27 +157,27 @@ class Settings(BaseSettings):
     @field_validator("webhook_url")
     @classmethod
     def _webhook_address(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError(
-                "the public https:// address Telegram posts to, e.g. https://bot.example.org/telegram"
-            )
-        return value
+        return _public_address(
+            value,
+            lambda parts: parts.scheme in ("https", "http") and bool(parts.hostname),
+            "the public https:// address Telegram posts to, e.g. https://bot.example.org/telegram",
+        )
 
     @field_validator("web_app_url")
     @classmethod
     def _mini_app_address(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme != "https" or not parts.hostname or parts.path.strip("/") or parts.query:
-            raise ValueError(
-                "the public https:// address the Mini App is served at (no path), "
-                "e.g. https://app.example.org"
-            )
-        return value.rstrip("/")
+        address = _public_address(
+            value,
+            lambda parts: (
+                parts.scheme == "https"
+                and bool(parts.hostname)
+                and not parts.path.strip("/")
+                and not parts.query
+            ),
+            "the public https:// address the Mini App is served at (no path), "
+            "e.g. https://app.example.org",
+        )
+        return None if address is None else address.rstrip("/")
 
     @field_validator("webhook_secret")
     @classmethod

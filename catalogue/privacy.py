@@ -16,7 +16,8 @@ Forgetting deletes all of that, except what the city's reports count, which stay
   feedback do not change; the breakdowns by age band, category, gender, district and group
   count them as "not told". The stand-in cannot be traced back: its id is new, its Telegram
   id random, and every row that named the person (pass code, answers, survey, certificates,
-  subscriptions) is deleted.
+  subscriptions) is deleted. Entries a volunteer made at the door keep the stand-in's Telegram
+  id instead of theirs, so the volunteers and their hours are counted the same.
 * Messages of organisers' broadcasts already sent, failed or skipped stay as rows without
   resident, chat or content, so a broadcast's counts ("sent to 1,204 residents") hold.
 * Broadcasts and invitations a team member made stay, as the city's records, and so does every
@@ -165,24 +166,35 @@ COUNTED: dict[str, Counted] = {
 }
 
 
-async def _stand_in(session: AsyncSession) -> int:
-    """A new anonymous resident to keep the person's attendance under (module docstring)."""
-    stand_in = Resident(
-        telegram_id=STAND_IN_CHAT_LIMIT - secrets.randbelow(2**62),
-        is_active=False,
-        reminder_offsets=[],
-        reminders_on=False,
-        announcements_on=False,
-    )
-    session.add(stand_in)
-    await session.flush()
-    assert stand_in.id is not None
-    return stand_in.id
+@dataclass
+class _StandIn:
+    """The anonymous resident the counted rows move to, made when first needed."""
+
+    session: AsyncSession
+    row: Resident | None = None
+
+    async def get(self) -> Resident:
+        if self.row is None:
+            self.row = Resident(
+                telegram_id=STAND_IN_CHAT_LIMIT - secrets.randbelow(2**62),
+                is_active=False,
+                reminder_offsets=[],
+                reminders_on=False,
+                announcements_on=False,
+            )
+            self.session.add(self.row)
+            await self.session.flush()
+        return self.row
 
 
-async def _keep_attendance(session: AsyncSession, resident: Resident, now: datetime) -> int:
-    """Move the rows `COUNTED` keeps to a stand-in (made only if there are any)."""
-    stand_in: int | None = None
+async def _keep_counted(session: AsyncSession, resident: Resident, now: datetime) -> int:
+    """Move the rows `COUNTED` keeps to a stand-in (made only if there are any), and the
+    entries they made at the door as a volunteer to its Telegram id: the volunteers and
+    their hours stay counted. Their devices' scan records are deleted."""
+    from catalogue.checkin.device_scans import DoorScan
+    from catalogue.checkin.tables import AttendanceEntry
+
+    stand_in = _StandIn(session)
     moved = 0
     for table, column in personal_links():
         counted = COUNTED.get(table.name)
@@ -193,11 +205,19 @@ async def _keep_attendance(session: AsyncSession, resident: Resident, now: datet
             kept = sa.and_(kept, counted.kept_if(table, now))
         if not await session.scalar(select(sa.exists().where(kept))):
             continue
-        if stand_in is None:
-            stand_in = await _stand_in(session)
-        values = {column.name: stand_in, **dict.fromkeys(counted.emptied)}
+        values = {column.name: (await stand_in.get()).id, **dict.fromkeys(counted.emptied)}
         result = await session.execute(update(table).where(kept).values(values))
         moved += result.rowcount or 0
+    made = AttendanceEntry.volunteer_id == resident.telegram_id
+    if await session.scalar(select(sa.exists().where(made))):
+        result = await session.execute(
+            update(AttendanceEntry)
+            .where(made)
+            .values(volunteer_id=(await stand_in.get()).telegram_id)
+            .execution_options(synchronize_session=False)
+        )
+        moved += result.rowcount or 0
+    await session.execute(delete(DoorScan).where(DoorScan.volunteer_id == resident.telegram_id))
     return moved
 
 
@@ -238,7 +258,7 @@ async def forget_resident(
 
     report = Forgotten()
     report.anonymised = await _anonymise_broadcast_history(session, resident)
-    report.anonymised += await _keep_attendance(session, resident, now or utc_now())
+    report.anonymised += await _keep_counted(session, resident, now or utc_now())
     # Messages to their chat that are not tied to the resident row (e.g. a team notice).
     result = await session.execute(
         delete(OutboxMessage).where(OutboxMessage.chat_id == resident.telegram_id)

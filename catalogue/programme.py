@@ -68,6 +68,7 @@ class Choice:
 
 # ---------------------------------------------------------------- reading typed values
 
+
 def clean_typed(text: str) -> str:
     """Typed text without control characters (a NUL cannot even be stored in PostgreSQL):
     the text policy of catalogue/text_policy.py."""

@@ -6,7 +6,8 @@ A scope that cannot be made (`ScopeError`) is explained by the error router (han
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date
 
 from aiogram import Bot
 from aiogram import Router
@@ -20,6 +21,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks.reports import ReportFor
+from bot.middlewares.desks import HandedOver
 from bot.permissions import protect
 from bot.report_files import make_report_files
 from bot.screens import reports as report_screens
@@ -44,60 +46,74 @@ GNLC = "gnlc"
 DEMAND = "demand"
 
 
-async def send_report(
-    bot: Bot, chat_id: int, session: AsyncSession, scope: ReportScope, viewer: Viewer
-) -> None:
-    await bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
-    files = await make_report_files(session, scope, viewer, utc_now())
-    await bot.send_message(chat_id, files.summary)
-    await bot.send_photo(chat_id, BufferedInputFile(files.chart_png, filename=files.chart_name))
-    for name, content in files.files()[1:]:
-        await bot.send_document(chat_id, BufferedInputFile(content, filename=name))
+@dataclass(frozen=True)
+class ReportDesk(HandedOver):
+    """What a report request goes through: the bot that sends the files, the database session,
+    the city's settings, how the reader reads and their role (only administrators get the GNLC
+    pack). Handed to the handlers below as `desk` by a `HandOver` middleware."""
+
+    bot: Bot
+    session: AsyncSession
+    settings: Settings
+    viewer: Viewer
+    role: Role
+
+    def today(self) -> date:
+        return utc_now().astimezone(self.settings.city_zone).date()
+
+    async def send_report(self, chat_id: int, scope: ReportScope) -> None:
+        """The summary, the chart as a photo, and the CSV files."""
+        await self.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+        files = await make_report_files(self.session, scope, self.viewer, utc_now())
+        chart, *documents = files.files()
+        await self._send(chat_id, files.summary, documents, photo=chart)
+
+    async def send_gnlc_pack(self, chat_id: int, period: Period) -> None:
+        """The summary, the PDF, and the tables and charts zipped."""
+        from bot.report_files.gnlc import make_gnlc_pack  # matplotlib and fpdf2 only when asked
+
+        await self.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+        pack = await make_gnlc_pack(self.session, period, self.viewer, utc_now())
+        documents = [(pack.pdf_name, pack.pdf), (pack.zip_name, pack.zipped())]
+        await self._send(chat_id, pack.summary, documents)
+
+    async def _send(
+        self,
+        chat_id: int,
+        summary: str,
+        documents: list[tuple[str, bytes]],
+        photo: tuple[str, bytes] | None = None,
+    ) -> None:
+        await self.bot.send_message(chat_id, summary)
+        if photo is not None:
+            name, content = photo
+            await self.bot.send_photo(chat_id, BufferedInputFile(content, filename=name))
+        for name, content in documents:
+            await self.bot.send_document(chat_id, BufferedInputFile(content, filename=name))
 
 
-async def send_gnlc_pack(
-    bot: Bot, chat_id: int, session: AsyncSession, period: Period, viewer: Viewer
-) -> None:
-    from bot.report_files.gnlc import make_gnlc_pack  # matplotlib and fpdf2 only when asked
-
-    await bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
-    pack = await make_gnlc_pack(session, period, viewer, utc_now())
-    await bot.send_message(chat_id, pack.summary)
-    await bot.send_document(chat_id, BufferedInputFile(pack.pdf, filename=pack.pdf_name))
-    await bot.send_document(chat_id, BufferedInputFile(pack.zipped(), filename=pack.zip_name))
-
-
-def _today(settings: Settings) -> datetime:
-    return utc_now().astimezone(settings.city_zone)
+ReportDesk.hand_over(router)
 
 
 @router.message(Command("report"))
-async def report(
-    message: Message,
-    command: CommandObject,
-    bot: Bot,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
-    role: Role,
-) -> None:
+async def report(message: Message, command: CommandObject, desk: ReportDesk) -> None:
     words = (command.args or "").split()
     if not words:
-        festivals = await latest_festivals(session, report_screens.PICKER_FESTIVALS)
-        await show(message, report_screens.picker(festivals, viewer, role is Role.ADMIN))
+        festivals = await latest_festivals(desk.session, report_screens.PICKER_FESTIVALS)
+        await show(message, report_screens.picker(festivals, desk.viewer, desk.role is Role.ADMIN))
         return
     if words[0].lower() == DEMAND:  # what residents looked for (handlers/search.py)
-        await show_demand(message, session, words[1:], _today(settings).date(), settings.city_zone)
+        zone = desk.settings.city_zone
+        await show_demand(message, desk.session, words[1:], desk.today(), zone)
         return
     if words[0].lower() == GNLC:
-        if role is not Role.ADMIN:
+        if desk.role is not Role.ADMIN:
             await message.answer(report_screens.gnlc_refused())
             return
-        period = parse_period(words[1:], _today(settings).date())
-        await send_gnlc_pack(bot, message.chat.id, session, period, viewer)
+        await desk.send_gnlc_pack(message.chat.id, parse_period(words[1:], desk.today()))
         return
-    scope = await resolve_scope(session, words[:3], _today(settings).date())
-    await send_report(bot, message.chat.id, session, scope, viewer)
+    scope = await resolve_scope(desk.session, words[:3], desk.today())
+    await desk.send_report(message.chat.id, scope)
 
 
 @router.callback_query(ReportFor.filter())
@@ -105,19 +121,14 @@ async def report_button(
     callback: CallbackQuery,
     callback_data: ReportFor,
     callback_answer: CallbackAnswer,
-    bot: Bot,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
-    role: Role,
+    desk: ReportDesk,
 ) -> None:
     if callback_data.kind == GNLC:
-        if role is not Role.ADMIN:
+        if desk.role is not Role.ADMIN:
             callback_answer.text = report_screens.gnlc_refused()
             callback_answer.show_alert = True
             return
-        period = parse_period([], _today(settings).date())
-        await send_gnlc_pack(bot, callback.from_user.id, session, period, viewer)
+        await desk.send_gnlc_pack(callback.from_user.id, parse_period([], desk.today()))
         return
     if callback_data.kind in PERIODS:
         words = [callback_data.kind]
@@ -126,5 +137,5 @@ async def report_button(
     else:
         callback_answer.text = report_screens.scope_problem(ScopeError(ScopeProblem.USAGE))
         return
-    scope = await resolve_scope(session, words, _today(settings).date())
-    await send_report(bot, callback.from_user.id, session, scope, viewer)
+    scope = await resolve_scope(desk.session, words, desk.today())
+    await desk.send_report(callback.from_user.id, scope)

@@ -40,6 +40,8 @@ from catalogue.reporting.gnlc import Period
 from catalogue.reporting.gnlc import build_gnlc
 from catalogue.reports import UNKNOWN
 from catalogue.reports import build_report
+from tests.gnlc_world import VOLUNTEER_NAMES
+from tests.gnlc_world import VOLUNTEERS
 from tests.gnlc_world import Week
 from tests.gnlc_world import build_week
 from tests.resident_chat import ResidentChat
@@ -298,3 +300,26 @@ async def test_a_resident_with_nothing_counted_leaves_no_stand_in(app, resident)
     screen = await resident.press("Yes, delete everything")
     assert "Your data is deleted" in screen.text
     assert await count(app, Resident) == 0
+
+
+async def test_a_volunteer_forgotten_still_counts_with_their_hours(app) -> None:
+    """Volunteer A let people in at the course and the workshop (5 of the 9 hours). Forgotten,
+    their entries keep the stand-in's Telegram id: 5 volunteers, 9 hours, as before."""
+    week = await build_week(app)
+    now = utc_now()
+    _report, _whole, gnlc = await figures(app, week.period, now)
+    volunteer = VOLUNTEERS[0]
+    chat = ResidentChat(app, user_id=volunteer)
+    await chat.send("/start")
+    await chat.press("English")
+    async with app.session_maker() as session:
+        resident_id = (await _resident(session, volunteer)).id
+    await chat.send("/forget_me")
+    screen = await chat.press("Yes, delete everything")
+    assert "Your data is deleted" in screen.text
+    await chat.close()
+
+    _report, _whole, gnlc_after = await figures(app, week.period, now)
+    assert (gnlc_after.volunteers, gnlc_after.volunteer_hours) == (5, 9.0)
+    assert changed(gnlc, gnlc_after) == {}
+    assert await rows_naming(app, volunteer, resident_id, [VOLUNTEER_NAMES[0]]) == []

@@ -150,8 +150,9 @@ def preferences_quiet(viewer: Viewer, resident: Resident) -> View:
     text = "\n".join(
         [
             "🌙 <b>" + _("Quiet hours") + "</b>",
-            _("A reminder due in your quiet hours comes just before they begin; news waits "
-              "until they end."),
+            _("A reminder due in your quiet hours comes just before they begin; news of what "
+              "you follow waits until they end. Announcements of the festival team are not "
+              "held back."),
             "",
             _("Or type your own, e.g. <code>22:30-07:00</code>."),
         ]

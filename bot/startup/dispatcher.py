@@ -127,9 +127,7 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(
         DuplicateUpdates(create_ledger(redis, settings.redis_prefix, outages.redis))
     )
-    flood = create_flood_counter(
-        redis, settings.redis_prefix, settings.flood_limit, outages.redis
-    )
+    flood = create_flood_counter(redis, settings.redis_prefix, settings.flood_limit, outages.redis)
     if flood is not None:
         dispatcher.update.outer_middleware(
             FloodControl(flood, i18n, session_maker, settings.default_locale)

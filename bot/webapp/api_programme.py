@@ -248,7 +248,9 @@ def _query_words(request: web.Request) -> str:
 
 async def _found_offers(call: Call, words: str, filters: SearchFilters, limit: int):
     index = await call.context.catalogue_search.refresh_if_stale(call.session)
-    return index.search(words, filters, now=utc_now(), zone=call.viewer.zone, limit=limit)
+    return index.search(
+        words, filters, now=utc_now(), zone=call.viewer.zone, limit=limit, locale=call.locale
+    )
 
 
 async def _filters(request: web.Request, call: Call) -> ProgrammeFilters:
@@ -356,6 +358,10 @@ async def search_payload(request: web.Request, call: Call) -> dict[str, Any]:
     items = {item["offer_id"]: item for item in await _items(call, list(sessions.values()))}
     return {
         "query": words,
+        # What was searched instead (wrong keyboard layout, a correction), and whether the
+        # results are only the nearest offers: the chat says both, so the Mini App can too.
+        "searched": found.searched,
+        "nearest": found.nearest,
         "did_you_mean": found.suggestions.did_you_mean if found.suggestions else [],
         "results": [
             {

@@ -130,6 +130,15 @@ class _Person:
     keen: float  # how likely they come to a session of their track
 
 
+@dataclass(frozen=True)
+class _Attendance:
+    """Who came to which ended session: `visits` maps each of `ended` to the `people` who came."""
+
+    people: list[_Person]
+    ended: list[_Ended]
+    visits: dict[int, list[_Person]]
+
+
 async def add_demo_history(session: AsyncSession, now: datetime) -> bool:
     """Fill the past of the demo programme once; False if it is there already."""
     if await session.get(CatalogueMeta, DEMO_HISTORY_KEY) is not None:
@@ -140,9 +149,9 @@ async def add_demo_history(session: AsyncSession, now: datetime) -> bool:
     held = {item.offer_id for item in ended}
     people = await _people(session, rng, tracks, held, now)
     await _answers(session, rng, people, now)
-    visits = _visits(rng, people, ended)
-    await _seats(session, rng, people, ended, visits)
-    await _check_ins(session, rng, people, ended, visits)
+    attendance = _attendance(rng, people, ended)
+    await _seats(session, rng, attendance)
+    await _check_ins(session, rng, attendance)
     await _track_rules(session, tracks, ended, now)
     await record_completions(session, [person.resident_id for person in people])
     session.add(CatalogueMeta(key=DEMO_HISTORY_KEY, value=now.date().isoformat()))
@@ -266,9 +275,7 @@ async def _answers(
         await session.execute(insert(LearnerGroup.__table__), groups)
 
 
-def _visits(
-    rng: random.Random, people: list[_Person], ended: list[_Ended]
-) -> dict[int, list[_Person]]:
+def _attendance(rng: random.Random, people: list[_Person], ended: list[_Ended]) -> _Attendance:
     """Who came to each ended session: mostly people whose track holds its offer, a few
     others, more at festival events; never more than the room holds."""
     visits: dict[int, list[_Person]] = {}
@@ -283,22 +290,16 @@ def _visits(
         if item.capacity:
             came = came[: item.capacity]
         visits[item.session_id] = came
-    return visits
+    return _Attendance(people, ended, visits)
 
 
-async def _seats(
-    session: AsyncSession,
-    rng: random.Random,
-    people: list[_Person],
-    ended: list[_Ended],
-    visits: dict[int, list[_Person]],
-) -> None:
+async def _seats(session: AsyncSession, rng: random.Random, attendance: _Attendance) -> None:
     """Most who came had a seat; a few held a seat and did not come (the no-shows)."""
     rows = []
-    for item in ended:
-        came = visits[item.session_id]
+    for item in attendance.ended:
+        came = attendance.visits[item.session_id]
         seated = {person.resident_id for person in came if rng.random() < 0.75}
-        others = [person for person in people if person not in came]
+        others = [person for person in attendance.people if person not in came]
         no_shows = rng.sample(others, k=min(len(others), max(0, len(seated) // 6)))
         seated |= {person.resident_id for person in no_shows}
         booked = item.starts_at - timedelta(days=2)
@@ -312,13 +313,7 @@ async def _seats(
         await session.execute(insert(Seat.__table__), rows)
 
 
-async def _check_ins(
-    session: AsyncSession,
-    rng: random.Random,
-    people: list[_Person],
-    ended: list[_Ended],
-    visits: dict[int, list[_Person]],
-) -> None:
+async def _check_ins(session: AsyncSession, rng: random.Random, attendance: _Attendance) -> None:
     """One door entry a check-in (a code, a scan or a self check-in), headcounts at festival
     events, and the scores and comments of some of those who came."""
     rows = await session.execute(select(Seat.session_id, Seat.resident_id))
@@ -326,10 +321,11 @@ async def _check_ins(
     entries: list[dict[str, Any]] = []
     check_ins: list[dict[str, Any]] = []
     feedback: list[dict[str, Any]] = []
+    people, ended = attendance.people, attendance.ended
     returning = {person.resident_id for person in people if rng.random() < RETURNING}
     for item in ended:
         volunteers = rng.sample(VOLUNTEERS, k=rng.choice((1, 1, 2)))
-        for person in visits[item.session_id]:
+        for person in attendance.visits[item.session_id]:
             at = item.starts_at + timedelta(minutes=rng.randint(-10, 15))
             method = rng.choice((CheckInMethod.CODE, CheckInMethod.SCAN, CheckInMethod.SELF))
             volunteer = None if method is CheckInMethod.SELF else rng.choice(volunteers)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import JSON
@@ -60,6 +61,15 @@ def _optional_gender_column() -> Column:
     return Column(values, nullable=True)
 
 
+def _subject_field(target: str, **options: bool) -> Any:
+    """What a completion rule or a completion is about: a track or a festival (`target`, the
+    other one NULL), gone with it."""
+    return Field(
+        default=None,
+        sa_column=_foreign_key(target, ondelete="CASCADE", nullable=True, **options),
+    )
+
+
 class LearnerFacts(SQLModel, table=True):
     __tablename__ = "learner_facts"
 
@@ -93,14 +103,8 @@ class CompletionRule(SQLModel, table=True):
     __table_args__ = (sa.CheckConstraint("min_steps >= 1", name="min_steps_positive"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    track_id: int | None = Field(
-        default=None,
-        sa_column=_foreign_key("track.id", ondelete="CASCADE", nullable=True, unique=True),
-    )
-    festival_id: int | None = Field(
-        default=None,
-        sa_column=_foreign_key("festival.id", ondelete="CASCADE", nullable=True, unique=True),
-    )
+    track_id: int | None = _subject_field("track.id", unique=True)
+    festival_id: int | None = _subject_field("festival.id", unique=True)
     # Offers (steps) that must each be attended.
     required_offer_ids: list[int] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False, default=list)
@@ -129,14 +133,8 @@ class Completion(SQLModel, table=True):
         default=None,
         sa_column=_foreign_key("resident.id", ondelete="SET NULL", nullable=True, index=True),
     )
-    track_id: int | None = Field(
-        default=None,
-        sa_column=_foreign_key("track.id", ondelete="CASCADE", nullable=True, index=True),
-    )
-    festival_id: int | None = Field(
-        default=None,
-        sa_column=_foreign_key("festival.id", ondelete="CASCADE", nullable=True, index=True),
-    )
+    track_id: int | None = _subject_field("track.id", index=True)
+    festival_id: int | None = _subject_field("festival.id", index=True)
     # When the check-in that met the rule happened.
     completed_at: datetime = Field(default_factory=utc_now, sa_column=_utc_column())
 

@@ -2,7 +2,8 @@
 
 Included before handlers.start (handlers/__init__.py), so `/start verify_<code>` reaches
 certificates.py, and before the text handlers of search, so what a resident types for a
-certificate or the survey is read here.
+certificate or the survey is read here. Every handler below may take the resident's
+`desk` (handlers/learners/common.py).
 """
 
 from aiogram import Router
@@ -11,8 +12,10 @@ from handlers.learners import about_me
 from handlers.learners import certificates
 from handlers.learners import passport
 from handlers.learners import survey
+from handlers.learners.common import LearnerDesk
 
 router = Router(name=__name__)
+LearnerDesk.hand_over(router)
 router.include_routers(
     certificates.router,
     about_me.router,

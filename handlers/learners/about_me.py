@@ -26,11 +26,11 @@ from bot.screens.learners.about_me import Question
 from bot.screens.view import View
 from bot.screens.view import notice
 from bot.screens.view import show
-from bot.settings import Settings
 from catalogue.checkin.passes import set_age_band
 from catalogue.learners import facts
 from catalogue.models import Resident
 from catalogue.models import utc_now
+from handlers.learners.common import LearnerDesk
 
 router = Router(name=__name__)
 
@@ -41,10 +41,8 @@ async def invite_once(message: Message, session: AsyncSession, resident: Residen
         await show(message, screens.invitation())
 
 
-async def _screen(
-    session: AsyncSession, resident: Resident, settings: Settings, question: int
-) -> View:
-    answers = await facts.answers_of(session, resident)
+async def _screen(desk: LearnerDesk, question: int) -> View:
+    answers = await facts.answers_of(desk.session, desk.resident)
     if not answers.consented:
         return screens.invitation()
     if question == Question.AGE:
@@ -52,38 +50,32 @@ async def _screen(
     if question == Question.GENDER:
         return screens.gender_question(answers)
     if question == Question.DISTRICT:
-        return screens.district_question(answers, settings.home_districts)
+        return screens.district_question(answers, desk.settings.home_districts)
     if question == Question.GROUPS:
-        return screens.groups_question(answers, settings.learner_groups)
-    return screens.overview(answers, settings.learner_groups)
+        return screens.groups_question(answers, desk.settings.learner_groups)
+    return screens.overview(answers, desk.settings.learner_groups)
 
 
 @router.message(Command("about_me"))
 @router.callback_query(AboutMe.filter(F.action == AboutMeAction.OPEN))
 async def about_me(
-    event: Message | CallbackQuery,
-    session: AsyncSession,
-    resident: Resident,
-    settings: Settings,
-    callback_data: AboutMe | None = None,
+    event: Message | CallbackQuery, desk: LearnerDesk, callback_data: AboutMe | None = None
 ) -> None:
     """The overview (/about_me, the menu), or one question's screen (its button)."""
-    await facts.mark_asked(session, resident, utc_now())
+    await facts.mark_asked(desk.session, desk.resident, utc_now())
     question = callback_data.value if callback_data else Question.OVERVIEW
-    await show(event, await _screen(session, resident, settings, question))
+    await show(event, await _screen(desk, question))
 
 
 @router.callback_query(AboutMe.filter(F.action == AboutMeAction.CONSENT))
-async def agree(
-    callback: CallbackQuery, session: AsyncSession, resident: Resident, settings: Settings
-) -> None:
-    await facts.consent(session, resident, utc_now())
-    await show(callback, await _screen(session, resident, settings, Question.OVERVIEW))
+async def agree(callback: CallbackQuery, desk: LearnerDesk) -> None:
+    await facts.consent(desk.session, desk.resident, utc_now())
+    await show(callback, await _screen(desk, Question.OVERVIEW))
 
 
 @router.callback_query(AboutMe.filter(F.action == AboutMeAction.LATER))
-async def not_now(callback: CallbackQuery, session: AsyncSession, resident: Resident) -> None:
-    await facts.mark_asked(session, resident, utc_now())
+async def not_now(callback: CallbackQuery, desk: LearnerDesk) -> None:
+    await facts.mark_asked(desk.session, desk.resident, utc_now())
     await show(callback, notice(screens.declined()))
 
 
@@ -112,11 +104,10 @@ async def answer(
     callback: CallbackQuery,
     callback_data: AboutMe,
     callback_answer: CallbackAnswer,
-    session: AsyncSession,
-    resident: Resident,
-    settings: Settings,
+    desk: LearnerDesk,
 ) -> None:
     now, action, index = utc_now(), callback_data.action, callback_data.value
+    session, resident, settings = desk.session, desk.resident, desk.settings
     try:
         if action is AboutMeAction.AGE:
             await set_age_band(session, resident, _pick(AGE_BANDS, index))  # type: ignore[arg-type]
@@ -140,7 +131,7 @@ async def answer(
         callback_answer.text = stale_button()
         return
     callback_answer.text = screens.saved()
-    await show(callback, await _screen(session, resident, settings, question))
+    await show(callback, await _screen(desk, question))
 
 
 @router.callback_query(AboutMe.filter(F.action == AboutMeAction.WITHDRAW))
@@ -150,12 +141,8 @@ async def ask_to_withdraw(callback: CallbackQuery) -> None:
 
 @router.callback_query(AboutMe.filter(F.action == AboutMeAction.WITHDRAW_SURE))
 async def withdraw(
-    callback: CallbackQuery,
-    callback_answer: CallbackAnswer,
-    session: AsyncSession,
-    resident: Resident,
-    settings: Settings,
+    callback: CallbackQuery, callback_answer: CallbackAnswer, desk: LearnerDesk
 ) -> None:
-    await facts.withdraw_consent(session, resident, utc_now())
+    await facts.withdraw_consent(desk.session, desk.resident, utc_now())
     callback_answer.text = screens.erased()
-    await show(callback, await _screen(session, resident, settings, Question.OVERVIEW))
+    await show(callback, await _screen(desk, Question.OVERVIEW))

@@ -13,7 +13,6 @@ from aiogram import Router
 from aiogram.filters import CommandObject
 from aiogram.filters import CommandStart
 from aiogram.filters import StateFilter
-from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile
 from aiogram.types import CallbackQuery
 from aiogram.types import Message
@@ -39,8 +38,8 @@ from catalogue.learners.certificates import read_code
 from catalogue.learners.certificates import verify
 from catalogue.learners.errors import LearnerError
 from catalogue.learners.errors import LearnerProblem
-from catalogue.models import Resident
 from catalogue.models import utc_now
+from handlers.learners.common import LearnerDesk
 
 router = Router(name=__name__)
 
@@ -71,39 +70,33 @@ async def send_certificate(bot: Bot, chat_id: int, issued: Issued, viewer: Viewe
 
 @router.callback_query(CertificateButton.filter())
 async def certificate(
-    callback: CallbackQuery,
-    callback_data: CertificateButton,
-    bot: Bot,
-    state: FSMContext,
-    session: AsyncSession,
-    resident: Resident,
-    viewer: Viewer,
+    callback: CallbackQuery, callback_data: CertificateButton, bot: Bot, desk: LearnerDesk
 ) -> None:
-    await check_holder(session, resident.id, callback_data.completion_id)
-    issued = await certificate_of(session, resident.id, callback_data.completion_id)
+    session, resident_id = desk.session, desk.resident.id
+    await check_holder(session, resident_id, callback_data.completion_id)
+    issued = await certificate_of(session, resident_id, callback_data.completion_id)
     if issued is not None and issued.verification.revoked_at is not None:
         raise LearnerError(LearnerProblem.REVOKED)
     if issued is None or callback_data.action is CertificateAction.RENAME:
-        await state.set_state(LearnerStates.printed_name)
-        await state.update_data({COMPLETION: callback_data.completion_id})
-        await show(callback, screens.ask_name(viewer))
+        await desk.state.set_state(LearnerStates.printed_name)
+        await desk.state.update_data({COMPLETION: callback_data.completion_id})
+        await show(callback, screens.ask_name(desk.viewer))
         return
-    await send_certificate(bot, callback.from_user.id, issued, viewer)
+    await send_certificate(bot, callback.from_user.id, issued, desk.viewer)
 
 
 @router.message(StateFilter(LearnerStates.printed_name), TYPED)
-async def printed_name(
-    message: Message,
-    bot: Bot,
-    state: FSMContext,
-    session: AsyncSession,
-    resident: Resident,
-    viewer: Viewer,
-) -> None:
+async def printed_name(message: Message, bot: Bot, desk: LearnerDesk) -> None:
+    state, viewer = desk.state, desk.viewer
     completion_id = int((await state.get_data()).get(COMPLETION) or 0)
     try:
         issued = await issue_certificate(
-            session, resident.id, completion_id, message.text or "", viewer.locale, utc_now()
+            desk.session,
+            desk.resident.id,
+            completion_id,
+            message.text or "",
+            viewer.locale,
+            utc_now(),
         )
     except LearnerError as error:
         if error.problem is not LearnerProblem.BAD_NAME:

@@ -21,16 +21,15 @@ from catalogue.learners.passport import passport_of
 from catalogue.learners.tracks import completions_of
 from catalogue.models import Resident
 from catalogue.models import utc_now
+from handlers.learners.common import LearnerDesk
 
 router = Router(name=__name__)
 
 
 @router.message(Command("passport"))
 @router.callback_query(OpenPassport.filter())
-async def passport(
-    event: Message | CallbackQuery, session: AsyncSession, resident: Resident, viewer: Viewer
-) -> None:
-    await show(event, passport_view(viewer, await passport_of(session, resident.id)))
+async def passport(event: Message | CallbackQuery, desk: LearnerDesk) -> None:
+    await show(event, passport_view(desk.viewer, await passport_of(desk.session, desk.resident.id)))
 
 
 async def after_self_check_in(

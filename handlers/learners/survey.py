@@ -14,7 +14,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
 from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks.learners import SurveyAction
 from bot.callbacks.learners import SurveyButton
@@ -25,21 +24,20 @@ from bot.screens.learners import survey as screens
 from bot.screens.view import View
 from bot.screens.view import notice
 from bot.screens.view import show
-from bot.settings import Settings
 from bot.states import LearnerStates
 from catalogue.learners.survey import answer_of
 from catalogue.learners.survey import set_wish
 from catalogue.learners.survey import toggle_topic
-from catalogue.models import Resident
 from catalogue.models import utc_now
+from handlers.learners.common import LearnerDesk
 
 router = Router(name=__name__)
 
 
-async def _survey(session: AsyncSession, resident: Resident, settings: Settings) -> View:
-    answer = await answer_of(session, resident.id)
+async def _survey(desk: LearnerDesk) -> View:
+    answer = await answer_of(desk.session, desk.resident.id)
     return screens.survey_view(
-        settings.survey_topics,
+        desk.settings.survey_topics,
         answer.topics if answer else [],
         answer.wish if answer else None,
     )
@@ -47,13 +45,8 @@ async def _survey(session: AsyncSession, resident: Resident, settings: Settings)
 
 @router.message(Command("survey"))
 @router.callback_query(SurveyButton.filter(F.action == SurveyAction.OPEN))
-async def survey(
-    event: Message | CallbackQuery,
-    session: AsyncSession,
-    resident: Resident,
-    settings: Settings,
-) -> None:
-    await show(event, await _survey(session, resident, settings))
+async def survey(event: Message | CallbackQuery, desk: LearnerDesk) -> None:
+    await show(event, await _survey(desk))
 
 
 @router.callback_query(SurveyButton.filter(F.action == SurveyAction.TOPIC))
@@ -61,16 +54,14 @@ async def topic(
     callback: CallbackQuery,
     callback_data: SurveyButton,
     callback_answer: CallbackAnswer,
-    session: AsyncSession,
-    resident: Resident,
-    settings: Settings,
+    desk: LearnerDesk,
 ) -> None:
-    if not 0 <= callback_data.value < len(settings.survey_topics):
+    topics = desk.settings.survey_topics
+    if not 0 <= callback_data.value < len(topics):
         callback_answer.text = stale_button()
         return
-    key = settings.survey_topics[callback_data.value]
-    await toggle_topic(session, resident.id, key, utc_now())
-    await show(callback, await _survey(session, resident, settings))
+    await toggle_topic(desk.session, desk.resident.id, topics[callback_data.value], utc_now())
+    await show(callback, await _survey(desk))
 
 
 @router.callback_query(SurveyButton.filter(F.action == SurveyAction.WRITE))
@@ -80,16 +71,10 @@ async def write(callback: CallbackQuery, state: FSMContext) -> None:
 
 
 @router.message(StateFilter(LearnerStates.survey_wish), TYPED)
-async def wish(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    resident: Resident,
-    settings: Settings,
-) -> None:
-    await set_wish(session, resident.id, message.text, utc_now())
-    await state.clear()
-    await show(message, await _survey(session, resident, settings))
+async def wish(message: Message, desk: LearnerDesk) -> None:
+    await set_wish(desk.session, desk.resident.id, message.text, utc_now())
+    await desk.state.clear()
+    await show(message, await _survey(desk))
 
 
 @router.message(StateFilter(LearnerStates.survey_wish), NOT_TEXT)

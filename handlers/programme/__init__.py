@@ -12,7 +12,6 @@ that hands each of their handlers the organiser's `Desk` (handlers/programme/com
 
 from aiogram import Router
 
-from bot.middlewares.hand_over import HandOver
 from bot.permissions import protect
 from catalogue.team import Permission
 from handlers.programme import changes
@@ -25,8 +24,7 @@ from handlers.programme.common import Desk
 
 router = protect(Router(name=__name__), Permission.MANAGE_PROGRAMME)
 # Every handler below, in every dialogue's router, may take the organiser's `desk`.
-router.message.middleware(HandOver("desk", Desk.of))
-router.callback_query.middleware(HandOver("desk", Desk.of))
+Desk.hand_over(router)
 router.include_routers(
     offers.router,
     offer_form.router,

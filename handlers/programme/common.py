@@ -6,28 +6,23 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
-from typing import Any
 
 from aiogram import F
 from aiogram import Router
 from aiogram.filters import StateFilter
-from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery
 from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks.programme import FormPick
 from bot.filters import TYPED
+from bot.middlewares.desks import WorkDesk
 from bot.screens import programme as ui
-from bot.screens.view import Viewer
 from bot.screens.view import show
-from bot.settings import Settings
 from bot.states import ProgrammeStates
 from catalogue.models import Offer
 from catalogue.models import utc_now
@@ -44,25 +39,11 @@ Event = Message | CallbackQuery
 PICKED_NUMBER = FormPick.filter(F.value.func(bounded_id))
 
 
-@dataclass(frozen=True)
-class Desk:
+class Desk(WorkDesk):
     """What an organiser's programme work goes through: their form (FSM state and data), the
     database session, the city's settings and how they read (language, time zone). Handed to
     every handler of the programme's routers as `desk` (a `HandOver` middleware, see
     handlers/programme/__init__.py), so the dialogues pass one thing around instead of four."""
-
-    state: FSMContext
-    session: AsyncSession
-    settings: Settings
-    viewer: Viewer
-
-    @classmethod
-    def of(cls, data: dict[str, Any]) -> Desk | None:
-        """The desk of an update; None for one that lacks a part (no chat, no resident)."""
-        try:
-            return cls(data["state"], data["session"], data["settings"], data["viewer"])
-        except KeyError:
-            return None
 
     async def back_to_finding(self) -> None:
         """Leave any form: what the organiser types next looks an offer up."""
