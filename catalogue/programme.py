@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 from pydantic import ValidationError
+from sqlalchemy import and_
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -43,7 +44,9 @@ from catalogue.models import Track
 from catalogue.models import Venue
 from catalogue.models import translated
 from catalogue.queries import OfferCard
+from catalogue.queries import Window
 from catalogue.queries import offer_card
+from catalogue.queries import page_of_rows
 from catalogue.search.text import _CYRILLIC_TO_LATIN as CYRILLIC_TO_LATIN
 from catalogue.search.text import normalise
 from catalogue.text_policy import bounded_id
@@ -325,31 +328,55 @@ async def find_offers(session: AsyncSession, text: str, locale: str) -> list[Cho
     return found
 
 
-async def provider_choices(session: AsyncSession, locale: str, text: str = "") -> list[Choice]:
-    rows = await session.execute(select(Provider.id, Provider.name).order_by(Provider.id))
+async def _named_choices(
+    session: AsyncSession, model: type[Provider] | type[Venue], locale: str, text: str
+) -> list[Choice]:
+    """Providers or venues whose name (in any language) contains `text`, by name; the first
+    CHOICES_LIMIT of them: the organiser types part of a name to reach the others."""
+    rows = await session.execute(select(model.id, model.name).order_by(model.id))
     needle = text.strip().lower()
     choices = [
-        Choice(provider_id, translated(name, locale))
-        for provider_id, name in rows
+        Choice(row_id, translated(name, locale))
+        for row_id, name in rows
         if not needle or any(needle in value.lower() for value in name.values())
     ]
     return sorted(choices, key=lambda choice: choice.label.lower())[:CHOICES_LIMIT]
 
 
+async def provider_choices(session: AsyncSession, locale: str, text: str = "") -> list[Choice]:
+    return await _named_choices(session, Provider, locale, text)
+
+
+@dataclass(frozen=True)
+class ChoicesPage:
+    """One page of a list of choices (CHOICES_LIMIT at most) and where it is in the list."""
+
+    choices: list[Choice]
+    page: int = 0
+    pages: int = 1
+
+
 async def festival_choices(session: AsyncSession, locale: str, today: date) -> list[Choice]:
-    rows = await session.execute(
+    """The first page of `festival_choices_page`."""
+    return (await festival_choices_page(session, locale, today, 0)).choices
+
+
+async def festival_choices_page(
+    session: AsyncSession, locale: str, today: date, page: int
+) -> ChoicesPage:
+    """Page `page` of the festivals that have not ended, the soonest first."""
+    query = (
         select(Festival.id, Festival.title)
         .where(or_(Festival.ends_on.is_(None), Festival.ends_on >= today))
         .order_by(Festival.starts_on, Festival.id)
-        .limit(CHOICES_LIMIT)
     )
-    return [Choice(festival_id, translated(title, locale)) for festival_id, title in rows]
+    rows, window = await page_of_rows(session, query, page, CHOICES_LIMIT)
+    choices = [Choice(festival_id, translated(title, locale)) for festival_id, title in rows]
+    return ChoicesPage(choices, window.page, window.pages)
 
 
-async def venue_choices(session: AsyncSession, locale: str) -> list[Choice]:
-    rows = await session.execute(select(Venue.id, Venue.name).order_by(Venue.id))
-    choices = [Choice(venue_id, translated(name, locale)) for venue_id, name in rows]
-    return sorted(choices, key=lambda choice: choice.label.lower())[:CHOICES_LIMIT]
+async def venue_choices(session: AsyncSession, locale: str, text: str = "") -> list[Choice]:
+    return await _named_choices(session, Venue, locale, text)
 
 
 async def by_external_id(session: AsyncSession, model: type, external_id: str | None) -> Any:
@@ -365,16 +392,59 @@ async def external_id_of(session: AsyncSession, model: type, row_id: int | None)
     return await session.scalar(select(model.external_id).where(model.id == row_id))
 
 
+# Sessions on one page of an offer's screen: an import can give an offer thousands, and each is
+# a button (to move or cancel it), so they come page by page with ‹ n / m ›.
+SESSIONS_PER_PAGE = 10
+
+
+@dataclass(frozen=True)
+class SessionsPage:
+    """One page of an offer's upcoming sessions, soonest first, and where it is in the list."""
+
+    sessions: list[OfferSession]
+    page: int
+    pages: int
+    total: int
+
+
 async def upcoming_sessions(
-    session: AsyncSession, offer_id: int, now: datetime, limit: int = 10
-) -> list[OfferSession]:
+    session: AsyncSession, offer_id: int, now: datetime, page: int = 0
+) -> SessionsPage:
+    """Page `page` (counted from 0, kept within the pages there are) of the offer's sessions
+    that have not ended, cancelled ones too (the organiser sees what was cancelled)."""
+    ahead = (OfferSession.offer_id == offer_id, OfferSession.ends_at > now)
+    total = await session.scalar(select(func.count()).select_from(OfferSession).where(*ahead))
+    window = Window.of(total or 0, page, SESSIONS_PER_PAGE)
     rows = await session.scalars(
         select(OfferSession)
-        .where(OfferSession.offer_id == offer_id, OfferSession.ends_at > now)
-        .order_by(OfferSession.starts_at)
-        .limit(limit)
+        .where(*ahead)
+        .order_by(OfferSession.starts_at, OfferSession.id)
+        .offset(window.first)
+        .limit(SESSIONS_PER_PAGE)
     )
-    return list(rows)
+    return SessionsPage(list(rows), window.page, window.pages, total or 0)
+
+
+async def page_of_session(
+    session: AsyncSession, offer_id: int, session_id: int, now: datetime
+) -> int:
+    """The page of `upcoming_sessions` that lists the session (where it is now, after a move):
+    the organiser comes back to it from the session's screen."""
+    starts_at = select(OfferSession.starts_at).where(OfferSession.id == session_id)
+    target = starts_at.scalar_subquery()
+    before = await session.scalar(
+        select(func.count())
+        .select_from(OfferSession)
+        .where(
+            OfferSession.offer_id == offer_id,
+            OfferSession.ends_at > now,
+            or_(
+                OfferSession.starts_at < target,
+                and_(OfferSession.starts_at == target, OfferSession.id < session_id),
+            ),
+        )
+    )
+    return (before or 0) // SESSIONS_PER_PAGE
 
 
 def is_cancelled(offer_session: OfferSession) -> bool:
@@ -402,18 +472,19 @@ async def programme_counts(session: AsyncSession, now: datetime) -> tuple[int, i
     return offers, sessions
 
 
-async def track_choices(session: AsyncSession, locale: str) -> list[Choice]:
-    """Every track, named with its category ("Seniors · Digital skills")."""
-    rows = await session.execute(
+async def track_choices(session: AsyncSession, locale: str, page: int = 0) -> ChoicesPage:
+    """Page `page` of every track, named with its category ("Seniors · Digital skills")."""
+    query = (
         select(Track.id, Track.title, Category.title)
         .join(Category, Category.id == Track.category_id)
         .order_by(Category.position, Category.id, Track.position, Track.id)
-        .limit(CHOICES_LIMIT * 2)
     )
-    return [
+    rows, window = await page_of_rows(session, query, page, CHOICES_LIMIT)
+    choices = [
         Choice(track_id, f"{translated(category, locale)} · {translated(title, locale)}")
         for track_id, title, category in rows
     ]
+    return ChoicesPage(choices, window.page, window.pages)
 
 
 async def category_choices(session: AsyncSession, locale: str) -> list[Choice]:

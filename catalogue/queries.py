@@ -36,6 +36,34 @@ SESSIONS_ON_CARD = 4
 
 
 @dataclass(frozen=True)
+class Window:
+    """Where one page of a list falls: `page` (counted from 0, kept within the pages there are),
+    how many `pages` the list has (at least one), and the `first` row of the page (its offset).
+    Every paged list (the catalogue's, /team, an offer's sessions, /my) counts its pages here."""
+
+    page: int
+    pages: int
+    first: int
+
+    @classmethod
+    def of(cls, total: int, page: int, per_page: int) -> Window:
+        pages = max(1, math.ceil(total / per_page))
+        page = min(max(page, 0), pages - 1)
+        return cls(page, pages, page * per_page)
+
+
+async def page_of_rows(
+    session: AsyncSession, query: Select, page: int, per_page: int
+) -> tuple[list, Window]:
+    """Page `page` of the rows an ordered `query` gives, counted in the same query's terms, and
+    where that page falls (a list of choices the organiser pages through with ‹ n / m ›)."""
+    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    window = Window.of(total or 0, page, per_page)
+    rows = await session.execute(query.offset(window.first).limit(per_page))
+    return list(rows.all()), window
+
+
+@dataclass(frozen=True)
 class TrackSummary:
     track: Track
     upcoming_offers: int
@@ -121,18 +149,15 @@ async def track_offers_page(
         .where(TrackStep.track_id == track.id)
     )
     total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    pages = max(1, math.ceil(total / OFFERS_PER_PAGE))
-    page = min(max(page, 0), pages - 1)
+    window = Window.of(total, page, OFFERS_PER_PAGE)
     offers = list(
         await session.scalars(
-            base.order_by(TrackStep.position, Offer.id)
-            .offset(page * OFFERS_PER_PAGE)
-            .limit(OFFERS_PER_PAGE)
+            base.order_by(TrackStep.position, Offer.id).offset(window.first).limit(OFFERS_PER_PAGE)
         )
     )
     next_sessions = await next_session_of(session, [offer.id for offer in offers], now)
     items = [OfferListItem(offer, next_sessions.get(offer.id)) for offer in offers]
-    return OfferPage(track, items, page, pages, total)
+    return OfferPage(track, items, window.page, window.pages, total)
 
 
 async def next_session_of(

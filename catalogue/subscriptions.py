@@ -42,6 +42,7 @@ from catalogue.models import SubscriptionKind
 from catalogue.models import Track
 from catalogue.models import Translations
 from catalogue.models import utc_now
+from catalogue.queries import Window
 from catalogue.seats import Outcome
 from catalogue.seats import Result
 from catalogue.seats import _seat
@@ -345,11 +346,24 @@ class MyFollow:
     title: Translations
 
 
+# Upcoming sessions on one page of /my: each has its ✖, and a resident may hold many seats.
+MY_SESSIONS_PER_PAGE = 8
+
+
 @dataclass(frozen=True)
 class MySubscriptions:
+    """One page of the resident's upcoming sessions (`page` of `pages`, counted from 0) and
+    everything they follow."""
+
     sessions: list[MySession]
     total_sessions: int
     follows: list[MyFollow]
+    page: int = 0
+    pages: int = 1
+
+    @property
+    def first_number(self) -> int:
+        return self.page * MY_SESSIONS_PER_PAGE + 1
 
     @property
     def empty(self) -> bool:
@@ -357,25 +371,35 @@ class MySubscriptions:
 
 
 async def my_subscriptions(
-    session: AsyncSession, resident: Resident, now: datetime, limit: int = 8
+    session: AsyncSession, resident: Resident, now: datetime, page: int = 0
 ) -> MySubscriptions:
-    """The resident's upcoming sessions (soonest first) and what they follow."""
+    """Page `page` (counted from 0, kept within the pages there are) of the resident's upcoming
+    sessions (soonest first), and what they follow."""
+    mine = (
+        Seat.resident_id == resident.id,
+        Seat.status.in_(ACTIVE),
+        OfferSession.ends_at > now,
+        OfferSession.status != SessionStatus.CANCELLED,
+    )
+    total = await session.scalar(
+        select(func.count())
+        .select_from(Seat)
+        .join(OfferSession, OfferSession.id == Seat.session_id)
+        .where(*mine)
+    )
+    window = Window.of(total or 0, page, MY_SESSIONS_PER_PAGE)
     upcoming = (
-        select(Seat, OfferSession, Offer, func.count().over())
+        select(Seat, OfferSession, Offer)
         .join(OfferSession, OfferSession.id == Seat.session_id)
         .join(Offer, Offer.id == OfferSession.offer_id)
-        .where(
-            Seat.resident_id == resident.id,
-            Seat.status.in_(ACTIVE),
-            OfferSession.ends_at > now,
-            OfferSession.status != SessionStatus.CANCELLED,
-        )
+        .where(*mine)
         .order_by(OfferSession.starts_at, OfferSession.id)
-        .limit(limit)
+        .offset(window.first)
+        .limit(MY_SESSIONS_PER_PAGE)
     )
     rows = (await session.execute(upcoming)).all()
     sessions = []
-    for seat, offer_session, offer, _total in rows:
+    for seat, offer_session, offer in rows:
         position = None
         if seat.status == SeatStatus.WAITLISTED:
             position = await waitlist_position(session, seat)
@@ -390,7 +414,7 @@ async def my_subscriptions(
         target = await session.get(TARGETS[subscription.kind], subscription.target_id)
         if target is not None:
             follows.append(MyFollow(subscription.kind, subscription.target_id, target.title))
-    return MySubscriptions(sessions, rows[0][3] if rows else 0, follows)
+    return MySubscriptions(sessions, total or 0, follows, window.page, window.pages)
 
 
 # ---------------------------------------------------------------- one button, both ways

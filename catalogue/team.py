@@ -33,6 +33,7 @@ from catalogue.models import _enum_column
 from catalogue.models import _string_column
 from catalogue.models import _utc_column
 from catalogue.models import utc_now
+from catalogue.queries import Window
 
 INVITE_PREFIX = "inv_"
 TOKEN_BYTES = 24  # 32 URL-safe characters: a deep link's payload may hold 64
@@ -274,9 +275,8 @@ async def team_page(
         await session.scalar(select(sa.func.count()).select_from(TeamInvite).where(*still_open))
         or 0
     )
-    pages = max(1, -(-(member_count + invite_count) // per_page))
-    page = min(max(page, 0), pages - 1)
-    first = page * per_page
+    window = Window.of(member_count + invite_count, page, per_page)
+    page, pages, first = window.page, window.pages, window.first
     members = list(
         await session.scalars(
             select(TeamMember)

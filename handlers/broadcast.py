@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import formatting
 from bot.callbacks.broadcast import BroadcastAction
 from bot.callbacks.broadcast import BroadcastControl
+from bot.callbacks.broadcast import BroadcastPage
 from bot.callbacks.broadcast import BroadcastPick
 from bot.filters import TYPED
 from bot.filters import Magic
@@ -56,9 +57,10 @@ from catalogue.outbox.broadcasts import progress
 from catalogue.outbox.broadcasts import resume
 from catalogue.outbox.broadcasts import sessions_for_audience
 from catalogue.programme import Choice
+from catalogue.programme import ChoicesPage
 from catalogue.programme import category_choices
 from catalogue.programme import clean_typed
-from catalogue.programme import festival_choices
+from catalogue.programme import festival_choices_page
 from catalogue.programme import find_offers
 from catalogue.programme import parse_start
 from catalogue.programme import track_choices
@@ -139,27 +141,76 @@ async def audience_kind(
         return
     await state.set_state(BroadcastForm.audience_value)
     await state.update_data(kind=kind.value, offer_id=None)
-    await show(
-        callback, ui.ask_audience_value(kind, await _choices(session, settings, viewer, kind))
-    )
+    listed = await _choices(session, settings, viewer, kind, 0)
+    await show(callback, ui.ask_audience_value(kind, listed.choices, page=0, pages=listed.pages))
 
 
 async def _choices(
-    session: AsyncSession, settings: Settings, viewer: Viewer, kind: AudienceKind
-) -> list[Choice]:
+    session: AsyncSession, settings: Settings, viewer: Viewer, kind: AudienceKind, page: int
+) -> ChoicesPage:
+    """Page `page` of what the organiser chooses from for `kind` (tracks and festivals can be
+    many; categories and languages are few: one page)."""
     if kind is AudienceKind.CATEGORY:
-        return await category_choices(session, viewer.locale)
+        return ChoicesPage(await category_choices(session, viewer.locale))
     if kind is AudienceKind.TRACK:
-        return await track_choices(session, viewer.locale)
+        return await track_choices(session, viewer.locale, page)
     if kind is AudienceKind.FESTIVAL:
         today = datetime.now(settings.city_zone).date()
-        return await festival_choices(session, viewer.locale, today)
+        return await festival_choices_page(session, viewer.locale, today, page)
     if kind is AudienceKind.LANGUAGE:
-        return [
-            Choice(index, formatting.language_name(code))
-            for index, code in enumerate(SUPPORTED_LOCALES)
-        ]
-    return []
+        return ChoicesPage(
+            [
+                Choice(index, formatting.language_name(code))
+                for index, code in enumerate(SUPPORTED_LOCALES)
+            ]
+        )
+    return ChoicesPage([])
+
+
+async def _offer_sessions(
+    event: Event,
+    session: AsyncSession,
+    viewer: Viewer,
+    kind: AudienceKind,
+    offer_id: int,
+    page: int,
+) -> None:
+    """Page `page` of the sessions of the chosen offer whose seat holders or people checked in
+    the organiser may address."""
+    sessions, window = await sessions_for_audience(session, kind, offer_id, utc_now(), page)
+    choices = [
+        Choice(item.id, formatting.short_when(item.starts_at, viewer.zone, viewer.locale))
+        for item in sessions
+    ]
+    view = ui.ask_audience_value(
+        kind, choices, offer_chosen=True, page=window.page, pages=window.pages
+    )
+    await show(event, view)
+
+
+@router.callback_query(StateFilter(BroadcastForm.audience_value), BroadcastPage.filter())
+async def audience_page(
+    callback: CallbackQuery,
+    callback_data: BroadcastPage,
+    callback_answer: CallbackAnswer,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+) -> None:
+    """‹ n / m › under the tracks, the festivals or the sessions of the chosen offer."""
+    data = await state.get_data()
+    # Once an audience is chosen its summary replaced the list: a page of it is out of date.
+    kind = AudienceKind(data["kind"]) if data.get("kind") and not data.get("audience") else None
+    page = callback_data.page
+    if kind in SESSION_AUDIENCES and data.get("offer_id") is not None:
+        await _offer_sessions(callback, session, viewer, kind, data["offer_id"], page)
+    elif kind in (AudienceKind.TRACK, AudienceKind.FESTIVAL):
+        listed = await _choices(session, settings, viewer, kind, page)
+        view = ui.ask_audience_value(kind, listed.choices, page=listed.page, pages=listed.pages)
+        await show(callback, view)
+    else:  # the list this button paged is no longer on the screen
+        callback_answer.text = _("This button is out of date.")
 
 
 @router.message(StateFilter(BroadcastForm.audience_value), TYPED)
@@ -194,12 +245,7 @@ async def audience_value(
         # Seat holders or people checked in: first the offer, then one of its sessions.
         if await audience_target(session, AudienceKind.OFFER, chosen) is not None:
             await state.update_data(offer_id=chosen)
-            sessions = await sessions_for_audience(session, kind, chosen, utc_now())
-            choices = [
-                Choice(item.id, formatting.short_when(item.starts_at, viewer.zone, viewer.locale))
-                for item in sessions
-            ]
-            await show(callback, ui.ask_audience_value(kind, choices, offer_chosen=True))
+            await _offer_sessions(callback, session, viewer, kind, chosen, 0)
             return
         named = None
     else:

@@ -27,6 +27,7 @@ from bot.calendar_file import session_calendar
 from bot.callbacks.browse import Navigate
 from bot.callbacks.browse import Screen
 from bot.callbacks.subscriptions import CalendarFile
+from bot.callbacks.subscriptions import MyPage
 from bot.callbacks.subscriptions import Rsvp
 from bot.callbacks.subscriptions import Subscribe
 from bot.callbacks.subscriptions import Unsubscribe
@@ -89,9 +90,9 @@ class SubscriberDesk:
         )
         return result_text(kind, result, resident, self.viewer.locale)
 
-    async def my_subscriptions(self) -> View:
+    async def my_subscriptions(self, page: int = 0) -> View:
         now, session, resident = utc_now(), self.session, self.resident
-        mine = await my_subscriptions(session, resident, now)
+        mine = await my_subscriptions(session, resident, now, page)
         progress = await track_progress(session, resident, now)
         return subscriptions_screens.my_subscriptions(self.viewer, resident, mine, progress)
 
@@ -123,6 +124,13 @@ async def show_my_subscriptions(event: Message | CallbackQuery, desk: Subscriber
     await show(event, await desk.my_subscriptions())
 
 
+@router.callback_query(MyPage.filter())
+async def my_subscriptions_page(
+    callback: CallbackQuery, callback_data: MyPage, desk: SubscriberDesk
+) -> None:
+    await show(callback, await desk.my_subscriptions(callback_data.page))
+
+
 @router.callback_query(Unsubscribe.filter(F.what.in_(KINDS)))
 async def unsubscribe_from_my(
     callback: CallbackQuery,
@@ -132,7 +140,7 @@ async def unsubscribe_from_my(
 ) -> None:
     answer = await desk.change(callback_data.what, callback_data.target, leave_only=True)
     callback_answer.text = answer
-    await show(callback, await desk.my_subscriptions())
+    await show(callback, await desk.my_subscriptions(callback_data.page))
 
 
 @router.callback_query(Rsvp.filter(F.going == 1))

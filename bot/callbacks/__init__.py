@@ -22,6 +22,10 @@ Id = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 # PostgreSQL `bigint` holds 63; anything longer matches no handler either.
 TelegramId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
+# A page of a paged list, counted from 0: a negative or absurd one matches no handler and meets
+# the "out of date" reply; one past the last page shows the last page.
+Page = Annotated[int, Field(ge=0, le=100_000)]
+
 
 class SessionButton(CallbackData, prefix="session"):
     """A button about one session (no button is sent with this prefix: only its subclasses')."""

@@ -7,6 +7,7 @@ from enum import StrEnum
 from aiogram.filters.callback_data import CallbackData
 
 from bot.callbacks import Id
+from bot.callbacks import Page
 
 # -- broadcasts (handlers/broadcast.py)
 
@@ -28,3 +29,9 @@ class BroadcastControl(CallbackData, prefix="bcc"):
 
     broadcast_id: Id
     action: BroadcastAction
+
+
+class BroadcastPage(CallbackData, prefix="bcpg"):
+    """‹ n / m › under a long list of audiences to choose from (tracks, festivals, sessions)."""
+
+    page: Page

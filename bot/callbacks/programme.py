@@ -11,6 +11,7 @@ from aiogram.filters.callback_data import CallbackData
 
 from bot.callbacks import Id
 from bot.callbacks import OfferButton
+from bot.callbacks import Page
 from bot.callbacks import SessionButton
 
 
@@ -50,7 +51,9 @@ class ImportFile(CallbackData, prefix="pgi"):
 
 
 class OpenOffer(OfferButton, prefix="pgo"):
-    """The offer's management screen."""
+    """The offer's management screen at `page` of its upcoming sessions."""
+
+    page: Page = 0
 
 
 class EditOffer(OfferButton, prefix="pge"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram.filters.callback_data import CallbackData
 
 from bot.callbacks import Id
+from bot.callbacks import Page
 from bot.callbacks import SessionButton
 
 # -- subscriptions, reminders and settings (handlers/subscriptions.py, handlers/preferences.py)
@@ -21,10 +22,17 @@ class Subscribe(CallbackData, prefix="sub"):
 
 
 class Unsubscribe(CallbackData, prefix="uns"):
-    """A ✖ button on /my."""
+    """A ✖ button on /my; /my comes back at the `page` it was pressed on."""
 
     what: str
     target: Id
+    page: Page = 0
+
+
+class MyPage(CallbackData, prefix="myp"):
+    """/my at `page` of the resident's upcoming sessions (‹ n / m ›)."""
+
+    page: Page = 0
 
 
 class Rsvp(SessionButton, prefix="rsvp"):

@@ -11,13 +11,12 @@ from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
 
 from bot.callbacks import Id
+from bot.callbacks import Page
 from catalogue.team import Role
 
 # A Telegram user id: positive and at most 52 bits (Telegram's own bound), so a forged one
 # matches no handler rather than overflowing a BIGINT.
 TelegramId = Annotated[int, Field(ge=1, le=2**52)]
-# A page of the list, counted from 0.
-Page = Annotated[int, Field(ge=0, le=100_000)]
 
 
 class TeamButton(CallbackData, prefix="tm"):

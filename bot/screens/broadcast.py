@@ -21,10 +21,12 @@ from babel.numbers import format_decimal
 from bot import formatting
 from bot.callbacks.broadcast import BroadcastAction
 from bot.callbacks.broadcast import BroadcastControl
+from bot.callbacks.broadcast import BroadcastPage
 from bot.callbacks.broadcast import BroadcastPick
 from bot.screens.view import View
 from bot.screens.view import Viewer
 from bot.screens.view import button
+from bot.screens.view import pager
 from catalogue.outbox.broadcasts import SESSION_AUDIENCES
 from catalogue.outbox.broadcasts import AudienceKind
 from catalogue.outbox.broadcasts import Broadcast
@@ -98,8 +100,15 @@ def ask_audience() -> View:
 
 
 def ask_audience_value(
-    kind: AudienceKind, choices: list[Choice], *, offer_chosen: bool = False
+    kind: AudienceKind,
+    choices: list[Choice],
+    *,
+    offer_chosen: bool = False,
+    page: int = 0,
+    pages: int = 1,
 ) -> View:
+    """The choice of a category, track, language, festival, offer or session; a long list
+    comes page by page with ‹ n / m ›."""
     prompts = {
         AudienceKind.CATEGORY: _("Which category?"),
         AudienceKind.TRACK: _("Which learning track?"),
@@ -121,6 +130,8 @@ def ask_audience_value(
     builder = InlineKeyboardBuilder()
     for choice in choices:
         builder.row(button(choice.label, BroadcastPick(value=str(choice.id))))
+    if turns := pager(page, pages, lambda to: BroadcastPage(page=to)):
+        builder.row(*turns)
     builder.row(button("« " + _("Back"), BroadcastPick(value=AUDIENCE)))
     _cancel_row(builder)
     return View(text, builder.as_markup())

@@ -33,7 +33,9 @@ from bot.screens.view import _back
 from bot.screens.view import button
 from bot.screens.view import fit_message
 from bot.screens.view import menu_button
+from bot.screens.view import pager
 from bot.screens.view import shorten
+from bot.screens.view import upcoming_range
 from bot.settings import SUPPORTED_LOCALES
 from catalogue.models import Category
 from catalogue.models import Track
@@ -144,12 +146,7 @@ def offer_list(viewer: Viewer, page: OfferPage) -> View:
     if page.total == 0:
         lines.append(_("Nothing is scheduled in this track right now. Try another track."))
     else:
-        last = page.first_number + len(page.items) - 1
-        lines.append(
-            _("Upcoming: {first}–{last} of {total}").format(
-                first=page.first_number, last=last, total=page.total
-            )
-        )
+        lines.append(upcoming_range(page.first_number, len(page.items), page.total))
     builder = InlineKeyboardBuilder()
     for number, item in enumerate(page.items, start=page.first_number):
         when = (
@@ -163,13 +160,14 @@ def offer_list(viewer: Viewer, page: OfferPage) -> View:
             button(label, ShowOffer(offer_id=item.offer.id, track_id=track.id, page=page.page))
         )
     if page.pages > 1:
-        navigation = []
-        if page.page > 0:
-            navigation.append(button("‹", ChooseTrack(track_id=track.id, page=page.page - 1)))
-        navigation.append(button(f"{page.page + 1} / {page.pages}", PageCounter()))
-        if page.page < page.pages - 1:
-            navigation.append(button("›", ChooseTrack(track_id=track.id, page=page.page + 1)))
-        builder.row(*navigation)
+        builder.row(
+            *pager(
+                page.page,
+                page.pages,
+                lambda number: ChooseTrack(track_id=track.id, page=number),
+                PageCounter(),
+            )
+        )
     builder.row(
         _back(ChooseCategory(category_id=track.category_id)),
         menu_button(),

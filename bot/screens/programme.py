@@ -28,7 +28,9 @@ from bot.screens.view import View
 from bot.screens.view import Viewer
 from bot.screens.view import button
 from bot.screens.view import fit_message
+from bot.screens.view import pager
 from bot.screens.view import shorten
+from bot.screens.view import upcoming_range
 from bot.settings import SUPPORTED_LOCALES
 from catalogue import text_policy
 from catalogue.exchange.importer import ImportReport
@@ -39,7 +41,9 @@ from catalogue.models import OfferKind
 from catalogue.models import OfferSession
 from catalogue.models import SessionStatus
 from catalogue.models import Venue
+from catalogue.programme import SESSIONS_PER_PAGE
 from catalogue.programme import Choice
+from catalogue.programme import SessionsPage
 from catalogue.queries import OfferCard
 
 REPORT_LINES = 20
@@ -118,7 +122,10 @@ def found_offers(query: str, choices: list[Choice]) -> View:
     return View(text, builder.as_markup())
 
 
-def offer_manage(viewer: Viewer, offer: Offer, sessions: list[OfferSession]) -> View:
+def offer_manage(viewer: Viewer, offer: Offer, upcoming: SessionsPage) -> View:
+    """An offer as the organiser manages it: one page of its upcoming sessions, each a button
+    (to move or cancel it), with ‹ n / m › when there are more than a page."""
+    sessions = upcoming.sessions
     lines = [
         f"🗂 <b>{viewer.t(offer.title)}</b>",
         f"<i>{formatting.kind(offer)} · {formatting.offer_format(offer)} · "
@@ -131,6 +138,9 @@ def offer_manage(viewer: Viewer, offer: Offer, sessions: list[OfferSession]) -> 
         if sessions
         else _("No upcoming sessions.")
     )
+    if upcoming.pages > 1:
+        first = upcoming.page * SESSIONS_PER_PAGE + 1
+        lines.append(upcoming_range(first, len(sessions), upcoming.total))
     builder = InlineKeyboardBuilder()
     for item in sessions:
         label = formatting.short_when(item.starts_at, viewer.zone, viewer.locale)
@@ -141,6 +151,14 @@ def offer_manage(viewer: Viewer, offer: Offer, sessions: list[OfferSession]) -> 
         else:
             label = "🗓 " + label
         builder.row(button(label, OpenSession(session_id=item.id)))
+    if upcoming.pages > 1:
+        builder.row(
+            *pager(
+                upcoming.page,
+                upcoming.pages,
+                lambda page: OpenOffer(offer_id=offer.id, page=page),
+            )
+        )
     builder.row(
         button("✏️ " + _("Edit"), EditOffer(offer_id=offer.id)),
         button("➕ " + _("Add a session"), AddSession(offer_id=offer.id)),
@@ -185,8 +203,10 @@ def _session_facts(
 
 
 def session_manage(
-    viewer: Viewer, offer: Offer, offer_session: OfferSession, venue: Venue | None
+    viewer: Viewer, offer: Offer, offer_session: OfferSession, venue: Venue | None, page: int = 0
 ) -> View:
+    """A session as the organiser manages it; Back leads to the `page` of the offer's screen
+    that lists it."""
     lines = _session_facts(viewer, offer, offer_session, venue, with_address=False)
     builder = InlineKeyboardBuilder()
     if offer_session.status == SessionStatus.CANCELLED:
@@ -196,7 +216,7 @@ def session_manage(
             button("🕒 " + _("Reschedule"), RescheduleSession(session_id=offer_session.id)),
             button("❌ " + _("Cancel session"), CancelSession(session_id=offer_session.id)),
         )
-    builder.row(button("« " + _("Back"), OpenOffer(offer_id=offer.id)))
+    builder.row(button("« " + _("Back"), OpenOffer(offer_id=offer.id, page=page)))
     return View("\n".join(lines), builder.as_markup())
 
 
@@ -369,7 +389,12 @@ def ask_ends(length_minutes: int | None = None) -> View:
 
 
 def ask_venue(choices: list[Choice]) -> View:
-    return _choose(_("Where does it take place?"), choices, _pick(_("No venue (online)"), NONE))
+    text = _(
+        "Where does it take place? Choose the venue, or type part of its name to narrow the list."
+    )
+    if not choices:
+        text = _("No venue matches. Type another part of the name.")
+    return _choose(text, choices, _pick(_("No venue (online)"), NONE))
 
 
 def ask_link() -> View:

@@ -11,6 +11,7 @@ from bot import formatting
 from bot.callbacks.browse import ChooseTrack
 from bot.callbacks.browse import ShowOffer
 from bot.callbacks.preferences import OpenPreferences
+from bot.callbacks.subscriptions import MyPage
 from bot.callbacks.subscriptions import Subscribe
 from bot.callbacks.subscriptions import Unsubscribe
 from bot.screens.browse import mini_app_button
@@ -22,6 +23,8 @@ from bot.screens.view import Viewer
 from bot.screens.view import button
 from bot.screens.view import fit_message
 from bot.screens.view import menu_button
+from bot.screens.view import pager
+from bot.screens.view import upcoming_range
 from catalogue.checkin.progress import TrackProgress
 from catalogue.models import Resident
 from catalogue.models import SeatStatus
@@ -181,6 +184,8 @@ def my_subscriptions(
         lines.append(_("Nothing yet. Open an offer and press “Remind me” under a session."))
     if mine.sessions:
         lines.append("🗓 <b>" + _("Coming up") + "</b>")
+    if mine.pages > 1:
+        lines.append(upcoming_range(mine.first_number, len(mine.sessions), mine.total_sessions))
     for item in mine.sessions:
         when = formatting.short_when(item.session.starts_at, viewer.zone, viewer.locale)
         line = f"• {when} — {viewer.t(item.offer.title)}"
@@ -188,10 +193,10 @@ def my_subscriptions(
             line += " · ⏳ " + _("waitlist #{position}").format(position=item.position)
         lines.append(line)
         title = translated(item.offer.title, viewer.locale)
-        builder.row(button(f"✖ {when} · {title}", Unsubscribe(what="s", target=item.session.id)))
-    if mine.total_sessions > len(mine.sessions):
-        more = mine.total_sessions - len(mine.sessions)
-        lines.append(_("…and {count} more").format(count=more))
+        cancel = Unsubscribe(what="s", target=item.session.id, page=mine.page)
+        builder.row(button(f"✖ {when} · {title}", cancel))
+    if mine.pages > 1:
+        builder.row(*pager(mine.page, mine.pages, lambda page: MyPage(page=page)))
     if mine.follows:
         lines += ["", "👣 <b>" + _("Following") + "</b>"]
     follow_labels = {
@@ -206,7 +211,8 @@ def my_subscriptions(
         title = translated(follow.title, viewer.locale)
         builder.row(
             button(
-                f"✖ {icon} {title}", Unsubscribe(what=codes[follow.kind], target=follow.target_id)
+                f"✖ {icon} {title}",
+                Unsubscribe(what=codes[follow.kind], target=follow.target_id, page=mine.page),
             )
         )
     if progress is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from html import escape
 
-from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -17,6 +16,7 @@ from bot.callbacks.team import ShowTeam
 from bot.screens.view import View
 from bot.screens.view import Viewer
 from bot.screens.view import button
+from bot.screens.view import pager
 from catalogue.team import INVITABLE_ROLES
 from catalogue.team import InviteProblem
 from catalogue.team import Role
@@ -95,7 +95,7 @@ def team(viewer: Viewer, people: TeamPage) -> View:
             )
         )
     if people.pages > 1:
-        builder.row(*pager(people.page, people.pages))
+        builder.row(*pager(people.page, people.pages, lambda page: ShowTeam(page=page)))
     builder.row(
         *(
             button("➕ " + str(INVITE_BUTTONS[role]), NewInvite(role=role))
@@ -103,16 +103,6 @@ def team(viewer: Viewer, people: TeamPage) -> View:
         )
     )
     return View("\n".join(lines), builder.as_markup())
-
-
-def pager(page: int, pages: int) -> list[InlineKeyboardButton]:
-    navigation = []
-    if page > 0:
-        navigation.append(button("‹", ShowTeam(page=page - 1)))
-    navigation.append(button(f"{page + 1} / {pages}", ShowTeam(page=page)))
-    if page < pages - 1:
-        navigation.append(button("›", ShowTeam(page=page + 1)))
-    return navigation
 
 
 def invite_created(viewer: Viewer, invite: TeamInvite, link: str) -> View:

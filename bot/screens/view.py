@@ -4,6 +4,7 @@ put in front of them by `show`: edit the message they pressed, or send one."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from html import unescape
@@ -121,6 +122,33 @@ def _cut_text(text: str, room: int) -> str:
 def button(text: str, callback: CallbackData | str) -> InlineKeyboardButton:
     data = callback if isinstance(callback, str) else callback.pack()
     return InlineKeyboardButton(text=shorten(text, BUTTON_TEXT_LIMIT), callback_data=data)
+
+
+def upcoming_range(first: int, shown: int, total: int) -> str:
+    """ "Upcoming: 11–20 of 120" at the top of one page of a paged list; `first` counts from 1."""
+    return _("Upcoming: {first}–{last} of {total}").format(
+        first=first, last=first + shown - 1, total=total
+    )
+
+
+def pager(
+    page: int,
+    pages: int,
+    to_page: Callable[[int], CallbackData],
+    counter: CallbackData | None = None,
+) -> list[InlineKeyboardButton]:
+    """The ‹ n / m › row under a paged list (empty when it has one page): `to_page(p)` is the
+    button that shows page p (counted from 0); the middle one presses `counter`, by default the
+    page itself again."""
+    if pages <= 1:
+        return []
+    row = []
+    if page > 0:
+        row.append(button("‹", to_page(page - 1)))
+    row.append(button(f"{page + 1} / {pages}", counter or to_page(page)))
+    if page < pages - 1:
+        row.append(button("›", to_page(page + 1)))
+    return row
 
 
 def menu_button() -> InlineKeyboardButton:

@@ -57,6 +57,8 @@ from catalogue.models import _utc_column
 from catalogue.models import utc_now
 from catalogue.outbox.messages import OutboxMessage
 from catalogue.outbox.messages import OutboxState
+from catalogue.queries import Window
+from catalogue.queries import page_of_rows
 from catalogue.queries import session_by_id
 
 KIND = "broadcast"
@@ -248,11 +250,15 @@ async def audience_target(
     return None if target is None else AudienceTarget(target.title)
 
 
+# Sessions on one page of the choice of a session to address.
+SESSIONS_PER_PAGE = 10
+
+
 async def sessions_for_audience(
-    session: AsyncSession, kind: AudienceKind, offer_id: int, now: datetime, limit: int = 10
-) -> list[OfferSession]:
-    """The sessions of an offer an organiser may address: those still ahead for seat holders,
-    those that have begun (latest first) for the people checked in."""
+    session: AsyncSession, kind: AudienceKind, offer_id: int, now: datetime, page: int = 0
+) -> tuple[list[OfferSession], Window]:
+    """Page `page` of the sessions of an offer an organiser may address: those still ahead for
+    seat holders, those that have begun (latest first) for the people checked in."""
     query = select(OfferSession).where(OfferSession.offer_id == offer_id)
     if kind is AudienceKind.CHECKED_IN:
         query = query.where(OfferSession.starts_at <= now).order_by(OfferSession.starts_at.desc())
@@ -260,7 +266,10 @@ async def sessions_for_audience(
         query = query.where(
             OfferSession.starts_at > now, OfferSession.status != SessionStatus.CANCELLED
         ).order_by(OfferSession.starts_at)
-    return list(await session.scalars(query.limit(limit)))
+    rows, window = await page_of_rows(
+        session, query.order_by(OfferSession.id), page, SESSIONS_PER_PAGE
+    )
+    return [offer_session for (offer_session,) in rows], window
 
 
 def _follows(kind: SubscriptionKind, target: int | None) -> sa.ColumnElement[bool]:

@@ -59,7 +59,8 @@ async def open_session(
         await desk.offer_gone(callback, callback_answer)
         return
     offer_session, offer, venue = found
-    await show(callback, ui.session_manage(desk.viewer, offer, offer_session, venue))
+    page = await desk.page_of(offer_session)
+    await show(callback, ui.session_manage(desk.viewer, offer, offer_session, venue, page))
 
 
 # ---------------------------------------------------------------- reschedule
@@ -121,7 +122,7 @@ async def confirm_reschedule(
     city_zone = desk.settings.city_zone
     await reschedule_session(desk.session, offer_session.id, start, end, city_zone=city_zone)
     callback_answer.text = _("Moved. Residents who follow it will be told.")
-    await desk.show_offer(callback, offer)
+    await desk.show_offer(callback, offer, await desk.page_of(offer_session))
 
 
 # ---------------------------------------------------------------- cancel
@@ -145,4 +146,4 @@ async def cancel_session_button(
         return
     await cancel_session(desk.session, offer_session.id, city_zone=desk.settings.city_zone)
     callback_answer.text = _("Cancelled. Residents who follow it will be told.")
-    await desk.show_offer(callback, offer)
+    await desk.show_offer(callback, offer, await desk.page_of(offer_session))

@@ -25,8 +25,10 @@ from bot.screens import programme as ui
 from bot.screens.view import show
 from bot.states import ProgrammeStates
 from catalogue.models import Offer
+from catalogue.models import OfferSession
 from catalogue.models import utc_now
 from catalogue.programme import offer_by_id
+from catalogue.programme import page_of_session
 from catalogue.programme import parse_end
 from catalogue.programme import parse_start
 from catalogue.programme import programme_counts
@@ -54,9 +56,15 @@ class Desk(WorkDesk):
         offers, sessions = await programme_counts(self.session, utc_now())
         await show(event, ui.programme_home(offers, sessions))
 
-    async def show_offer(self, event: Event, offer: Offer) -> None:
-        sessions = await upcoming_sessions(self.session, offer.id, utc_now())
+    async def show_offer(self, event: Event, offer: Offer, page: int = 0) -> None:
+        sessions = await upcoming_sessions(self.session, offer.id, utc_now(), page)
         await show(event, ui.offer_manage(self.viewer, offer, sessions))
+
+    async def page_of(self, offer_session: OfferSession) -> int:
+        """The page of its offer's screen that lists the session."""
+        return await page_of_session(
+            self.session, offer_session.offer_id, offer_session.id, utc_now()
+        )
 
     async def subject_gone(self, event: Event, why: str) -> None:
         """What the open form was about has left the programme: say so, with Cancel; what the

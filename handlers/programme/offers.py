@@ -44,4 +44,4 @@ async def open_offer(
     await desk.back_to_finding()
     offer = await desk.offer_or_gone(callback, callback_answer, callback_data.offer_id)
     if offer is not None:
-        await desk.show_offer(callback, offer)
+        await desk.show_offer(callback, offer, callback_data.page)

@@ -53,12 +53,18 @@ async def add_session(
     await show(callback, ui.ask_starts(offer, desk.viewer))
 
 
-async def _ask_venue(event: Event, desk: Desk) -> None:
+async def _ask_venue(event: Event, desk: Desk, text_filter: str = "") -> None:
     await desk.state.set_state(SessionForm.venue)
-    await show(event, ui.ask_venue(await venue_choices(desk.session, desk.viewer.locale)))
+    choices = await venue_choices(desk.session, desk.viewer.locale, text_filter)
+    await show(event, ui.ask_venue(choices))
 
 
 ask_when(router, SessionForm.starts, SessionForm.ends, then=_ask_venue)
+
+
+@router.message(StateFilter(SessionForm.venue), TYPED)
+async def narrow_venues(message: Message, desk: Desk) -> None:
+    await _ask_venue(message, desk, clean_typed(message.text or "")[:100])
 
 
 @router.callback_query(StateFilter(SessionForm.venue), PICKED_NUMBER)
