@@ -22,7 +22,6 @@ from dataclasses import dataclass
 # C0 controls except tab, line feed and carriage return; DEL; C1 controls; lone surrogates
 # (JSON's "\ud800" decodes to one, and no database encodes it).
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-LINE_BREAKS = re.compile(r"[\t\r\n\u2028\u2029\x85]+")
 MULTI_LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029]")
 
 # Defaults of the settings of the same names (README's settings table).

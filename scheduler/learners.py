@@ -19,10 +19,11 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.learners.tracks import CompletedTarget
-from catalogue.learners.tracks import completions_of
+from catalogue.learners.tracks import completions_by_id
 from catalogue.models import Resident
 from catalogue.outbox.messages import OutboxMessage
 from scheduler.delivery import Outgoing
+from scheduler.renderers import render_each_resident
 from scheduler.renderers import residents_of_messages
 from scheduler.rendering import RenderContext
 from scheduler.rendering import Rendered
@@ -39,15 +40,17 @@ def completion_renderer(draw: DrawCompletion) -> Renderer:
         session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
     ) -> dict[int, Rendered]:
         residents = await residents_of_messages(session, rows)
+        found = await completions_by_id(
+            session, (int(row.payload.get("completion_id") or 0) for row in rows)
+        )
         rendered: dict[int, Rendered] = {}
         for row in rows:
             resident = residents.get(row.resident_id or 0)
-            done = await completions_of(session, resident.id) if resident else []
-            item = next(
-                (i for i in done if i.completion_id == row.payload.get("completion_id")), None
-            )
+            owner, item = found.get(int(row.payload.get("completion_id") or 0), (None, None))
             rendered[row.id] = (
-                draw(resident, item) if resident and item else Skip("completion gone")
+                draw(resident, item)
+                if resident and item and owner == resident.id
+                else Skip("completion gone")
             )
         return rendered
 
@@ -60,17 +63,13 @@ def unanswered_renderer(draw: DrawForResident, answered_among: AnsweredAmong) ->
     async def render(
         session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
     ) -> dict[int, Rendered]:
-        residents = await residents_of_messages(session, rows)
-        done = await answered_among(session, list(residents))
-        rendered: dict[int, Rendered] = {}
-        for row in rows:
-            resident = residents.get(row.resident_id or 0)
-            if resident is None:
-                rendered[row.id] = Skip("resident gone")
-            elif resident.id in done:
-                rendered[row.id] = Skip("already answered")
-            else:
-                rendered[row.id] = draw(resident)
-        return rendered
+        done = await answered_among(
+            session, list({row.resident_id for row in rows if row.resident_id is not None})
+        )
+
+        async def one(row: OutboxMessage, resident: Resident) -> Rendered:
+            return Skip("already answered") if resident.id in done else draw(resident)
+
+        return await render_each_resident(session, rows, one)
 
     return render

@@ -13,6 +13,7 @@ session is still ahead goes out on start, and only the latest of several overdue
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,6 +73,22 @@ async def residents_of_messages(
     if not ids:
         return {}
     return {r.id: r for r in await session.scalars(select(Resident).where(Resident.id.in_(ids)))}
+
+
+async def render_each_resident(
+    session: AsyncSession,
+    rows: list[OutboxMessage],
+    render_one: Callable[[OutboxMessage, Resident], Awaitable[Rendered]],
+) -> dict[int, Rendered]:
+    """Each message rendered for its resident; skipped when the resident is gone."""
+    residents = await residents_of_messages(session, rows)
+    rendered: dict[int, Rendered] = {}
+    for row in rows:
+        resident = residents.get(row.resident_id or 0)
+        rendered[row.id] = (
+            Skip("resident gone") if resident is None else await render_one(row, resident)
+        )
+    return rendered
 
 
 async def _statuses(
@@ -308,17 +325,12 @@ def digest_renderer(draw: DrawDigest) -> Renderer:
     async def render(
         session: AsyncSession, context: RenderContext, rows: list[OutboxMessage]
     ) -> dict[int, Rendered]:
-        residents = await residents_of_messages(session, rows)
-        rendered: dict[int, Rendered] = {}
-        for row in rows:
-            resident = residents.get(row.resident_id or 0)
-            if resident is None:
-                rendered[row.id] = Skip("resident gone")
-            elif resident.digest_weekday is None:
-                rendered[row.id] = Skip("digest off")
-            else:
-                rendered[row.id] = await _digest(session, context.now, resident, draw)
-        return rendered
+        async def one(row: OutboxMessage, resident: Resident) -> Rendered:
+            if resident.digest_weekday is None:
+                return Skip("digest off")
+            return await _digest(session, context.now, resident, draw)
+
+        return await render_each_resident(session, rows, one)
 
     return render
 

@@ -38,6 +38,7 @@ from catalogue.models import OfferSession
 from catalogue.models import utc_now
 from catalogue.programme_week.sessions import programme_sessions_by_id
 from catalogue.team import Permission
+from catalogue.text_policy import bounded_id
 
 DEVICE_ID = re.compile(rf"[A-Za-z0-9_-]{{8,{DEVICE_ID_LENGTH}}}")
 MAX_SCANNED_TEXT = 512  # a pass's deep link is about 50 characters
@@ -56,8 +57,7 @@ def counts_json(found: Counts) -> dict[str, int]:
 
 async def _door_session(request: web.Request, call: Call) -> OfferSession:
     """The session of the path, if the door may open it now (CheckInError says why not)."""
-    value = request.match_info["session_id"]
-    number = int(value) if len(value) <= 9 else 0
+    number = bounded_id(request.match_info["session_id"]) or 0
     return await open_session(call.session, number, utc_now(), call.context.city_zone)
 
 

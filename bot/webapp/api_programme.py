@@ -54,6 +54,7 @@ from catalogue.search.engine import SearchFilters
 from catalogue.seats import Result
 from catalogue.seats import leave_session
 from catalogue.seats import subscribe_to_session
+from catalogue.text_policy import bounded_id
 
 SEARCH_LIMIT = 30  # results of /api/search
 PROGRAMME_SEARCH_LIMIT = 1000  # offers the words may select in the Programme
@@ -376,10 +377,10 @@ async def search_payload(request: web.Request, call: Call) -> dict[str, Any]:
 
 
 def _session_id(request: web.Request) -> int:
-    value = request.match_info["session_id"]
-    if not value.isdigit() or len(value) > 9:
+    number = bounded_id(request.match_info["session_id"])
+    if number is None:
         raise not_found()
-    return int(value)
+    return number
 
 
 async def _one(call: Call, session_id: int) -> ProgrammeSession:

@@ -574,7 +574,7 @@ def _columns(table: str, values: dict[str, Any], ids: dict[str, dict[str, int]])
 async def _replace_track_steps(
     session: AsyncSession, batch: list[tuple[str, dict]], ids: dict[str, dict[str, int]]
 ) -> None:
-    await _resolve(session, ids, "tracks", [values for _, values in batch])
+    # The batch's offers were resolved by `_write` before the tracks were written.
     track_ids = await session.execute(
         select(Track.external_id, Track.id).where(Track.external_id.in_([e for e, _ in batch]))
     )

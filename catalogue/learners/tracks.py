@@ -374,25 +374,42 @@ async def record_met(
     return new
 
 
-async def completions_of(session: AsyncSession, resident_id: int) -> list[CompletedTarget]:
-    """The resident's recorded completions, earliest first, with their titles: one query."""
-    rows = await session.execute(
+def _completions_with_titles() -> sa.Select[tuple[Completion, Any, Any]]:
+    return (
         select(Completion, Track.title, Festival.title)
         .outerjoin(Track, Track.id == Completion.track_id)
         .outerjoin(Festival, Festival.id == Completion.festival_id)
-        .where(Completion.resident_id == resident_id)
         .order_by(Completion.completed_at, Completion.id)
     )
-    return [
-        CompletedTarget(
-            row.kind,
-            row.track_id or row.festival_id or 0,
-            track_title or festival_title or {},
-            row.completed_at,
-            row.id,
-        )
-        for row, track_title, festival_title in rows
-    ]
+
+
+def _completed(row: Completion, track_title: Any, festival_title: Any) -> CompletedTarget:
+    return CompletedTarget(
+        row.kind,
+        row.track_id or row.festival_id or 0,
+        track_title or festival_title or {},
+        row.completed_at,
+        row.id,
+    )
+
+
+async def completions_of(session: AsyncSession, resident_id: int) -> list[CompletedTarget]:
+    """The resident's recorded completions, earliest first, with their titles: one query."""
+    rows = await session.execute(
+        _completions_with_titles().where(Completion.resident_id == resident_id)
+    )
+    return [_completed(*row) for row in rows]
+
+
+async def completions_by_id(
+    session: AsyncSession, completion_ids: Iterable[int]
+) -> dict[int, tuple[int, CompletedTarget]]:
+    """(resident id, completion) of each completion still recorded, by its id: one query."""
+    ids = set(completion_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(_completions_with_titles().where(Completion.id.in_(ids)))
+    return {row[0].id: (row[0].resident_id, _completed(*row)) for row in rows}
 
 
 async def _of_targets(

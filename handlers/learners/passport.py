@@ -18,7 +18,7 @@ from bot.screens.view import Viewer
 from bot.screens.view import show
 from catalogue.learners.follow_up import follow_up_check_ins
 from catalogue.learners.passport import passport_of
-from catalogue.learners.tracks import completions_of
+from catalogue.learners.tracks import completions_by_id
 from catalogue.models import Resident
 from catalogue.models import utc_now
 from handlers.learners.common import LearnerDesk
@@ -40,7 +40,6 @@ async def after_self_check_in(
     if never asked, follow through the outbox."""
     new = await follow_up_check_ins(session, [resident.id], utc_now(), in_chat=True)
     if new:
-        ids = {completion.id for completion in new}
-        for item in await completions_of(session, resident.id):
-            if item.completion_id in ids:
-                await show(message, completed_note(viewer, item))
+        found = await completions_by_id(session, (completion.id for completion in new))
+        for _resident_id, item in found.values():  # earliest first
+            await show(message, completed_note(viewer, item))
