@@ -16,21 +16,39 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator
+from collections.abc import Awaitable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from aiogram import Bot
+from aiogram import Dispatcher
+from aiogram.types import Message
+from aiogram.types import Update
 from aiohttp.test_utils import TestClient
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares.database import DatabaseSessionMiddleware
+from bot.middlewares.outages import DatabaseOutage
+from bot.middlewares.outages import database_unreachable
 from bot.settings import Settings
 from bot.startup.app import App
 from bot.startup.app import create_app
 from bot.startup.app import prepare_to_run
 from bot.startup.app import run_polling
+from bot.startup.dispatcher import create_bot
+from bot.startup.offline_api import OfflineSession
+from bot.startup.offline_api import OfflineTelegram
 from bot.startup.offline_api import message_update
 from bot.startup.webhook import SECRET_HEADER
 from bot.startup.webhook import create_web_app
+from catalogue.database import create_engine
+from catalogue.database import create_session_maker
 from catalogue.team import Role
 from catalogue.team import TeamMember
 from tests.conftest import _empty_postgres
@@ -417,9 +435,7 @@ async def test_only_database_failures_are_folded_into_the_outage(caplog) -> None
     not be reached; Telegram's network errors and wrong queries keep their traceback."""
     from sqlalchemy.exc import IntegrityError
 
-    from bot.middlewares.outages import DatabaseOutage
     from bot.middlewares.outages import FoldOutageTracebacks
-    from catalogue.database import create_engine
 
     outage = DatabaseOutage(session_maker=None)  # type: ignore[arg-type]
     worker = logging.getLogger("tests.outage_worker")
@@ -449,3 +465,87 @@ async def test_only_database_failures_are_folded_into_the_outage(caplog) -> None
         worker.filters.clear()
         await closed.dispose()
         await outage.stop()
+
+
+async def _one_handler_dispatcher(
+    url: str, handle: Callable[[Message, AsyncSession], Awaitable[None]]
+) -> tuple[Dispatcher, Bot, OfflineTelegram, DatabaseOutage, AsyncEngine]:
+    """The real session middleware and commit-before-sending around one handler of a test's."""
+    engine = create_engine(url)
+    session_maker = create_session_maker(engine)
+    outage = DatabaseOutage(session_maker)
+    outage.probe_every = 0.1
+    dispatcher = Dispatcher()
+    dispatcher.update.outer_middleware(DatabaseSessionMiddleware(session_maker, outage))
+    dispatcher.message.register(handle)
+    telegram = OfflineTelegram()
+    bot = create_bot(Settings(bot_token=None, load_demo=False), OfflineSession(telegram))
+    return dispatcher, bot, telegram, outage, engine
+
+
+@pytest.mark.postgres
+async def test_an_update_that_meets_the_outage_before_speaking_is_handled_afresh_once(
+    proxied_postgres: tuple[str, CuttableProxy],
+) -> None:
+    url, proxy = proxied_postgres
+    attempts: list[str] = []
+
+    async def handle(message: Message, session: AsyncSession) -> None:
+        attempts.append("started")
+        await session.execute(text("CREATE TABLE IF NOT EXISTS held (id int)"))
+        await session.execute(text("INSERT INTO held VALUES (1)"))
+        await message.answer("noted")
+
+    dispatcher, bot, telegram, outage, engine = await _one_handler_dispatcher(url, handle)
+    try:
+        await proxy.cut()
+        update = Update.model_validate(message_update(1, 5151, 1, "note this"))
+        feeding = asyncio.create_task(dispatcher.feed_update(bot, update))
+        await _wait_until(lambda: outage.down)
+        assert not telegram.accepted(), "nothing is said while the database is away"
+        await proxy.restore()
+        await asyncio.wait_for(feeding, 15)
+        assert len(attempts) == 2, "handled afresh once the database is back"
+        assert [call.params["text"] for call in telegram.accepted()] == ["noted"]
+        async with engine.connect() as connection:
+            assert await connection.scalar(text("SELECT count(*) FROM held")) == 1
+    finally:
+        await outage.stop()
+        await bot.session.close()
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_an_update_that_meets_the_outage_after_speaking_is_never_handled_twice(
+    proxied_postgres: tuple[str, CuttableProxy],
+) -> None:
+    url, proxy = proxied_postgres
+    attempts: list[str] = []
+
+    async def handle(message: Message, session: AsyncSession) -> None:
+        attempts.append("started")
+        await session.execute(text("SELECT 1"))
+        await message.answer("first words")
+        await proxy.cut()
+        await session.execute(text("SELECT 2"))
+
+    dispatcher, bot, telegram, outage, engine = await _one_handler_dispatcher(url, handle)
+    try:
+        update = Update.model_validate(message_update(1, 5152, 1, "hello"))
+        with pytest.raises((OSError, DBAPIError)) as raised:  # the error router's to answer
+            await dispatcher.feed_update(bot, update)
+        assert database_unreachable(raised.value)
+        assert attempts == ["started"]
+        assert [call.params["text"] for call in telegram.accepted()] == ["first words"]
+    finally:
+        await outage.stop()
+        await bot.session.close()
+        await engine.dispose()
+
+
+async def _wait_until(condition: Callable[[], bool], checks: int = 500) -> None:
+    for _ in range(checks):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise TimeoutError("the condition did not come true in time")

@@ -1,9 +1,13 @@
 """One database transaction per update, committed before the bot first speaks of its writes.
 
-The update's connection is taken first. If the database cannot be reached the update is not
-handled (bot/middlewares/outages.py): an update that came by webhook is answered 503 (its
-`admission` says so), so Telegram delivers it again; any other waits for the database and is
-then handled.
+An update that came by webhook takes its connection first: if the database cannot be reached it
+is not handled but answered 503 (its `admission` says so), so Telegram delivers it again.
+
+With long polling the connection is taken at the first query, so an update that needs no
+database (a cached card, /help) costs no connection. If the database turns out to be
+unreachable before the bot has said anything, the update waits for it
+(bot/middlewares/outages.py) and is then handled afresh: nothing was committed and nothing sent,
+so nothing is lost or doubled. A failure after the bot has spoken goes to the error router.
 """
 
 from __future__ import annotations
@@ -27,14 +31,17 @@ from bot.middlewares.bot_api_calls import AroundBotApiCalls
 from bot.middlewares.bot_api_calls import SendRequest
 from bot.middlewares.guards import Dropped
 from bot.middlewares.outages import DatabaseOutage
+from bot.middlewares.outages import database_unreachable
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-@dataclass(frozen=True)
+@dataclass
 class _UpdateTransaction:
     session: AsyncSession
     task: asyncio.Task[Any] | None  # the update's own task: not one it started
+    # A commit or a Bot API call was attempted: from then on the update is never handled afresh.
+    irrevocable: bool = False
 
 
 _UPDATE_TRANSACTION: ContextVar[_UpdateTransaction | None] = ContextVar(
@@ -57,24 +64,53 @@ class DatabaseSessionMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         # Set by the webhook: resolved True once the update has its connection, False if not.
         admission: asyncio.Future[bool] | None = data.pop("admission", None)
-        async with self.session_maker() as session:  # closing rolls back what is not committed
-            while not await self._connected(session):
-                if admission is not None:
-                    admission.set_result(False)
-                    return Dropped.DATABASE
-                await self.outage.wait_until_up()
-            if admission is not None:
-                admission.set_result(True)
-            data["session"] = session
-            open_transaction = _UpdateTransaction(session, asyncio.current_task())
-            token = _UPDATE_TRANSACTION.set(open_transaction)
+        if admission is not None:
+            return await self._admitted(handler, event, data, admission)
+        while True:
+            await self.outage.wait_until_up()
+            transaction: _UpdateTransaction | None = None
             try:
-                result = await handler(event, data)
-            finally:
-                _UPDATE_TRANSACTION.reset(token)
-            if session.in_transaction():  # not if all was committed before the bot spoke
-                await session.commit()
-            return result
+                async with self.session_maker() as session:
+                    transaction = _UpdateTransaction(session, asyncio.current_task())
+                    return await self._handle(handler, event, dict(data), transaction)
+            except Exception as error:
+                afresh = transaction is not None and not transaction.irrevocable
+                if not (afresh and database_unreachable(error)):
+                    raise
+                self.outage.failed(error)  # polling holds; this update waits for the database
+
+    async def _admitted(
+        self,
+        handler: Handler,
+        event: TelegramObject,
+        data: dict[str, Any],
+        admission: asyncio.Future[bool],
+    ) -> Any:
+        async with self.session_maker() as session:  # closing rolls back what is not committed
+            if not await self._connected(session):
+                admission.set_result(False)
+                return Dropped.DATABASE
+            admission.set_result(True)
+            transaction = _UpdateTransaction(session, asyncio.current_task())
+            return await self._handle(handler, event, data, transaction)
+
+    @staticmethod
+    async def _handle(
+        handler: Handler,
+        event: TelegramObject,
+        data: dict[str, Any],
+        transaction: _UpdateTransaction,
+    ) -> Any:
+        data["session"] = transaction.session
+        token = _UPDATE_TRANSACTION.set(transaction)
+        try:
+            result = await handler(event, data)
+        finally:
+            _UPDATE_TRANSACTION.reset(token)
+        if transaction.session.in_transaction():  # not if all was committed before the bot spoke
+            transaction.irrevocable = True
+            await transaction.session.commit()
+        return result
 
     async def _connected(self, session: AsyncSession) -> bool:
         if self.outage.down:
@@ -98,10 +134,8 @@ class CommitBeforeSending(AroundBotApiCalls):
         self, method: TelegramMethod[TelegramType], send: SendRequest[TelegramType]
     ) -> Response[TelegramType]:
         transaction = _UPDATE_TRANSACTION.get()
-        if (
-            transaction is not None
-            and transaction.task is asyncio.current_task()
-            and transaction.session.in_transaction()
-        ):
-            await transaction.session.commit()
+        if transaction is not None and transaction.task is asyncio.current_task():
+            transaction.irrevocable = True
+            if transaction.session.in_transaction():
+                await transaction.session.commit()
         return await send()

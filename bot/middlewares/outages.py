@@ -21,8 +21,10 @@ import logging
 import time
 from collections.abc import Awaitable
 from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
+from types import TracebackType
 from typing import Any
 from typing import TypeVar
 
@@ -143,14 +145,22 @@ def is_unreachable(error: BaseException) -> bool:
     """An error that says the database cannot be reached, rather than that a query was wrong:
     itself, or what it was raised from or while handling (a transaction left unusable by a
     dropped connection, say)."""
+    return any(_says_unreachable(link) for link in _chain(error))
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """The database could not be reached on the way to it (not, say, Telegram's network)."""
+    return is_unreachable(error) and from_the_database(error)
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """`error`, then what it was raised from or while handling, and so on, each once."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
-        if _says_unreachable(current):
-            return True
         seen.add(id(current))
+        yield current
         current = current.__cause__ or current.__context__
-    return False
 
 
 def _says_unreachable(error: BaseException) -> bool:
@@ -231,7 +241,7 @@ class FoldOutageTracebacks(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        if error is not None and is_unreachable(error) and from_the_database(error):
+        if error is not None and database_unreachable(error):
             self.outage.failed(error)
             return False
         return True
@@ -242,16 +252,14 @@ DATABASE_LIBRARIES = ("/sqlalchemy/", "/asyncpg/", "/aiosqlite/")
 
 def from_the_database(error: BaseException) -> bool:
     """Raised on the way to the database (not, say, a network error talking to Telegram)."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        traceback = current.__traceback__
-        while traceback is not None:
-            if any(part in traceback.tb_frame.f_code.co_filename for part in DATABASE_LIBRARIES):
-                return True
-            traceback = traceback.tb_next
-        current = current.__cause__ or current.__context__
+    return any(_passed_through_the_database(link.__traceback__) for link in _chain(error))
+
+
+def _passed_through_the_database(traceback: TracebackType | None) -> bool:
+    while traceback is not None:
+        if any(part in traceback.tb_frame.f_code.co_filename for part in DATABASE_LIBRARIES):
+            return True
+        traceback = traceback.tb_next
     return False
 
 
