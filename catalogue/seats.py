@@ -3,6 +3,7 @@ the waitlist moves up when a seat frees."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -12,6 +13,8 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from catalogue.models import ACTIVE
 from catalogue.models import OfferSession
@@ -87,16 +90,52 @@ async def _going_count(session: AsyncSession, session_id: int) -> int:
     )
 
 
+def waitlist_place(seat: type[Seat] = Seat) -> ColumnElement[int]:
+    """The waitlist place of `seat` (a selected Seat, or an alias of it), 1 being next: one
+    more than those waitlisted earlier for the same session (ties by id). The waitlist's order,
+    written once: promotion, the chat and the Mini App all count by it."""
+    ahead = aliased(Seat)
+    earlier = (
+        select(func.count())
+        .where(
+            ahead.session_id == seat.session_id,
+            ahead.status == SeatStatus.WAITLISTED,
+            (ahead.created_at < seat.created_at)
+            | ((ahead.created_at == seat.created_at) & (ahead.id < seat.id)),
+        )
+        .correlate(seat)
+        .scalar_subquery()
+    )
+    return earlier + 1
+
+
 async def waitlist_position(session: AsyncSession, seat: Seat) -> int:
-    ahead = await session.scalar(
-        select(func.count()).where(
-            Seat.session_id == seat.session_id,
-            Seat.status == SeatStatus.WAITLISTED,
-            (Seat.created_at < seat.created_at)
-            | ((Seat.created_at == seat.created_at) & (Seat.id < seat.id)),
+    return await session.scalar(select(waitlist_place()).where(Seat.id == seat.id)) or 1
+
+
+@dataclass(frozen=True)
+class SeatState:
+    status: SeatStatus  # going or waitlisted
+    position: int | None = None  # on the waitlist, 1 = next
+
+
+async def seat_states(
+    session: AsyncSession, resident_id: int, session_ids: Collection[int]
+) -> dict[int, SeatState]:
+    """The resident's active seats among these sessions, with waitlist places: one query."""
+    if not session_ids:
+        return {}
+    rows = await session.execute(
+        select(Seat.session_id, Seat.status, waitlist_place()).where(
+            Seat.resident_id == resident_id,
+            Seat.session_id.in_(sorted(session_ids)),
+            Seat.status.in_(ACTIVE),
         )
     )
-    return (ahead or 0) + 1
+    return {
+        session_id: SeatState(status, place if status == SeatStatus.WAITLISTED else None)
+        for session_id, status, place in rows
+    }
 
 
 async def subscribe_to_session(

@@ -28,6 +28,7 @@ from sqlalchemy import literal
 from sqlalchemy import select
 from sqlalchemy import union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from catalogue.models import ACTIVE
 from catalogue.models import Festival
@@ -47,8 +48,9 @@ from catalogue.seats import Outcome
 from catalogue.seats import Result
 from catalogue.seats import _seat
 from catalogue.seats import leave_session
+from catalogue.seats import seat_states
 from catalogue.seats import subscribe_to_session
-from catalogue.seats import waitlist_position
+from catalogue.seats import waitlist_place
 from catalogue.table_changes import TableCache
 from catalogue.table_changes import TableChanges
 
@@ -62,6 +64,17 @@ TARGETS: dict[SubscriptionKind, type] = {
 # ---------------------------------------------------------------- following
 
 
+def _following(
+    resident_id: int, kind: SubscriptionKind, target_id: int
+) -> tuple[ColumnElement[bool], ...]:
+    """The one Subscription row that says this resident follows this target."""
+    return (
+        Subscription.resident_id == resident_id,
+        Subscription.kind == kind,
+        Subscription.target_id == target_id,
+    )
+
+
 async def follow(
     session: AsyncSession,
     resident: Resident,
@@ -73,11 +86,7 @@ async def follow(
     if await session.get(TARGETS[kind], target_id) is None:
         return Result(Outcome.GONE)
     existing = await session.scalar(
-        select(Subscription).where(
-            Subscription.resident_id == resident.id,
-            Subscription.kind == kind,
-            Subscription.target_id == target_id,
-        )
+        select(Subscription).where(*_following(resident.id, kind, target_id))
     )
     if existing is not None:
         return Result(Outcome.ALREADY)
@@ -103,11 +112,7 @@ async def unfollow(
     city_zone: ZoneInfo,
 ) -> Result:
     removed = await session.execute(
-        delete(Subscription).where(
-            Subscription.resident_id == resident.id,
-            Subscription.kind == kind,
-            Subscription.target_id == target_id,
-        )
+        delete(Subscription).where(*_following(resident.id, kind, target_id))
     )
     if not removed.rowcount:
         return Result(Outcome.NOT_SUBSCRIBED)
@@ -298,18 +303,18 @@ async def card_subscriptions(
     track_id: int | None,
     now: datetime | None = None,
 ) -> CardSubscriptions:
-    """Seats, the resident's own places and follows: from memory, or a query each; a
-    waitlist place costs two more, only where the resident is waiting."""
+    """Seats, the resident's own places and follows: from memory, or a query each; waitlist
+    places cost one more, only where the resident is waiting."""
     now = now or utc_now()
     seats = await states.seats_of(session, [item.id for item in sessions])
     own = await states.own_of(session, resident.id)
     status = {item.id: own.places[item.id] for item in sessions if item.id in own.places}
-    positions = {}
-    for session_id, attendance_status in status.items():
-        if attendance_status == SeatStatus.WAITLISTED:
-            seat = await _seat(session, resident.id, session_id)
-            assert seat is not None
-            positions[session_id] = await waitlist_position(session, seat)
+    waiting = [session_id for session_id, place in status.items() if place == SeatStatus.WAITLISTED]
+    positions = {
+        session_id: state.position
+        for session_id, state in (await seat_states(session, resident.id, waiting)).items()
+        if state.position is not None
+    }
     follows = own.follows
     return CardSubscriptions(
         status=status,
@@ -389,7 +394,7 @@ async def my_subscriptions(
     )
     window = Window.of(total or 0, page, MY_SESSIONS_PER_PAGE)
     upcoming = (
-        select(Seat, OfferSession, Offer)
+        select(Seat, OfferSession, Offer, waitlist_place())
         .join(OfferSession, OfferSession.id == Seat.session_id)
         .join(Offer, Offer.id == OfferSession.offer_id)
         .where(*mine)
@@ -399,10 +404,8 @@ async def my_subscriptions(
     )
     rows = (await session.execute(upcoming)).all()
     sessions = []
-    for seat, offer_session, offer in rows:
-        position = None
-        if seat.status == SeatStatus.WAITLISTED:
-            position = await waitlist_position(session, seat)
+    for seat, offer_session, offer, place in rows:
+        position = place if seat.status == SeatStatus.WAITLISTED else None
         sessions.append(MySession(offer, offer_session, seat.status, position))
     follows = []
     subscriptions = await session.scalars(

@@ -12,14 +12,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import update
 
 from bot.callbacks.subscriptions import Subscribe
 from catalogue.models import OfferSession
+from catalogue.models import Resident
 from catalogue.models import Seat
 from catalogue.models import SeatStatus
 from catalogue.models import Subscription
 from catalogue.models import utc_now
 from catalogue.outbox.messages import OutboxState
+from catalogue.seats import SeatState
+from catalogue.seats import seat_states
+from catalogue.seats import waitlist_position
+from catalogue.subscriptions import my_subscriptions
 from scheduler.planning import announce_new_offers
 from tests.reminder_world import english_resident
 from tests.reminder_world import last_answer
@@ -229,3 +235,47 @@ async def test_a_session_that_has_begun_cannot_be_subscribed_to(app, resident) -
     await resident.press("Remind me")
     assert last_answer(resident) == "This session has already begun."
     assert await attendances(app) == []
+
+
+async def test_every_view_counts_the_waitlist_in_one_order(app, user_id) -> None:
+    """Waitlisted earlier is ahead; at the same instant, the earlier row. The card, /my and the
+    Mini App's seat states count by the one rule in catalogue/seats.py."""
+    made = await make_offer(app, [days_ahead(app, 5)], capacity=1, title="Kiln night")
+    (session_id,) = made.session_ids
+    chats = [
+        await english_resident(ResidentChat(app, user_id=user_id + 70_000 + number))
+        for number in range(4)
+    ]
+    residents = [await resident_row(app, chat) for chat in chats]
+    joined = utc_now() - timedelta(hours=1)
+    async with app.session_maker.begin() as session:
+        going = SeatStatus.GOING
+        session.add(Seat(resident_id=residents[0].id, session_id=session_id, status=going))
+        # Added in this order: the last two at the same instant, so their ids decide.
+        for resident, when in [
+            (residents[3], joined),
+            (residents[1], joined + timedelta(minutes=5)),
+            (residents[2], joined + timedelta(minutes=5)),
+        ]:
+            status = SeatStatus.WAITLISTED
+            session.add(Seat(resident_id=resident.id, session_id=session_id, status=status))
+            await session.flush()
+            await session.execute(
+                update(Seat).where(Seat.resident_id == resident.id).values(created_at=when)
+            )
+    expected = {residents[3].id: 1, residents[1].id: 2, residents[2].id: 3}
+
+    async with app.session_maker() as session:
+        for resident_id, place in expected.items():
+            states = await seat_states(session, resident_id, [session_id])
+            assert states[session_id] == SeatState(SeatStatus.WAITLISTED, place)
+            seat = await session.scalar(select(Seat).where(Seat.resident_id == resident_id))
+            assert await waitlist_position(session, seat) == place
+            resident = await session.get(Resident, resident_id)
+            (mine,) = (await my_subscriptions(session, resident, utc_now())).sessions
+            assert mine.position == place
+        going = await seat_states(session, residents[0].id, [session_id])
+        assert going[session_id] == SeatState(SeatStatus.GOING)
+
+    card = await open_card(chats[2], made)
+    assert "You are number 3 on the waitlist." in card.text

@@ -35,9 +35,7 @@ from catalogue.models import SeatStatus
 from catalogue.models import Venue
 from catalogue.models import translated
 from catalogue.models import utc_now
-from catalogue.programme_week.plan import SeatState
 from catalogue.programme_week.plan import plan_of
-from catalogue.programme_week.plan import seat_states
 from catalogue.programme_week.sessions import ProgrammeFilters
 from catalogue.programme_week.sessions import ProgrammeSession
 from catalogue.programme_week.sessions import Scope
@@ -52,7 +50,9 @@ from catalogue.queries import offers_by_id
 from catalogue.queries import session_by_id
 from catalogue.search.engine import SearchFilters
 from catalogue.seats import Result
+from catalogue.seats import SeatState
 from catalogue.seats import leave_session
+from catalogue.seats import seat_states
 from catalogue.seats import subscribe_to_session
 from catalogue.text_policy import bounded_id
 
