@@ -2,7 +2,8 @@
 
 `sessions_with_offer_and_venue` is the one join of a session to its offer and venue that
 several features share (reminders, check-in, session changes, broadcasts, the calendar file):
-they add to it rather than write it again.
+they add to it rather than write it again. `select_sessions` is that join for a few columns
+(reports, the learning passport, feedback).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Collection
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import Select
@@ -263,8 +265,18 @@ def sessions_with_offer_and_venue() -> Select[SessionWithOffer]:
 
     Callers add their own `where`, `order_by` and `limit`; `sessions_by_id` is the common case.
     """
+    return select_sessions(OfferSession, Offer, Venue)
+
+
+def select_sessions(*columns: Any) -> Select[Any]:
+    """The same join for callers that read a few columns rather than whole rows.
+
+    Reports, the passport and feedback join their own table (check-ins, comments, attendance)
+    to it on `OfferSession.id`; the venue is an outer join, so a session without one stays.
+    """
     return (
-        select(OfferSession, Offer, Venue)
+        select(*columns)
+        .select_from(OfferSession)
         .join(Offer, Offer.id == OfferSession.offer_id)
         .outerjoin(Venue, Venue.id == OfferSession.venue_id)
     )

@@ -61,6 +61,7 @@ from catalogue.models import TrackStep
 from catalogue.models import Translations
 from catalogue.models import Venue
 from catalogue.models import translated
+from catalogue.queries import select_sessions
 from catalogue.team import TeamMember
 from catalogue.text_policy import FORMULA_STARTS
 from catalogue.text_policy import spreadsheet_safe
@@ -681,10 +682,8 @@ def _entries(scope: ReportScope, zone: ZoneInfo) -> sa.Subquery:
 
 def _attendance_rows(entries: sa.Subquery, *columns: Any) -> sa.Select:
     return (
-        select(*columns)
-        .select_from(entries)
-        .join(OfferSession, OfferSession.id == entries.c.session_id)
-        .join(Offer, Offer.id == OfferSession.offer_id)
+        select_sessions(*columns)
+        .join(entries, entries.c.session_id == OfferSession.id)
         .outerjoin(TeamMember, TeamMember.telegram_id == entries.c.volunteer_id)
         .order_by(entries.c.at, entries.c.row_id)
     )
@@ -812,7 +811,7 @@ async def feedback_comments(
 ) -> list[FeedbackComment]:
     """The scope's comments, newest session first, for the organisers who read the report."""
     rows = await session.execute(
-        select(
+        select_sessions(
             OfferSession.starts_at,
             OfferSession.id,
             OfferSession.external_id,
@@ -820,8 +819,7 @@ async def feedback_comments(
             SessionFeedback.score,
             SessionFeedback.comment,
         )
-        .join(OfferSession, OfferSession.id == SessionFeedback.session_id)
-        .join(Offer, Offer.id == OfferSession.offer_id)
+        .join(SessionFeedback, SessionFeedback.session_id == OfferSession.id)
         .where(
             SessionFeedback.session_id.in_(scope_sessions(scope, zone)),
             SessionFeedback.comment.is_not(None),

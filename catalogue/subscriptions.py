@@ -28,7 +28,6 @@ from sqlalchemy import literal
 from sqlalchemy import select
 from sqlalchemy import union_all
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from catalogue.models import ACTIVE
 from catalogue.models import Festival
@@ -64,76 +63,26 @@ TARGETS: dict[SubscriptionKind, type] = {
 # ---------------------------------------------------------------- following
 
 
-def _following(
-    resident_id: int, kind: SubscriptionKind, target_id: int
-) -> tuple[ColumnElement[bool], ...]:
-    """The one Subscription row that says this resident follows this target."""
-    return (
-        Subscription.resident_id == resident_id,
-        Subscription.kind == kind,
-        Subscription.target_id == target_id,
-    )
-
-
-async def follow(
-    session: AsyncSession,
-    resident: Resident,
-    kind: SubscriptionKind,
-    target_id: int,
-    now: datetime,
-    city_zone: ZoneInfo,
-) -> Result:
-    if await session.get(TARGETS[kind], target_id) is None:
-        return Result(Outcome.GONE)
-    existing = await session.scalar(
-        select(Subscription).where(*_following(resident.id, kind, target_id))
-    )
-    if existing is not None:
-        return Result(Outcome.ALREADY)
-    session.add(Subscription(resident_id=resident.id, kind=kind, target_id=target_id))
-    await session.flush()
-    going = waitlisted = 0
-    if kind == SubscriptionKind.OFFER:
-        for session_id in await _unanswered_sessions(session, resident.id, target_id, now):
-            result = await subscribe_to_session(
-                session, resident, session_id, now, city_zone, via_offer=True
-            )
-            going += result.outcome == Outcome.GOING
-            waitlisted += result.outcome == Outcome.WAITLISTED
-    return Result(Outcome.FOLLOWING, going=going, waitlisted=waitlisted)
-
-
-async def unfollow(
-    session: AsyncSession,
-    resident: Resident,
-    kind: SubscriptionKind,
-    target_id: int,
-    now: datetime,
-    city_zone: ZoneInfo,
-) -> Result:
-    removed = await session.execute(
-        delete(Subscription).where(*_following(resident.id, kind, target_id))
-    )
-    if not removed.rowcount:
-        return Result(Outcome.NOT_SUBSCRIBED)
-    if kind == SubscriptionKind.OFFER:
-        upcoming = await session.scalars(
-            select(Seat.session_id)
-            .join(OfferSession, OfferSession.id == Seat.session_id)
-            .where(
-                Seat.resident_id == resident.id,
-                Seat.via_offer.is_(True),
-                OfferSession.offer_id == target_id,
-                OfferSession.starts_at > now,
-            )
+async def _leave_offer(
+    session: AsyncSession, resident: Resident, offer_id: int, now: datetime, city_zone: ZoneInfo
+) -> None:
+    """The upcoming sessions that following the offer gave a seat: left and forgotten, so
+    following it again subscribes afresh."""
+    upcoming = await session.scalars(
+        select(Seat.session_id)
+        .join(OfferSession, OfferSession.id == Seat.session_id)
+        .where(
+            Seat.resident_id == resident.id,
+            Seat.via_offer.is_(True),
+            OfferSession.offer_id == offer_id,
+            OfferSession.starts_at > now,
         )
-        for session_id in list(upcoming):
-            await leave_session(session, resident, session_id, now, city_zone)
-            # Forget it altogether: following the offer again subscribes afresh.
-            await session.execute(
-                delete(Seat).where(Seat.resident_id == resident.id, Seat.session_id == session_id)
-            )
-    return Result(Outcome.LEFT)
+    )
+    for session_id in list(upcoming):
+        await leave_session(session, resident, session_id, now, city_zone)
+        await session.execute(
+            delete(Seat).where(Seat.resident_id == resident.id, Seat.session_id == session_id)
+        )
 
 
 async def _unanswered_sessions(
@@ -443,8 +392,32 @@ async def toggle(
             if seat is None or seat.status not in ACTIVE:
                 return await subscribe_to_session(session, resident, target_id, now, city_zone)
         return await leave_session(session, resident, target_id, now, city_zone)
+    # A follow: an offer's upcoming sessions are left, or taken, with it.
     kind = SubscriptionKind(kind)
-    result = await unfollow(session, resident, kind, target_id, now, city_zone)
-    if leave_only or result.outcome == Outcome.LEFT:
-        return result
-    return await follow(session, resident, kind, target_id, now, city_zone)
+    removed = await session.execute(
+        delete(Subscription).where(
+            Subscription.resident_id == resident.id,
+            Subscription.kind == kind,
+            Subscription.target_id == target_id,
+        )
+    )
+    if removed.rowcount:
+        if kind == SubscriptionKind.OFFER:
+            await _leave_offer(session, resident, target_id, now, city_zone)
+        return Result(Outcome.LEFT)
+    if leave_only:
+        return Result(Outcome.NOT_SUBSCRIBED)
+    if await session.get(TARGETS[kind], target_id) is None:
+        return Result(Outcome.GONE)
+    session.add(Subscription(resident_id=resident.id, kind=kind, target_id=target_id))
+    await session.flush()
+    if kind != SubscriptionKind.OFFER:
+        return Result(Outcome.FOLLOWING)
+    going = waitlisted = 0
+    for session_id in await _unanswered_sessions(session, resident.id, target_id, now):
+        result = await subscribe_to_session(
+            session, resident, session_id, now, city_zone, via_offer=True
+        )
+        going += result.outcome == Outcome.GOING
+        waitlisted += result.outcome == Outcome.WAITLISTED
+    return Result(Outcome.FOLLOWING, going=going, waitlisted=waitlisted)

@@ -22,7 +22,6 @@ from aiogram.types import LinkPreviewOptions
 from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import formatting
 from bot.callbacks.broadcast import BroadcastAction
@@ -31,13 +30,12 @@ from bot.callbacks.broadcast import BroadcastPage
 from bot.callbacks.broadcast import BroadcastPick
 from bot.filters import TYPED
 from bot.filters import Magic
+from bot.middlewares.desks import WorkDesk
 from bot.permissions import protect
 from bot.screens import broadcast as ui
-from bot.screens.view import Viewer
 from bot.screens.view import notice
 from bot.screens.view import show
 from bot.settings import SUPPORTED_LOCALES
-from bot.settings import Settings
 from bot.states import BroadcastForm
 from catalogue.models import translated
 from catalogue.models import utc_now
@@ -69,6 +67,9 @@ from catalogue.team import Role
 from scheduler.broadcast_gate import BroadcastGate
 
 router = protect(Router(name=__name__), Permission.BROADCAST)
+# Every handler below may take the organiser's `desk`: their form, the database session, the
+# city's settings and how they read.
+WorkDesk.hand_over(router)
 
 FORM = StateFilter(BroadcastForm)
 Event = Message | CallbackQuery
@@ -92,18 +93,16 @@ async def start_broadcast(message: Message, state: FSMContext) -> None:
 @router.message(
     StateFilter(BroadcastForm.compose), Magic(F.text & ~F.text.startswith("/") | F.photo)
 )
-async def composed(
-    message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer
-) -> None:
+async def composed(message: Message, desk: WorkDesk) -> None:
     photo = message.photo[-1].file_id if message.photo else None
     text = clean_typed(message.html_text) if (message.text or message.caption) else ""
     check_content(text, photo)
-    await state.update_data(text=text, photo=photo)
-    data = await state.get_data()
+    await desk.state.update_data(text=text, photo=photo)
+    data = await desk.state.get_data()
     if data.get("audience"):
-        await _summary(message, state, session, viewer)
+        await _summary(message, desk)
         return
-    await state.set_state(BroadcastForm.audience)
+    await desk.state.set_state(BroadcastForm.audience)
     await show(message, ui.ask_audience())
 
 
@@ -128,35 +127,29 @@ async def change_audience(callback: CallbackQuery, state: FSMContext) -> None:
     BroadcastPick.filter(F.value.in_([kind.value for kind in AudienceKind])),
 )
 async def audience_kind(
-    callback: CallbackQuery,
-    callback_data: BroadcastPick,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
+    callback: CallbackQuery, callback_data: BroadcastPick, desk: WorkDesk
 ) -> None:
     kind = AudienceKind(callback_data.value)
     if kind is AudienceKind.EVERYONE:
-        await _chosen(callback, state, session, viewer, Audience(kind), _("everyone"))
+        await _chosen(callback, desk, Audience(kind), _("everyone"))
         return
-    await state.set_state(BroadcastForm.audience_value)
-    await state.update_data(kind=kind.value, offer_id=None)
-    listed = await _choices(session, settings, viewer, kind, 0)
+    await desk.state.set_state(BroadcastForm.audience_value)
+    await desk.state.update_data(kind=kind.value, offer_id=None)
+    listed = await _choices(desk, kind, 0)
     await show(callback, ui.ask_audience_value(kind, listed.choices, page=0, pages=listed.pages))
 
 
-async def _choices(
-    session: AsyncSession, settings: Settings, viewer: Viewer, kind: AudienceKind, page: int
-) -> ChoicesPage:
+async def _choices(desk: WorkDesk, kind: AudienceKind, page: int) -> ChoicesPage:
     """Page `page` of what the organiser chooses from for `kind` (tracks and festivals can be
     many; categories and languages are few: one page)."""
+    locale = desk.viewer.locale
     if kind is AudienceKind.CATEGORY:
-        return ChoicesPage(await category_choices(session, viewer.locale))
+        return ChoicesPage(await category_choices(desk.session, locale))
     if kind is AudienceKind.TRACK:
-        return await track_choices(session, viewer.locale, page)
+        return await track_choices(desk.session, locale, page)
     if kind is AudienceKind.FESTIVAL:
-        today = datetime.now(settings.city_zone).date()
-        return await festival_choices_page(session, viewer.locale, today, page)
+        today = datetime.now(desk.settings.city_zone).date()
+        return await festival_choices_page(desk.session, locale, today, page)
     if kind is AudienceKind.LANGUAGE:
         return ChoicesPage(
             [
@@ -168,16 +161,12 @@ async def _choices(
 
 
 async def _offer_sessions(
-    event: Event,
-    session: AsyncSession,
-    viewer: Viewer,
-    kind: AudienceKind,
-    offer_id: int,
-    page: int,
+    event: Event, desk: WorkDesk, kind: AudienceKind, offer_id: int, page: int
 ) -> None:
     """Page `page` of the sessions of the chosen offer whose seat holders or people checked in
     the organiser may address."""
-    sessions, window = await sessions_for_audience(session, kind, offer_id, utc_now(), page)
+    sessions, window = await sessions_for_audience(desk.session, kind, offer_id, utc_now(), page)
+    viewer = desk.viewer
     choices = [
         Choice(item.id, formatting.short_when(item.starts_at, viewer.zone, viewer.locale))
         for item in sessions
@@ -193,20 +182,17 @@ async def audience_page(
     callback: CallbackQuery,
     callback_data: BroadcastPage,
     callback_answer: CallbackAnswer,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
+    desk: WorkDesk,
 ) -> None:
     """‹ n / m › under the tracks, the festivals or the sessions of the chosen offer."""
-    data = await state.get_data()
+    data = await desk.state.get_data()
     # Once an audience is chosen its summary replaced the list: a page of it is out of date.
     kind = AudienceKind(data["kind"]) if data.get("kind") and not data.get("audience") else None
     page = callback_data.page
     if kind in SESSION_AUDIENCES and data.get("offer_id") is not None:
-        await _offer_sessions(callback, session, viewer, kind, data["offer_id"], page)
+        await _offer_sessions(callback, desk, kind, data["offer_id"], page)
     elif kind in (AudienceKind.TRACK, AudienceKind.FESTIVAL):
-        listed = await _choices(session, settings, viewer, kind, page)
+        listed = await _choices(desk, kind, page)
         view = ui.ask_audience_value(kind, listed.choices, page=listed.page, pages=listed.pages)
         await show(callback, view)
     else:  # the list this button paged is no longer on the screen
@@ -214,16 +200,14 @@ async def audience_page(
 
 
 @router.message(StateFilter(BroadcastForm.audience_value), TYPED)
-async def find_offer_for_audience(
-    message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer
-) -> None:
-    data = await state.get_data()
+async def find_offer_for_audience(message: Message, desk: WorkDesk) -> None:
+    data = await desk.state.get_data()
     kind = AudienceKind(data["kind"])
     if kind not in (AudienceKind.OFFER, *SESSION_AUDIENCES):
         await message.answer(_("Please choose with the buttons, or /cancel."))
         return
-    await state.update_data(offer_id=None)
-    choices = await find_offers(session, (message.text or "")[:100], viewer.locale)
+    await desk.state.update_data(offer_id=None)
+    choices = await find_offers(desk.session, (message.text or "")[:100], desk.viewer.locale)
     await show(message, ui.ask_audience_value(kind, choices))
 
 
@@ -234,33 +218,31 @@ async def audience_value(
     callback: CallbackQuery,
     callback_data: BroadcastPick,
     callback_answer: CallbackAnswer,
-    state: FSMContext,
-    session: AsyncSession,
-    viewer: Viewer,
+    desk: WorkDesk,
 ) -> None:
-    data = await state.get_data()
+    data = await desk.state.get_data()
     kind = AudienceKind(data["kind"])
     chosen = int(callback_data.value)
     if kind in SESSION_AUDIENCES and data.get("offer_id") is None:
         # Seat holders or people checked in: first the offer, then one of its sessions.
-        if await audience_target(session, AudienceKind.OFFER, chosen) is not None:
-            await state.update_data(offer_id=chosen)
-            await _offer_sessions(callback, session, viewer, kind, chosen, 0)
+        if await audience_target(desk.session, AudienceKind.OFFER, chosen) is not None:
+            await desk.state.update_data(offer_id=chosen)
+            await _offer_sessions(callback, desk, kind, chosen, 0)
             return
         named = None
     else:
-        named = await _named_audience(session, viewer, kind, chosen)
+        named = await _named_audience(desk, kind, chosen)
     if named is None:
         callback_answer.text = _("This choice no longer exists.")
-        await state.set_state(BroadcastForm.audience)
+        await desk.state.set_state(BroadcastForm.audience)
         await show(callback, ui.ask_audience())
         return
     audience, label = named
-    await _chosen(callback, state, session, viewer, audience, label)
+    await _chosen(callback, desk, audience, label)
 
 
 async def _named_audience(
-    session: AsyncSession, viewer: Viewer, kind: AudienceKind, chosen: int
+    desk: WorkDesk, kind: AudienceKind, chosen: int
 ) -> tuple[Audience, str] | None:
     """The audience the organiser chose and the words that name it; None if it is gone."""
     if kind is AudienceKind.LANGUAGE:
@@ -268,9 +250,10 @@ async def _named_audience(
             return None
         code = SUPPORTED_LOCALES[chosen]
         return Audience(kind, language=code), formatting.language_name(code)
-    target = await audience_target(session, kind, chosen)
+    target = await audience_target(desk.session, kind, chosen)
     if target is None:
         return None
+    viewer = desk.viewer
     title = translated(target.title, viewer.locale)
     if kind in (AudienceKind.CATEGORY, AudienceKind.TRACK):
         label = title
@@ -286,23 +269,16 @@ async def _named_audience(
     return Audience(kind, chosen), label
 
 
-async def _chosen(
-    event: Event,
-    state: FSMContext,
-    session: AsyncSession,
-    viewer: Viewer,
-    audience: Audience,
-    label: str,
-) -> None:
-    await state.update_data(audience=audience.as_json(), label=label)
-    await _summary(event, state, session, viewer)
+async def _chosen(event: Event, desk: WorkDesk, audience: Audience, label: str) -> None:
+    await desk.state.update_data(audience=audience.as_json(), label=label)
+    await _summary(event, desk)
 
 
-async def _summary(event: Event, state: FSMContext, session: AsyncSession, viewer: Viewer) -> None:
-    data = await state.get_data()
-    count = await count_recipients(session, Audience.from_json(data["audience"]))
-    await state.set_state(BroadcastForm.audience_value)
-    await show(event, ui.audience_summary(data["label"], count, viewer.locale))
+async def _summary(event: Event, desk: WorkDesk) -> None:
+    data = await desk.state.get_data()
+    count = await count_recipients(desk.session, Audience.from_json(data["audience"]))
+    await desk.state.set_state(BroadcastForm.audience_value)
+    await show(event, ui.audience_summary(data["label"], count, desk.viewer.locale))
 
 
 # ---------------------------------------------------------------- preview, when, confirm
@@ -328,84 +304,60 @@ async def preview(callback: CallbackQuery, bot: Bot, state: FSMContext) -> None:
 
 
 @router.callback_query(StateFilter(BroadcastForm.when), pick(ui.NOW))
-async def send_now(
-    callback: CallbackQuery,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
-) -> None:
-    await state.update_data(at=None)
-    await _confirm(callback, state, session, settings, viewer, None)
+async def send_now(callback: CallbackQuery, desk: WorkDesk) -> None:
+    await desk.state.update_data(at=None)
+    await _confirm(callback, desk, None)
 
 
 @router.callback_query(StateFilter(BroadcastForm.when), pick(ui.SCHEDULE))
-async def ask_when(callback: CallbackQuery, state: FSMContext, viewer: Viewer) -> None:
-    await state.set_state(BroadcastForm.schedule_at)
-    await show(callback, ui.ask_schedule(viewer))
+async def ask_when(callback: CallbackQuery, desk: WorkDesk) -> None:
+    await desk.state.set_state(BroadcastForm.schedule_at)
+    await show(callback, ui.ask_schedule(desk.viewer))
 
 
 @router.message(StateFilter(BroadcastForm.schedule_at), TYPED)
-async def got_time(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
-) -> None:
-    at = parse_start(message.text or "", viewer.zone, utc_now())
-    await state.update_data(at=at.isoformat())
-    await _confirm(message, state, session, settings, viewer, at)
+async def got_time(message: Message, desk: WorkDesk) -> None:
+    at = parse_start(message.text or "", desk.viewer.zone, utc_now())
+    await desk.state.update_data(at=at.isoformat())
+    await _confirm(message, desk, at)
 
 
-async def _confirm(
-    event: Event,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
-    at: datetime | None,
-) -> None:
-    data = await state.get_data()
-    count = await count_recipients(session, Audience.from_json(data["audience"]))
-    await state.set_state(BroadcastForm.confirm)
-    view = ui.confirm(viewer, data["label"], count, at, settings.allow_paid_broadcast)
-    await show(event, view)
+async def _confirm(event: Event, desk: WorkDesk, at: datetime | None) -> None:
+    data = await desk.state.get_data()
+    count = await count_recipients(desk.session, Audience.from_json(data["audience"]))
+    await desk.state.set_state(BroadcastForm.confirm)
+    paid = desk.settings.allow_paid_broadcast
+    await show(event, ui.confirm(desk.viewer, data["label"], count, at, paid))
 
 
 @router.callback_query(StateFilter(BroadcastForm.confirm), pick(ui.CONFIRM))
 async def confirmed(
-    callback: CallbackQuery,
-    callback_answer: CallbackAnswer,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Viewer,
+    callback: CallbackQuery, callback_answer: CallbackAnswer, desk: WorkDesk
 ) -> None:
-    data = await state.get_data()
-    await state.clear()
+    data = await desk.state.get_data()
+    await desk.state.clear()
     at = datetime.fromisoformat(data["at"]) if data.get("at") else None
     message_id = callback.message.message_id if isinstance(callback.message, Message) else None
     broadcast = await create_broadcast(
-        session,
+        desk.session,
         created_by=callback.from_user.id,
         text=data.get("text") or "",
         photo_file_id=data.get("photo"),
         audience=Audience.from_json(data["audience"]),
         due_at=at,
-        paid=settings.allow_paid_broadcast,
+        paid=desk.settings.allow_paid_broadcast,
         progress_chat_id=callback.from_user.id,
         progress_message_id=message_id,
         request_key=data.get("request_key"),
     )
     if broadcast.state is BroadcastState.SCHEDULED:
-        count = await count_recipients(session, broadcast.audience)
+        count = await count_recipients(desk.session, broadcast.audience)
         callback_answer.text = _("Scheduled.")
-        await show(callback, ui.scheduled(viewer, broadcast, count))
+        await show(callback, ui.scheduled(desk.viewer, broadcast, count))
         return
     callback_answer.text = _("Sending has started.")
-    figures = await progress(session, broadcast)
-    await show(callback, ui.progress(broadcast, figures, None, viewer.locale))
+    figures = await progress(desk.session, broadcast)
+    await show(callback, ui.progress(broadcast, figures, None, desk.viewer.locale))
 
 
 # ---------------------------------------------------------------- pause, resume, cancel
@@ -416,13 +368,13 @@ async def control(
     callback: CallbackQuery,
     callback_data: BroadcastControl,
     callback_answer: CallbackAnswer,
-    session: AsyncSession,
-    viewer: Viewer,
+    desk: WorkDesk,
     role: Role,
     broadcast_gate: BroadcastGate,
 ) -> None:
     """Pause, Resume or Cancel. Pause and Cancel hold before the press is answered: nothing
     more of the broadcast reaches Telegram, and what was in flight is counted as sent."""
+    session = desk.session
     broadcast = await broadcast_by_id(session, callback_data.broadcast_id)
     if broadcast is None:
         callback_answer.text = _("This broadcast no longer exists.")
@@ -448,7 +400,7 @@ async def control(
                 await show(callback, notice(_("The scheduled broadcast is cancelled.")))
             return
         figures = await progress(session, broadcast)
-        await show(callback, ui.progress(broadcast, figures, None, viewer.locale))
+        await show(callback, ui.progress(broadcast, figures, None, desk.viewer.locale))
 
 
 # ---------------------------------------------------------------- leaving and the unexpected

@@ -45,6 +45,7 @@ import logging
 import math
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,10 +113,8 @@ class DeliveryResult:
 
 @dataclass
 class DeliveryStats:
-    sent: int = 0
-    blocked: int = 0
-    failed: int = 0
-    retry: int = 0
+    # Every send's result by its status, and the 429s that paused sending on the way.
+    results: Counter[DeliveryStatus] = field(default_factory=Counter)
     rate_limited: int = 0
 
 
@@ -330,7 +329,7 @@ class Delivery:
             logger.exception("Could not mark chat %s inactive", chat_id)
 
     def _count(self, result: DeliveryResult) -> DeliveryResult:
-        setattr(self.stats, result.status.value, getattr(self.stats, result.status.value) + 1)
+        self.stats.results[result.status] += 1
         return result
 
 

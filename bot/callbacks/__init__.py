@@ -18,9 +18,9 @@ from pydantic import Field
 # makes the button match no handler, so it meets the "out of date" reply rather than an error
 # from the database. (Found by tests/test_fuzz.py.)
 Id = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
-# A Telegram user id in a button (a team member's seat): Telegram's ids fit in 52 bits, a
-# PostgreSQL `bigint` holds 63; anything longer matches no handler either.
-TelegramId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+# A Telegram user id in a button (a team member's seat): positive and at most 52 bits
+# (Telegram's own bound), so a forged one matches no handler rather than overflowing a BIGINT.
+TelegramId = Annotated[int, Field(ge=1, le=2**52)]
 
 # A page of a paged list, counted from 0: a negative or absurd one matches no handler and meets
 # the "out of date" reply; one past the last page shows the last page.

@@ -5,18 +5,12 @@ Each carries the page it was pressed on, so the list comes back where the admini
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from aiogram.filters.callback_data import CallbackData
-from pydantic import Field
 
 from bot.callbacks import Id
 from bot.callbacks import Page
+from bot.callbacks import TelegramId
 from catalogue.team import Role
-
-# A Telegram user id: positive and at most 52 bits (Telegram's own bound), so a forged one
-# matches no handler rather than overflowing a BIGINT.
-TelegramId = Annotated[int, Field(ge=1, le=2**52)]
 
 
 class TeamButton(CallbackData, prefix="tm"):

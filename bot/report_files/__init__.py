@@ -71,6 +71,15 @@ AGE_BAND_NAMES = {
     AgeBand.FROM_45: N_("45–59"),
     AgeBand.FROM_60: N_("60 and over"),
 }
+# The learner groups, in the same words in the resident's own list (bot/screens/learners/labels.py)
+# and in the GNLC report; a group the city added under its own name is shown as written.
+GROUP_NAMES = {
+    "disability": N_("Person with a disability"),
+    "pensioner": N_("Pensioner"),
+    "job_seeking": N_("Unemployed or looking for a job"),
+    "migrant": N_("Migrant or newcomer"),
+    "parent_on_leave": N_("Parent on parental leave"),
+}
 
 
 class Reader(Protocol):

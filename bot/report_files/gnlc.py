@@ -25,6 +25,7 @@ from babel.numbers import format_decimal
 from babel.numbers import format_percent
 
 from bot.report_files import AGE_BAND_NAMES
+from bot.report_files import GROUP_NAMES
 from bot.report_files import N_
 from bot.report_files import Reader
 from bot.report_files import translator
@@ -155,15 +156,6 @@ GENDER_NAMES = {
     Gender.MAN: N_("men"),
     Gender.OTHER: N_("another gender"),
     Gender.UNDISCLOSED: N_("prefer not to say"),
-}
-# The same words as the resident's own list (bot/screens/learners/labels.py); a group the
-# city added under its own name is shown as written.
-GROUP_NAMES = {
-    "disability": N_("Person with a disability"),
-    "pensioner": N_("Pensioner"),
-    "job_seeking": N_("Unemployed or looking for a job"),
-    "migrant": N_("Migrant or newcomer"),
-    "parent_on_leave": N_("Parent on parental leave"),
 }
 KIND_NAMES = {
     OfferKind.COURSE: N_("Course"),

@@ -75,6 +75,20 @@ def attendance_keyboard(offer_session: OfferSession, offer: Offer) -> InlineKeyb
     return builder.as_markup()
 
 
+def _attendance_notice(
+    viewer: Viewer,
+    offer: Offer,
+    offer_session: OfferSession,
+    venue: Venue | None,
+    before: list[str],
+    after: list[str],
+) -> View:
+    """A notice about one of the resident's sessions: the lines `before`, when and where it
+    is, the lines `after`, and the buttons to answer it (going, can't come, calendar, details)."""
+    lines = [*before, _when(viewer, offer_session), *_place_lines(viewer, offer_session, venue)]
+    return View(fit_message("\n".join(lines + after)), attendance_keyboard(offer_session, offer))
+
+
 def starts_in(starts_at: datetime, now: datetime, locale: str) -> str:
     """ "in 1 hour", "in 1 day" (babel rounds: 23 hours is "1 day")."""
     return format_timedelta(starts_at - now, add_direction=True, locale=locale)
@@ -87,19 +101,14 @@ def reminder(
     venue: Venue | None,
     now: datetime,
 ) -> View:
-    lines = [
-        "⏰ "
-        + _("Reminder: <b>{title}</b> starts {when}.").format(
-            title=viewer.t(offer.title), when=starts_in(offer_session.starts_at, now, viewer.locale)
-        ),
-        "",
-        _when(viewer, offer_session),
-        *_place_lines(viewer, offer_session, venue),
-    ]
+    headline = "⏰ " + _("Reminder: <b>{title}</b> starts {when}.").format(
+        title=viewer.t(offer.title), when=starts_in(offer_session.starts_at, now, viewer.locale)
+    )
+    after: list[str] = []
     if offer_session.status == SessionStatus.CHANGED:
-        lines.append("⚠️ " + _("time or place changed"))
-    lines += ["", _("Can't come? Tell me, and your seat goes to someone on the waitlist.")]
-    return View(fit_message("\n".join(lines)), attendance_keyboard(offer_session, offer))
+        after.append("⚠️ " + _("time or place changed"))
+    after += ["", _("Can't come? Tell me, and your seat goes to someone on the waitlist.")]
+    return _attendance_notice(viewer, offer, offer_session, venue, [headline, ""], after)
 
 
 def change_notice(
@@ -128,17 +137,15 @@ def change_notice(
         builder = InlineKeyboardBuilder()
         builder.row(button("ℹ️ " + _("Details"), ShowOffer(offer_id=offer.id)))
         return View("\n".join(lines), builder.as_markup())
-    lines = ["⚠️ " + _("Changed: <b>{title}</b>").format(title=title), ""]
+    before = ["⚠️ " + _("Changed: <b>{title}</b>").format(title=title), ""]
     if old_starts_at is not None and old_starts_at != offer_session.starts_at:
         was = formatting.short_when(old_starts_at, viewer.zone, viewer.locale)
-        lines.append(_("Was: {when}").format(when=was))
+        before.append(_("Was: {when}").format(when=was))
     if old_venue is not None and old_venue.id != offer_session.venue_id:
-        lines.append(_("Was at: {place}").format(place=viewer.t(old_venue.name)))
-    lines += ["", "<b>" + _("Now:") + "</b>", _when(viewer, offer_session)]
-    lines += _place_lines(viewer, offer_session, venue)
-    if reminded:
-        lines += ["", _("Your reminders have moved with it.")]
-    return View(fit_message("\n".join(lines)), attendance_keyboard(offer_session, offer))
+        before.append(_("Was at: {place}").format(place=viewer.t(old_venue.name)))
+    before += ["", "<b>" + _("Now:") + "</b>"]
+    after = ["", _("Your reminders have moved with it.")] if reminded else []
+    return _attendance_notice(viewer, offer, offer_session, venue, before, after)
 
 
 def promoted(
@@ -149,18 +156,15 @@ def promoted(
     reminded: bool = True,
 ) -> View:
     """`reminded`: a reminder before the session is queued (else none is promised)."""
-    lines = [
-        "🎉 "
-        + _("A seat came free: you are in for <b>{title}</b>!").format(title=viewer.t(offer.title)),
-        "",
-        _when(viewer, offer_session),
-        *_place_lines(viewer, offer_session, venue),
-        "",
+    headline = "🎉 " + _("A seat came free: you are in for <b>{title}</b>!").format(
+        title=viewer.t(offer.title)
+    )
+    invitation = (
         _("I will remind you before it starts. Can't come after all? Tell me below.")
         if reminded
-        else _("Can't come after all? Tell me below."),
-    ]
-    return View(fit_message("\n".join(lines)), attendance_keyboard(offer_session, offer))
+        else _("Can't come after all? Tell me below.")
+    )
+    return _attendance_notice(viewer, offer, offer_session, venue, [headline, ""], ["", invitation])
 
 
 def announcement(

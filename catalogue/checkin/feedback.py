@@ -40,6 +40,7 @@ from catalogue.outbox.messages import skip_pending
 from catalogue.outbox.reminders import quiet_hours
 from catalogue.outbox.reminders import resident_zone
 from catalogue.outbox.timing import local_to_utc
+from catalogue.queries import select_sessions
 from catalogue.team import Role
 from catalogue.team import TeamMember
 
@@ -222,9 +223,8 @@ async def comments_between(
 ) -> list[SessionComment]:
     """Comments written in (since, until], by offer and session."""
     rows = await session.execute(
-        select(Offer, OfferSession, SessionFeedback)
-        .join(OfferSession, OfferSession.id == SessionFeedback.session_id)
-        .join(Offer, Offer.id == OfferSession.offer_id)
+        select_sessions(Offer, OfferSession, SessionFeedback)
+        .join(SessionFeedback, SessionFeedback.session_id == OfferSession.id)
         .where(
             SessionFeedback.comment.is_not(None),
             SessionFeedback.commented_at > since,

@@ -58,6 +58,7 @@ from catalogue.models import SeatStatus
 from catalogue.models import SessionStatus
 from catalogue.models import Track
 from catalogue.models import TrackStep
+from catalogue.queries import select_sessions
 from catalogue.reporting.gnlc import DEMO_HISTORY_KEY
 
 SEED = 1732  # the year Sysert was founded: the same history every time
@@ -161,7 +162,7 @@ async def add_demo_history(session: AsyncSession, now: datetime) -> bool:
 
 async def _ended_sessions(session: AsyncSession, now: datetime) -> list[_Ended]:
     rows = await session.execute(
-        select(
+        select_sessions(
             OfferSession.id,
             OfferSession.offer_id,
             OfferSession.starts_at,
@@ -170,7 +171,6 @@ async def _ended_sessions(session: AsyncSession, now: datetime) -> list[_Ended]:
             Offer.kind,
             Offer.festival_id.is_not(None),
         )
-        .join(Offer, Offer.id == OfferSession.offer_id)
         .where(OfferSession.ends_at <= now, OfferSession.status != SessionStatus.CANCELLED)
         .order_by(OfferSession.starts_at, OfferSession.id)
     )

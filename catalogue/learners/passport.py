@@ -34,6 +34,7 @@ from catalogue.models import OfferSession
 from catalogue.models import Track
 from catalogue.models import TrackStep
 from catalogue.models import Translations
+from catalogue.queries import select_sessions
 
 RECENT_SESSIONS = 10  # sessions the passport lists; the totals count them all
 
@@ -64,7 +65,7 @@ def _hours(starts_at: datetime, ends_at: datetime) -> float:
 async def passport_of(session: AsyncSession, resident_id: int) -> Passport:
     attended = (
         await session.execute(
-            select(
+            select_sessions(
                 OfferSession.offer_id,
                 OfferSession.starts_at,
                 OfferSession.ends_at,
@@ -73,7 +74,6 @@ async def passport_of(session: AsyncSession, resident_id: int) -> Passport:
                 CheckIn.checked_in_at,
             )
             .join(CheckIn, CheckIn.session_id == OfferSession.id)
-            .join(Offer, Offer.id == OfferSession.offer_id)
             .where(CheckIn.resident_id == resident_id)
             .order_by(OfferSession.starts_at.desc(), OfferSession.id.desc())
         )

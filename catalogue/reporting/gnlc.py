@@ -69,6 +69,7 @@ from catalogue.models import Track
 from catalogue.models import Translations
 from catalogue.models import Venue
 from catalogue.models import translated
+from catalogue.queries import select_sessions
 from catalogue.reports import UNKNOWN
 from catalogue.reports import ReportFacts
 from catalogue.reports import ReportScope
@@ -222,7 +223,7 @@ def _held_sessions(start: datetime, end: datetime) -> sa.Select:
 async def _events(session: AsyncSession, start: datetime, end: datetime) -> tuple[Event, ...]:
     rows = await plain_rows(
         session,
-        select(
+        select_sessions(
             OfferSession.id,
             OfferSession.starts_at,
             OfferSession.ends_at,
@@ -232,10 +233,7 @@ async def _events(session: AsyncSession, start: datetime, end: datetime) -> tupl
             Venue.step_free,
             Offer.festival_id,
             Offer.provider_id,
-        )
-        .join(Offer, Offer.id == OfferSession.offer_id)
-        .outerjoin(Venue, Venue.id == OfferSession.venue_id)
-        .where(*_in_period(start, end), OfferSession.status != SessionStatus.CANCELLED),
+        ).where(*_in_period(start, end), OfferSession.status != SessionStatus.CANCELLED),
     )
     return tuple(
         Event(

@@ -1,6 +1,7 @@
 """What the programme's dialogues share: the `Desk` every one of their handlers works at, the
-programme's start screen, one offer's screen, and the steps that ask when a session starts and
-ends (the session form and a reschedule ask the same way)."""
+programme's start screen, one offer's screen, the buttons about an offer that may have left the
+programme (`offer_button`), and the steps that ask when a session starts and ends (the session
+form and a reschedule ask the same way)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Awaitable
 from collections.abc import Callable
 from datetime import datetime
 from datetime import timedelta
+from typing import TypeVar
 
 from aiogram import F
 from aiogram import Router
@@ -18,6 +20,7 @@ from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
+from bot.callbacks import OfferButton
 from bot.callbacks.programme import FormPick
 from bot.filters import TYPED
 from bot.middlewares.desks import WorkDesk
@@ -85,6 +88,34 @@ class Desk(WorkDesk):
         if offer is None:
             await self.offer_gone(callback, answer)
         return offer
+
+
+Pressed = TypeVar("Pressed", bound=OfferButton)
+OfferPress = Callable[[CallbackQuery, Pressed, Desk, Offer], Awaitable[None]]
+
+
+def offer_button(
+    router: Router, button: type[Pressed]
+) -> Callable[[OfferPress[Pressed]], OfferPress[Pressed]]:
+    """Register on `router` the decorated handler of `button`, called with the offer the button
+    names. A press on an offer no longer in the programme gets the programme's start screen
+    with a word why (`Desk.offer_or_gone`), and the handler is not called."""
+
+    def register(handler: OfferPress[Pressed]) -> OfferPress[Pressed]:
+        async def pressed(
+            callback: CallbackQuery,
+            callback_data: Pressed,
+            callback_answer: CallbackAnswer,
+            desk: Desk,
+        ) -> None:
+            offer = await desk.offer_or_gone(callback, callback_answer, callback_data.offer_id)
+            if offer is not None:
+                await handler(callback, callback_data, desk, offer)
+
+        router.callback_query.register(pressed, button.filter())
+        return handler
+
+    return register
 
 
 # ---------------------------------------------------------------- when a session starts and ends

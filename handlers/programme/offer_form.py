@@ -31,6 +31,7 @@ from bot.settings import SUPPORTED_LOCALES
 from bot.states import OfferForm
 from catalogue.exchange.rows import CatalogueImportError
 from catalogue.models import Festival
+from catalogue.models import Offer
 from catalogue.models import OfferFormat
 from catalogue.models import OfferKind
 from catalogue.models import Provider
@@ -53,6 +54,7 @@ from catalogue.text_policy import one_line
 from handlers.programme.common import PICKED_NUMBER
 from handlers.programme.common import Desk
 from handlers.programme.common import Event
+from handlers.programme.common import offer_button
 
 router = Router(name=__name__)
 
@@ -114,13 +116,10 @@ async def new_offer(callback: CallbackQuery, desk: Desk) -> None:
     await show(callback, ui.ask_title())
 
 
-@router.callback_query(EditOffer.filter())
+@offer_button(router, EditOffer)
 async def edit_offer(
-    callback: CallbackQuery, callback_data: EditOffer, callback_answer: CallbackAnswer, desk: Desk
+    callback: CallbackQuery, callback_data: EditOffer, desk: Desk, offer: Offer
 ) -> None:
-    offer = await desk.offer_or_gone(callback, callback_answer, callback_data.offer_id)
-    if offer is None:
-        return
     if callback_data.field is None:
         await show(callback, ui.choose_field(offer))
         return

@@ -20,6 +20,7 @@ from bot.screens import programme as ui
 from bot.screens.view import show
 from bot.states import SessionForm
 from catalogue.exchange.rows import CatalogueImportError
+from catalogue.models import Offer
 from catalogue.models import OfferFormat
 from catalogue.models import Venue
 from catalogue.programme import clean_typed
@@ -36,17 +37,15 @@ from handlers.programme.common import PICKED_NUMBER
 from handlers.programme.common import Desk
 from handlers.programme.common import Event
 from handlers.programme.common import ask_when
+from handlers.programme.common import offer_button
 
 router = Router(name=__name__)
 
 
-@router.callback_query(AddSession.filter())
+@offer_button(router, AddSession)
 async def add_session(
-    callback: CallbackQuery, callback_data: AddSession, callback_answer: CallbackAnswer, desk: Desk
+    callback: CallbackQuery, callback_data: AddSession, desk: Desk, offer: Offer
 ) -> None:
-    offer = await desk.offer_or_gone(callback, callback_answer, callback_data.offer_id)
-    if offer is None:
-        return
     draft = {"id": new_external_id(offer.external_id[:40]), "offer": offer.external_id}
     await desk.state.set_state(SessionForm.starts)
     await desk.state.set_data({"offer_id": offer.id, "draft": draft})

@@ -1,7 +1,7 @@
 """The words for the city's lists: genders, groups, survey topics, and the hours.
 
-A group or topic the city added under its own name (not one of the keys below) is shown as
-written in the settings.
+A group or topic the city added under its own name (not one of the keys below, or of the
+groups' `GROUP_NAMES`, which the GNLC report shares) is shown as written in the settings.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
+from bot.report_files import GROUP_NAMES
 from bot.screens.view import Viewer
 from catalogue.learners.tables import CompletionKind
 from catalogue.learners.tables import Gender
@@ -24,13 +25,6 @@ GENDER_LABELS = {
     Gender.MAN: __("Man"),
     Gender.OTHER: __("Another gender"),
     Gender.UNDISCLOSED: __("Prefer not to say"),
-}
-GROUP_LABELS = {
-    "disability": __("Person with a disability"),
-    "pensioner": __("Pensioner"),
-    "job_seeking": __("Unemployed or looking for a job"),
-    "migrant": __("Migrant or newcomer"),
-    "parent_on_leave": __("Parent on parental leave"),
 }
 TOPIC_LABELS = {
     "languages": __("Languages"),
@@ -47,7 +41,7 @@ TOPIC_LABELS = {
 
 
 def group_label(key: str) -> str:
-    return str(GROUP_LABELS[key]) if key in GROUP_LABELS else key
+    return _(GROUP_NAMES[key]) if key in GROUP_NAMES else key
 
 
 def topic_label(key: str) -> str:
