@@ -27,6 +27,7 @@ import gc
 import itertools
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -151,7 +152,18 @@ async def feed_all(app: App, bot, updates: list[Update]) -> None:
 # ---------------------------------------------------------------- one worker process
 
 
+def dump_tasks_on_signal() -> None:
+    """`kill -USR1 <worker>` prints where every task of a stuck worker waits, to stderr."""
+
+    def dump() -> None:
+        for task in asyncio.all_tasks():
+            task.print_stack(limit=12, file=sys.stderr)
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, dump)
+
+
 async def worker(arguments: argparse.Namespace) -> None:
+    dump_tasks_on_signal()
     settings = bench_settings(arguments.database_url, arguments.redis_url, arguments.prefix)
     app = await create_app(settings)
     telegram = OfflineTelegram()

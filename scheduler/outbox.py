@@ -84,6 +84,7 @@ from scheduler.rendering import Reschedule
 from scheduler.rendering import Skip
 from scheduler.rendering import render_rows
 from scheduler.rendering import render_text
+from scheduler.stopping import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -184,10 +185,8 @@ class OutboxWorker:
             await self._loop_task
         if self._tasks:
             _done, pending = await asyncio.wait(self._tasks, timeout=grace)
-            for task in pending:  # their rows stay claimed until the lease ends: never doubled
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending)
+            # Their rows stay claimed until the lease ends: never doubled.
+            await cancel_and_wait(pending)
         await self.recorder.stop()
         self._loop_task = None
 

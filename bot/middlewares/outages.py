@@ -47,6 +47,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from scheduler.stopping import cancel_and_wait
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -225,9 +227,7 @@ class DatabaseOutage(Outage):
 
     async def stop(self) -> None:
         if self._prober is not None:
-            self._prober.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._prober
+            await cancel_and_wait([self._prober])
 
 
 class FoldOutageTracebacks(logging.Filter):

@@ -44,6 +44,7 @@ from catalogue.exchange.seeding import load_demo_if_empty
 from catalogue.table_changes import table_changes
 from scheduler import create_scheduler
 from scheduler.outbox import OutboxWorker
+from scheduler.stopping import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -217,9 +218,7 @@ def prepare_to_run(app: App) -> Running:
         # Updates being handled finish first: they may still queue messages.
         if not await app.in_flight.wait_idle(SHUTDOWN_GRACE):
             logger.warning("Stopping with %d updates still being handled", app.in_flight.count)
-        for task in menus:
-            task.cancel()
-        await asyncio.gather(*menus, return_exceptions=True)
+        await cancel_and_wait(menus)
         await broadcasts.stop()
         await outbox.stop()
         scheduler.shutdown(wait=False)

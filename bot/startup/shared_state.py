@@ -17,7 +17,6 @@ back to Redis when it answers again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import uuid
@@ -43,6 +42,7 @@ from bot.middlewares.outages import Unreachable
 from bot.settings import Settings
 from bot.settings import SettingsError
 from catalogue.table_changes import TableChanges
+from scheduler.stopping import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -248,11 +248,7 @@ class TableChangesRelay:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
 
     def _send_later(self, tables: frozenset[str]) -> None:
         # Called inside a commit, where nothing may be awaited; several commits in a row

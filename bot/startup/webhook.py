@@ -48,6 +48,7 @@ from bot.startup.app import Running
 from bot.startup.app import prepare_to_run
 from bot.startup.metrics import CONTENT_TYPE
 from catalogue.models import utc_now
+from scheduler.stopping import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -153,11 +154,9 @@ class TelegramWebhook:
         if not self.tasks:
             return
         _done, pending = await asyncio.wait(set(self.tasks), timeout=timeout)
-        for task in pending:
-            task.cancel()
         if pending:
             logger.warning("Stopped %d updates that did not finish in time", len(pending))
-            await asyncio.wait(pending)
+            await cancel_and_wait(pending)
 
 
 async def health(app: App, running: Running) -> tuple[bool, dict[str, Any]]:
