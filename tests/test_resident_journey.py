@@ -12,6 +12,7 @@ from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy import text
 
+from bot.command_menus import resident_commands
 from catalogue.models import Offer
 from catalogue.models import Resident
 from catalogue.models import Track
@@ -189,7 +190,13 @@ async def test_unexpected_input_gets_a_hint(resident: ResidentChat) -> None:
 async def test_help_menu_cancel_language_tracks_commands(resident: ResidentChat) -> None:
     await resident.send("/start")
     await resident.press("English")
-    assert "/tracks" in (await resident.send("/help")).text
+    help_text = (await resident.send("/help")).text
+    assert "/tracks" in help_text
+    # /help says what the menu beside the input field says, command for command.
+    menu = resident_commands(resident.app.i18n, "en")
+    assert [line for line in help_text.splitlines() if line.startswith("/")] == [
+        f"/{command.command} — {command.description}" for command in menu
+    ]
     assert "Learning City" in (await resident.send("/menu")).text
     await resident.send("/cancel")
     assert any(c.params["text"] == "Nothing to cancel." for c in resident.calls("sendMessage"))

@@ -26,6 +26,7 @@ from bot.callbacks.learners import OpenPassport
 from bot.callbacks.learners import SurveyAction
 from bot.callbacks.learners import SurveyButton
 from bot.callbacks.preferences import OpenPreferences
+from bot.command_menus import RESIDENT_COMMANDS
 from bot.screens.view import DESCRIPTION_LIMIT
 from bot.screens.view import View
 from bot.screens.view import Viewer
@@ -237,30 +238,13 @@ def offer_card(
 
 
 def help_screen() -> View:
-    text = "\n".join(
-        [
-            "❓ <b>" + _("What I can do") + "</b>",
-            "",
-            _(
-                "I show the courses, master classes, lectures, excursions and festival events "
-                "of your city that fit you."
-            ),
-            "",
-            "/start — " + _("start again"),
-            "/menu — " + _("main menu"),
-            "/tracks — " + _("change category or track"),
-            "/my — " + _("my subscriptions and reminders"),
-            "/pass — " + _("my pass for check-in at the door"),
-            "/passport — " + _("my learning passport and certificates"),
-            "/about_me — " + _("optional facts about me for the city's statistics"),
-            "/survey — " + _("what I would like to learn"),
-            "/settings — " + _("reminder times, quiet hours, time zone, digest"),
-            "/language — " + _("change language"),
-            "/cancel — " + _("stop what you are doing"),
-            "/privacy — " + _("what I keep about you; export or delete it"),
-            "/help — " + _("this help"),
-        ]
+    """What I can do: the same commands, and words, as the menu beside the input field."""
+    lead = _(
+        "I show the courses, master classes, lectures, excursions and festival events "
+        "of your city that fit you."
     )
+    commands = [f"/{name} — {description}" for name, description in RESIDENT_COMMANDS]
+    text = "\n".join(["❓ <b>" + _("What I can do") + "</b>", "", lead, "", *commands])
     builder = InlineKeyboardBuilder()
     builder.row(_back(Navigate(to=Screen.MENU)))
     return View(text, builder.as_markup())
