@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from aiogram import F
 from aiogram import Router
 from aiogram.filters import Command
-from aiogram.filters import CommandObject
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,13 +18,14 @@ from catalogue.team import Permission
 router = protect(Router(name=__name__), Permission.REVOKE_CERTIFICATES)
 
 
-@router.message(Command("revoke"))
+@router.message(Command("revoke", magic=F.args.as_("code")))
 async def revoke_certificate(
-    message: Message, command: CommandObject, session: AsyncSession, viewer: Viewer
+    message: Message, code: str, session: AsyncSession, viewer: Viewer
 ) -> None:
-    code = (command.args or "").strip()
-    if not code:
-        await message.answer(screens.revoke_usage())
-        return
-    verification = await revoke(session, code, message.from_user.id, utc_now())
+    verification = await revoke(session, code.strip(), message.from_user.id, utc_now())
     await message.answer(screens.revoked(viewer, verification))
+
+
+@router.message(Command("revoke"))
+async def revoke_without_a_code(message: Message) -> None:
+    await message.answer(screens.revoke_usage())

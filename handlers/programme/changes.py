@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
+from bot.callbacks import SessionButton
 from bot.callbacks.programme import CancelSession
 from bot.callbacks.programme import FormPick
 from bot.callbacks.programme import OpenSession
@@ -31,7 +32,9 @@ from catalogue.session_changes import reschedule_session
 from catalogue.session_changes import subscriber_count
 from handlers.programme.common import Desk
 from handlers.programme.common import Event
+from handlers.programme.common import Press
 from handlers.programme.common import ask_when
+from handlers.programme.common import button_about
 
 router = Router(name=__name__)
 
@@ -47,6 +50,12 @@ async def _changeable(
         return None
     offer_session, offer, _venue = found
     return offer_session, offer
+
+
+async def _session_still_changeable(
+    callback: CallbackQuery, data: SessionButton, answer: CallbackAnswer, desk: Desk
+) -> tuple[OfferSession, Offer] | None:
+    return await _changeable(desk, data.session_id, answer)
 
 
 @router.callback_query(OpenSession.filter())
@@ -66,23 +75,15 @@ async def open_session(
 # ---------------------------------------------------------------- reschedule
 
 
-@router.callback_query(RescheduleSession.filter())
-async def reschedule(
-    callback: CallbackQuery,
-    callback_data: RescheduleSession,
-    callback_answer: CallbackAnswer,
-    desk: Desk,
-) -> None:
-    found = await _changeable(desk, callback_data.session_id, callback_answer)
-    if found is None:
-        return
-    offer_session, offer = found
+@button_about(router, RescheduleSession, _session_still_changeable)
+async def reschedule(press: Press[RescheduleSession, tuple[OfferSession, Offer]]) -> None:
+    desk, (offer_session, offer) = press.desk, press.found
     length = int((offer_session.ends_at - offer_session.starts_at).total_seconds() // 60)
     await desk.state.set_state(RescheduleForm.starts)
     await desk.state.set_data(
         {"session_id": offer_session.id, "offer_id": offer.id, "length_minutes": length}
     )
-    await show(callback, ui.ask_starts(offer, desk.viewer))
+    await show(press.callback, ui.ask_starts(offer, desk.viewer))
 
 
 async def _preview_reschedule(event: Event, desk: Desk) -> None:
@@ -128,22 +129,14 @@ async def confirm_reschedule(
 # ---------------------------------------------------------------- cancel
 
 
-@router.callback_query(CancelSession.filter())
-async def cancel_session_button(
-    callback: CallbackQuery,
-    callback_data: CancelSession,
-    callback_answer: CallbackAnswer,
-    desk: Desk,
-) -> None:
-    found = await _changeable(desk, callback_data.session_id, callback_answer)
-    if found is None:
-        return
-    offer_session, offer = found
-    if not callback_data.confirmed:
+@button_about(router, CancelSession, _session_still_changeable)
+async def cancel_session_button(press: Press[CancelSession, tuple[OfferSession, Offer]]) -> None:
+    desk, (offer_session, offer) = press.desk, press.found
+    if not press.data.confirmed:
         followers = await subscriber_count(desk.session, offer_session.id)
         view = ui.confirm_cancel_session(desk.viewer, offer, offer_session, followers)
-        await show(callback, view)
+        await show(press.callback, view)
         return
     await cancel_session(desk.session, offer_session.id, city_zone=desk.settings.city_zone)
-    callback_answer.text = _("Cancelled. Residents who follow it will be told.")
-    await desk.show_offer(callback, offer, await desk.page_of(offer_session))
+    press.answer.text = _("Cancelled. Residents who follow it will be told.")
+    await desk.show_offer(press.callback, offer, await desk.page_of(offer_session))

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
+from typing import Generic
 from typing import TypeVar
 
 from aiogram import F
 from aiogram import Router
 from aiogram.filters import StateFilter
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery
 from aiogram.types import Message
@@ -90,32 +93,62 @@ class Desk(WorkDesk):
         return offer
 
 
-Pressed = TypeVar("Pressed", bound=OfferButton)
-OfferPress = Callable[[CallbackQuery, Pressed, Desk, Offer], Awaitable[None]]
+Pressed = TypeVar("Pressed", bound=CallbackData)
+OfferButtonPressed = TypeVar("OfferButtonPressed", bound=OfferButton)
+Found = TypeVar("Found")
 
 
-def offer_button(
-    router: Router, button: type[Pressed]
-) -> Callable[[OfferPress[Pressed]], OfferPress[Pressed]]:
-    """Register on `router` the decorated handler of `button`, called with the offer the button
-    names. A press on an offer no longer in the programme gets the programme's start screen
-    with a word why (`Desk.offer_or_gone`), and the handler is not called."""
+@dataclass(frozen=True)
+class Press(Generic[Pressed, Found]):
+    """A press on a button about something still there to work on, with what it names."""
 
-    def register(handler: OfferPress[Pressed]) -> OfferPress[Pressed]:
+    callback: CallbackQuery
+    data: Pressed
+    answer: CallbackAnswer
+    desk: Desk
+    found: Found
+
+
+Find = Callable[[CallbackQuery, Pressed, CallbackAnswer, Desk], Awaitable[Found | None]]
+PressHandler = Callable[[Press[Pressed, Found]], Awaitable[None]]
+
+
+def button_about(
+    router: Router, button: type[Pressed], find: Find[Pressed, Found]
+) -> Callable[[PressHandler[Pressed, Found]], PressHandler[Pressed, Found]]:
+    """Register on `router` the decorated handler of `button`, called with what `find` finds
+    for the press. When it finds nothing it has told the organiser why, and that is all."""
+
+    def register(handler: PressHandler[Pressed, Found]) -> PressHandler[Pressed, Found]:
         async def pressed(
             callback: CallbackQuery,
             callback_data: Pressed,
             callback_answer: CallbackAnswer,
             desk: Desk,
         ) -> None:
-            offer = await desk.offer_or_gone(callback, callback_answer, callback_data.offer_id)
-            if offer is not None:
-                await handler(callback, callback_data, desk, offer)
+            found = await find(callback, callback_data, callback_answer, desk)
+            if found is not None:
+                await handler(Press(callback, callback_data, callback_answer, desk, found))
 
+        pressed.__name__ = handler.__name__
         router.callback_query.register(pressed, button.filter())
         return handler
 
     return register
+
+
+async def _offer_still_there(
+    callback: CallbackQuery, data: OfferButton, answer: CallbackAnswer, desk: Desk
+) -> Offer | None:
+    return await desk.offer_or_gone(callback, answer, data.offer_id)
+
+
+def offer_button(
+    router: Router, button: type[OfferButtonPressed]
+) -> Callable[[PressHandler[OfferButtonPressed, Offer]], PressHandler[OfferButtonPressed, Offer]]:
+    """`button_about` the offer the button names. A press on an offer no longer in the
+    programme gets the programme's start screen with a word why (`Desk.offer_or_gone`)."""
+    return button_about(router, button, _offer_still_there)
 
 
 # ---------------------------------------------------------------- when a session starts and ends

@@ -54,6 +54,7 @@ from catalogue.text_policy import one_line
 from handlers.programme.common import PICKED_NUMBER
 from handlers.programme.common import Desk
 from handlers.programme.common import Event
+from handlers.programme.common import Press
 from handlers.programme.common import offer_button
 
 router = Router(name=__name__)
@@ -117,17 +118,16 @@ async def new_offer(callback: CallbackQuery, desk: Desk) -> None:
 
 
 @offer_button(router, EditOffer)
-async def edit_offer(
-    callback: CallbackQuery, callback_data: EditOffer, desk: Desk, offer: Offer
-) -> None:
-    if callback_data.field is None:
-        await show(callback, ui.choose_field(offer))
+async def edit_offer(press: Press[EditOffer, Offer]) -> None:
+    desk, offer = press.desk, press.found
+    if press.data.field is None:
+        await show(press.callback, ui.choose_field(offer))
         return
-    step = FIELD_STEPS[callback_data.field]
+    step = FIELD_STEPS[press.data.field]
     await desk.state.set_state(step)
     draft = await offer_record(desk.session, offer)
     await desk.state.set_data({"mode": "edit", "offer_id": offer.id, "draft": draft})
-    await ask(callback, desk, step.state)
+    await ask(press.callback, desk, step.state)
 
 
 # ---------------------------------------------------------------- asking and moving on

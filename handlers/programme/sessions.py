@@ -36,6 +36,7 @@ from catalogue.text_policy import bounded_id
 from handlers.programme.common import PICKED_NUMBER
 from handlers.programme.common import Desk
 from handlers.programme.common import Event
+from handlers.programme.common import Press
 from handlers.programme.common import ask_when
 from handlers.programme.common import offer_button
 
@@ -43,13 +44,12 @@ router = Router(name=__name__)
 
 
 @offer_button(router, AddSession)
-async def add_session(
-    callback: CallbackQuery, callback_data: AddSession, desk: Desk, offer: Offer
-) -> None:
+async def add_session(press: Press[AddSession, Offer]) -> None:
+    desk, offer = press.desk, press.found
     draft = {"id": new_external_id(offer.external_id[:40]), "offer": offer.external_id}
     await desk.state.set_state(SessionForm.starts)
     await desk.state.set_data({"offer_id": offer.id, "draft": draft})
-    await show(callback, ui.ask_starts(offer, desk.viewer))
+    await show(press.callback, ui.ask_starts(offer, desk.viewer))
 
 
 async def _ask_venue(event: Event, desk: Desk, text_filter: str = "") -> None:
