@@ -56,7 +56,6 @@ from catalogue.checkin.tables import CheckInMethod
 from catalogue.checkin.today import open_session
 from catalogue.checkin.today import session_facts
 from catalogue.learners.follow_up import follow_up_check_ins
-from catalogue.learners.follow_up import residents_of_entry
 from catalogue.models import Resident
 from catalogue.models import utc_now
 from catalogue.team import Permission
@@ -145,7 +144,7 @@ async def volunteer_scans_pass(
         now,
         method=CheckInMethod.SCAN,
     )
-    await follow_up_check_ins(session, await residents_of_entry(session, batch.entry_id), now)
+    await follow_up_check_ins(session, batch.newcomers, now, offer_id=offer_session.offer_id)
     for text in answers_messages(batch, offer_session.id):
         await message.answer(text)
 
@@ -193,5 +192,5 @@ async def self_check_in_link(
     facts = await session_facts(session, offer_session.id)
     assert facts is not None
     progress = await track_progress(session, resident, now)
-    await after_self_check_in(message, session, resident, viewer)
+    await after_self_check_in(message, session, resident, viewer, offer_session.offer_id)
     await show(message, self_checked_in(viewer, answer, facts, progress))

@@ -62,7 +62,6 @@ from catalogue.checkin.today import open_session
 from catalogue.checkin.today import session_facts
 from catalogue.checkin.today import sessions_today
 from catalogue.learners.follow_up import follow_up_check_ins
-from catalogue.learners.follow_up import residents_of_entry
 from catalogue.models import OfferSession
 from catalogue.models import utc_now
 from catalogue.team import Permission
@@ -174,7 +173,7 @@ async def _check_codes(
     """Check the codes in, and answer each of them."""
     now = utc_now()
     batch = await check_in_codes(session, offer_session, typed, message.from_user.id, now)
-    await follow_up_check_ins(session, await residents_of_entry(session, batch.entry_id), now)
+    await follow_up_check_ins(session, batch.newcomers, now, offer_id=offer_session.offer_id)
     for text in answers_messages(batch, offer_session.id):
         await message.answer(text)
 

@@ -47,6 +47,7 @@ from catalogue.checkin.device_scans import DoorScan
 from catalogue.checkin.passes import pass_of
 from catalogue.checkin.passes import show_code
 from catalogue.checkin.tables import AttendanceEntry
+from catalogue.learners.tables import Completion
 from catalogue.models import Festival
 from catalogue.models import Offer
 from catalogue.models import OfferFormat
@@ -68,6 +69,8 @@ from tests.checkin_world import session_now
 from tests.checkin_world import team_member
 from tests.reminder_world import english_resident
 from tests.reminder_world import make_offer
+from tests.reminder_world import outbox_rows
+from tests.reminder_world import resident_row
 from tests.resident_chat import ResidentChat
 
 TOKEN = "123456:TEST-token-for-the-mini-app"
@@ -566,6 +569,27 @@ async def test_a_scan_batch_sent_three_times_counts_once(
     await volunteer.send(f"/checkin {session_id}")
     screen = await volunteer.send(codes[0])
     assert "already" in screen.text
+
+
+async def test_a_scan_at_the_door_is_followed_up_as_a_check_in_in_chat(
+    app: App, mini_app: MiniApp, door: tuple[ResidentChat, Any, list[ResidentChat]]
+) -> None:
+    """Checked in by the Mini App's door: the one-step track is completed and the resident is
+    told, and asked about themselves once, through the outbox (as /checkin does)."""
+    volunteer, made, people = door
+    path = f"/api/door/sessions/{made.session_ids[0]}/scans"
+    scan = {"id": device_id(), "code": await pass_code(app, people[1])}
+    for _ in range(2):  # the device sends it again: nothing more follows
+        await mini_app.post(path, volunteer.user.id, json={"scans": [scan]})
+    resident = await resident_row(app, people[1])
+    async with app.session_maker() as session:
+        completed = list(
+            await session.scalars(select(Completion).where(Completion.resident_id == resident.id))
+        )
+    assert [completion.track_id for completion in completed] == [made.track_id]
+    mine = [row for row in await outbox_rows(app) if row.resident_id == resident.id]
+    told = [(row.kind, row.chat_id) for row in mine if row.kind in {"about_me", "completed"}]
+    assert sorted(told) == [("about_me", people[1].user.id), ("completed", people[1].user.id)]
 
 
 async def test_a_headcount_counts_once_per_device_id(

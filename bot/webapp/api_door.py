@@ -34,6 +34,7 @@ from catalogue.checkin.today import Counts
 from catalogue.checkin.today import counts
 from catalogue.checkin.today import open_session
 from catalogue.checkin.today import sessions_today
+from catalogue.learners.follow_up import follow_up_check_ins
 from catalogue.models import OfferSession
 from catalogue.models import utc_now
 from catalogue.programme_week.sessions import programme_sessions_by_id
@@ -130,9 +131,11 @@ async def scans(request: web.Request, call: Call) -> dict[str, Any]:
     assert call.caller is not None
     batch = _scans(await _body(request))
     offer_session = await _door_session(request, call)
-    answers = await check_in_scans(
-        call.session, offer_session, batch, call.caller.telegram_id, utc_now()
-    )
+    now = utc_now()
+    answers = await check_in_scans(call.session, offer_session, batch, call.caller.telegram_id, now)
+    # As at the door in chat: completions recorded, and what follows queued for the residents.
+    checked_in = {key: chat for scan in answers for key, chat in scan.newcomers.items()}
+    await follow_up_check_ins(call.session, checked_in, now, offer_id=offer_session.offer_id)
     return {
         "results": [
             {

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -64,6 +65,8 @@ class ScanAnswer:
     answer: Answer
     code: str | None  # normalised; None when malformed, or for a repeat
     repeat: bool  # the id was seen before: its first answer, nothing counted again
+    # The resident this scan checked in, id → chat (empty unless newly checked in).
+    newcomers: dict[int, int] = field(default_factory=dict)
 
 
 async def _claim(
@@ -123,7 +126,7 @@ async def check_in_scans(
         )
         (one,) = batch.answers
         await _settle(session, volunteer_id, device_id, one.answer)
-        answers.append(ScanAnswer(device_id, one.answer, one.code, False))
+        answers.append(ScanAnswer(device_id, one.answer, one.code, False, batch.newcomers))
     return answers
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from datetime import timedelta
 
@@ -68,6 +69,8 @@ class Batch:
     answers: list[CodeAnswer]
     checked_in: int  # the session's check-ins now, all volunteers together
     entry_id: int | None  # None when nothing new was recorded
+    # The residents this message checked in (not those in already): resident id → their chat.
+    newcomers: dict[int, int] = field(default_factory=dict)
 
     @property
     def new(self) -> int:
@@ -288,11 +291,16 @@ async def check_in_codes(
         session, offer_session, list(holders.values()), method, volunteer_id, now
     )
     answers = _answers_as_typed(typed, normalised, holders, by_resident)
+    newcomers = {
+        holder.resident_id: holder.telegram_id
+        for holder in holders.values()
+        if by_resident[holder.resident_id] in NEW
+    }
     if before is None:
         total = await checked_in_count(session, offer_session.id)
     else:  # as counted with the codes, plus ours (others' at this moment show next time)
-        total = before + sum(answer in NEW for answer in by_resident.values())
-    return Batch(answers, total, entry_id)
+        total = before + len(newcomers)
+    return Batch(answers, total, entry_id, newcomers)
 
 
 async def check_in_resident(

@@ -76,14 +76,17 @@ async def mark_asked(session: AsyncSession, resident: Resident, now: datetime) -
 async def mark_asked_many(
     session: AsyncSession, resident_ids: Sequence[int], now: datetime
 ) -> list[int]:
-    """Record the asking for those never asked; returns who they were."""
-    fresh = await not_yet_asked(session, resident_ids)
-    if fresh:
-        await session.execute(
-            dialect_insert(session)(LearnerFacts.__table__).on_conflict_do_nothing(),
-            [{"resident_id": i, "asked_at": now, "updated_at": now} for i in fresh],
-        )
-    return fresh
+    """Record the asking for those never asked; returns who they were (one statement: a row
+    goes in only for a resident who has none)."""
+    if not resident_ids:
+        return []
+    statement = (
+        dialect_insert(session)(LearnerFacts.__table__)
+        .on_conflict_do_nothing()
+        .returning(LearnerFacts.__table__.c.resident_id)
+    )
+    rows = [{"resident_id": i, "asked_at": now, "updated_at": now} for i in resident_ids]
+    return sorted((await session.execute(statement, rows)).scalars())
 
 
 async def _facts(session: AsyncSession, resident: Resident, now: datetime) -> LearnerFacts:
@@ -179,18 +182,6 @@ async def withdraw_consent(session: AsyncSession, resident: Resident, now: datet
         .execution_options(synchronize_session=False)
     )
     await session.flush()
-
-
-async def not_yet_asked(session: AsyncSession, resident_ids: Sequence[int]) -> list[int]:
-    """Which of these residents were never put the questions."""
-    if not resident_ids:
-        return []
-    asked = set(
-        await session.scalars(
-            select(LearnerFacts.resident_id).where(LearnerFacts.resident_id.in_(resident_ids))
-        )
-    )
-    return [resident_id for resident_id in resident_ids if resident_id not in asked]
 
 
 async def consented_among(session: AsyncSession, resident_ids: Sequence[int]) -> set[int]:

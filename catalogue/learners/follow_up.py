@@ -10,17 +10,14 @@ asking). A resident who checks themselves in is shown their completions at once 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.checkin.tables import CheckIn
 from catalogue.learners.facts import mark_asked_many
 from catalogue.learners.tables import Completion
 from catalogue.learners.tracks import record_completions
-from catalogue.models import Resident
 from catalogue.outbox.messages import NewMessage
 from catalogue.outbox.messages import enqueue_many
 
@@ -28,54 +25,47 @@ COMPLETED = "completed"  # outbox kinds
 ABOUT_ME = "about_me"
 
 
-async def residents_of_entry(session: AsyncSession, entry_id: int | None) -> list[int]:
-    """The residents one volunteer action checked in."""
-    if entry_id is None:
-        return []
-    found = await session.scalars(select(CheckIn.resident_id).where(CheckIn.entry_id == entry_id))
-    return sorted(set(found))
-
-
 async def follow_up_check_ins(
-    session: AsyncSession, resident_ids: Iterable[int], now: datetime, *, in_chat: bool = False
+    session: AsyncSession,
+    checked_in: Mapping[int, int],
+    now: datetime,
+    *,
+    offer_id: int | None = None,
+    in_chat: bool = False,
 ) -> list[Completion]:
-    """Record completions of residents just checked in and queue what they are told;
-    `in_chat`: the resident is in the chat (a self check-in), and the caller shows them their
-    new completions at once, so those are not queued."""
-    residents = sorted(set(resident_ids))
+    """Record completions of residents just checked in and queue what they are told.
+
+    `checked_in`: resident id → their chat. `offer_id`: the offer they were checked in to; only
+    the tracks and festivals it is a step of can have been completed just now (None: look at
+    all). `in_chat`: the resident is in the chat (a self check-in), and the caller shows them
+    their new completions at once, so those are not queued."""
+    residents = sorted(checked_in)
     if not residents:
         return []
-    new = await record_completions(session, residents)
+    offers = None if offer_id is None else [offer_id]
+    new = await record_completions(session, residents, offers)
     newly_asked = await mark_asked_many(session, residents, now)
-    chats = dict(
-        (
-            await session.execute(
-                select(Resident.id, Resident.telegram_id).where(Resident.id.in_(residents))
-            )
-        ).all()
-    )
     messages = [
         NewMessage(
             kind=COMPLETED,
-            chat_id=chats[completion.resident_id],
+            chat_id=checked_in[completion.resident_id],
             dedupe_key=f"{COMPLETED}:{completion.id}",
             due_at=now,
             payload={"completion_id": completion.id},
             resident_id=completion.resident_id,
         )
         for completion in new
-        if completion.resident_id in chats and not in_chat
+        if not in_chat
     ]
     messages += [
         NewMessage(
             kind=ABOUT_ME,
-            chat_id=chats[resident_id],
+            chat_id=checked_in[resident_id],
             dedupe_key=f"{ABOUT_ME}:{resident_id}",
             due_at=now,
             resident_id=resident_id,
         )
         for resident_id in newly_asked
-        if resident_id in chats
     ]
     await enqueue_many(session, messages)
     return new

@@ -300,15 +300,24 @@ async def completed_tracks(session: AsyncSession, resident_id: int) -> list[Comp
 
 
 async def record_completions(
-    session: AsyncSession, resident_ids: Iterable[int]
+    session: AsyncSession, resident_ids: Iterable[int], offer_ids: Iterable[int] | None = None
 ) -> list[Completion]:
-    """Record what these residents have newly completed; returns the new completions."""
+    """Record what these residents have newly completed; returns the new completions. With
+    `offer_ids` (those just attended), only the tracks and festivals they are steps of are
+    looked at: most check-ins are at offers of none, and cost one query here."""
     residents = sorted(set(resident_ids))
     if not residents:
         return []
-    visits = await _first_visits(session, residents)
-    offers = {offer for per_resident in visits.values() for offer in per_resident}
-    return await record_met(session, visits, await _targets_of(session, offers))
+    if offer_ids is not None:
+        targets = await _targets_of(session, offer_ids)
+        if not targets:
+            return []
+        visits = await _first_visits(session, residents)
+    else:
+        visits = await _first_visits(session, residents)
+        offers = {offer for per_resident in visits.values() for offer in per_resident}
+        targets = await _targets_of(session, offers)
+    return await record_met(session, visits, targets)
 
 
 Recorded = tuple[int | None, int | None, int | None]  # (resident, track, festival)

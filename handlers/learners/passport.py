@@ -33,12 +33,13 @@ async def passport(event: Message | CallbackQuery, desk: LearnerDesk) -> None:
 
 
 async def after_self_check_in(
-    message: Message, session: AsyncSession, resident: Resident, viewer: Viewer
+    message: Message, session: AsyncSession, resident: Resident, viewer: Viewer, offer_id: int
 ) -> None:
     """A resident checked themselves in: what they just completed is shown at once (before the
     check-in's own answer, which stays the latest message); the questions about themselves,
     if never asked, follow through the outbox."""
-    new = await follow_up_check_ins(session, [resident.id], utc_now(), in_chat=True)
+    checked_in = {resident.id: resident.telegram_id}
+    new = await follow_up_check_ins(session, checked_in, utc_now(), offer_id=offer_id, in_chat=True)
     if new:
         found = await completions_by_id(session, (completion.id for completion in new))
         for _resident_id, item in found.values():  # earliest first
