@@ -30,11 +30,13 @@ FEATURE_ROUTERS: tuple[Router, ...] = (
     # goes on (to the deep links of check-in too).
     feedback.router,
     checkin_resident.router,  # /pass, /start pass_… and ci_…
+    # The most pressed buttons early, so a press is matched after few routers; they handle no
+    # text but their commands, which no router before them wants.
+    menu.router,
+    browse.router,
     learners.router,  # /passport, about me, certificates (/start verify_…), the survey
     start.router,
     privacy.router,  # any time, also in the middle of a form
-    menu.router,
-    browse.router,
     subscriptions.router,
     preferences.router,
     team.router,

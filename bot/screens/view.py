@@ -74,7 +74,7 @@ def _rendered_part(match: re.Match[str]) -> str:
 
 
 def _utf16_length(text: str) -> int:
-    return len(text) + sum(1 for character in text if ord(character) > 0xFFFF)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2  # in C: a card's text is long
 
 
 def fit_message(html: str, limit: int = MESSAGE_LIMIT) -> str:
