@@ -14,17 +14,18 @@ them.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from catalogue.database import dialect_insert
 from catalogue.search.forms import form
 from catalogue.search.query import analyse_query
 from catalogue.search.tables import EXAMPLE_LIMIT
@@ -59,26 +60,33 @@ async def record_search(session: AsyncSession, query: str, found: bool, day: dat
     key = demand_key(query)
     if not key:
         return ""
-    # One statement: the day's row for the key, made by its first search on any process.
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    nothing = 0 if found else 1
     # As typed, less what no database or screen should hold (NUL, control characters).
     printable = "".join(char if char.isprintable() else " " for char in query[:EXAMPLE_LIMIT])
-    example = " ".join(printable.split())
-    statement = insert(SearchDemand).values(
-        day=day, query=key, example=example, searches=1, found_nothing=nothing
-    )
-    await session.execute(
-        statement.values(opened=0).on_conflict_do_update(
-            index_elements=["day", "query"],
-            set_={
-                "searches": SearchDemand.searches + 1,
-                "found_nothing": SearchDemand.found_nothing + nothing,
-                "example": statement.excluded.example,
-            },
-        )
-    )
+    counted = {
+        "day": day,
+        "query": key,
+        "example": " ".join(printable.split()),
+        "searches": 1,
+        "found_nothing": 0 if found else 1,
+        "opened": 0,
+    }
+    await session.execute(_count_search(dialect_insert(session)), counted)
     return key
+
+
+@functools.cache
+def _count_search(insert: Any) -> Any:
+    """One statement, built once per dialect (a search is the busiest write there is): the
+    day's row for the key, made by its first search on any process, else counted up."""
+    statement = insert(SearchDemand)
+    return statement.on_conflict_do_update(
+        index_elements=["day", "query"],
+        set_={
+            "searches": SearchDemand.searches + statement.excluded.searches,
+            "found_nothing": SearchDemand.found_nothing + statement.excluded.found_nothing,
+            "example": statement.excluded.example,
+        },
+    )
 
 
 async def record_opened(session: AsyncSession, key: str, day: date) -> None:
