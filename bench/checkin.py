@@ -68,10 +68,10 @@ from catalogue.models import Seat
 from catalogue.models import SeatStatus
 from catalogue.models import Venue
 from catalogue.models import utc_now
-from catalogue.reports import ReportScope
-from catalogue.reports import ScopeKind
-from catalogue.reports import build_report
-from catalogue.reports import write_attendance_csv
+from catalogue.reports.attendance import ReportScope
+from catalogue.reports.attendance import ScopeKind
+from catalogue.reports.attendance import build_report
+from catalogue.reports.attendance import write_attendance_csv
 from catalogue.team import Role
 from catalogue.team import TeamMember
 

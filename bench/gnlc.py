@@ -40,8 +40,8 @@ from bot.report_files.gnlc import make_gnlc_pack
 from bot.settings import load_settings
 from bot.startup.app import create_app
 from catalogue.models import utc_now
-from catalogue.reporting.gnlc import Period
-from catalogue.reporting.gnlc import build_gnlc
+from catalogue.reports.gnlc import Period
+from catalogue.reports.gnlc import build_gnlc
 
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 FIRST_RESIDENT = 70_000_000

@@ -9,6 +9,7 @@ they add to it rather than write it again. `select_sessions` is that join for a 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -294,3 +295,19 @@ async def sessions_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int,
 async def session_by_id(session: AsyncSession, session_id: int) -> SessionWithOffer | None:
     """One session with its offer and venue; None if it is no longer in the programme."""
     return (await sessions_by_id(session, [session_id])).get(session_id)
+
+
+_REFERENCE = re.compile(r"^#?[A-Za-z0-9_.:-]{1,80}$")
+
+
+async def find_by_reference(session: AsyncSession, model: Any, reference: str) -> Any:
+    """The `model` row (an offer, a track, a festival…) a person typed: its id ("#12" or "12")
+    or its `external_id`; None if there is none."""
+    reference = reference.removeprefix("#")
+    if reference.isascii() and reference.isdigit() and len(reference) < 10:
+        found = await session.get(model, int(reference))
+        if found is not None:
+            return found
+    if not _REFERENCE.match(reference):
+        return None
+    return await session.scalar(select(model).where(model.external_id == reference))

@@ -58,7 +58,7 @@ from catalogue.models import Track
 from catalogue.models import TrackStep
 from catalogue.models import Venue
 from catalogue.models import utc_now
-from catalogue.reporting.gnlc import Period
+from catalogue.reports.gnlc import Period
 from catalogue.team import Role
 from catalogue.team import TeamMember
 

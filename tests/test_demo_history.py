@@ -26,13 +26,13 @@ from catalogue.models import CatalogueMeta
 from catalogue.models import Festival
 from catalogue.models import Resident
 from catalogue.models import utc_now
-from catalogue.reporting.gnlc import DEMO_HISTORY_KEY
-from catalogue.reporting.gnlc import SUPPRESSED
-from catalogue.reporting.gnlc import build_gnlc
-from catalogue.reporting.gnlc import gnlc_tables
-from catalogue.reporting.gnlc import parse_period
-from catalogue.reports import build_report
-from catalogue.reports import resolve_scope
+from catalogue.reports.attendance import build_report
+from catalogue.reports.attendance import resolve_scope
+from catalogue.reports.gnlc import DEMO_HISTORY_KEY
+from catalogue.reports.gnlc import SUPPRESSED
+from catalogue.reports.gnlc import build_gnlc
+from catalogue.reports.gnlc import gnlc_tables
+from catalogue.reports.gnlc import parse_period
 
 PAST_FESTIVAL = "neighbourhood-learning-week"
 

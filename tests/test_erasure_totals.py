@@ -36,10 +36,10 @@ from catalogue.models import Seat
 from catalogue.models import utc_now
 from catalogue.privacy import STAND_IN_CHAT_LIMIT
 from catalogue.privacy import forget_resident
-from catalogue.reporting.gnlc import Period
-from catalogue.reporting.gnlc import build_gnlc
-from catalogue.reports import UNKNOWN
-from catalogue.reports import build_report
+from catalogue.reports.attendance import UNKNOWN
+from catalogue.reports.attendance import build_report
+from catalogue.reports.gnlc import Period
+from catalogue.reports.gnlc import build_gnlc
 from tests.gnlc_world import VOLUNTEER_NAMES
 from tests.gnlc_world import VOLUNTEERS
 from tests.gnlc_world import Week

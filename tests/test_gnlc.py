@@ -18,15 +18,15 @@ from bot.settings import load_settings
 from bot.startup.cli import build_parser
 from bot.startup.report_cli import report_command
 from catalogue.models import utc_now
-from catalogue.reporting.gnlc import NO_FESTIVAL
-from catalogue.reporting.gnlc import SUPPRESSED
-from catalogue.reporting.gnlc import Period
-from catalogue.reporting.gnlc import build_gnlc
-from catalogue.reporting.gnlc import gnlc_tables
-from catalogue.reporting.gnlc import parse_period
-from catalogue.reporting.gnlc import published
-from catalogue.reports import UNKNOWN
-from catalogue.reports import ScopeError
+from catalogue.reports.attendance import UNKNOWN
+from catalogue.reports.attendance import ScopeError
+from catalogue.reports.gnlc import NO_FESTIVAL
+from catalogue.reports.gnlc import SUPPRESSED
+from catalogue.reports.gnlc import Period
+from catalogue.reports.gnlc import build_gnlc
+from catalogue.reports.gnlc import gnlc_tables
+from catalogue.reports.gnlc import parse_period
+from catalogue.reports.gnlc import published
 from catalogue.team import Role
 from tests.checkin_world import team_member
 from tests.gnlc_world import VOLUNTEER_NAMES
@@ -345,8 +345,8 @@ async def test_an_organiser_gets_no_pack(app) -> None:
 async def test_districts_read_in_the_reports_language(app) -> None:
     """The venue's district in an English /report is romanised; in Russian it is as stored."""
     from bot.report_files import make_report_files
-    from catalogue.reports import place_name
-    from catalogue.reports import resolve_scope
+    from catalogue.reports.attendance import place_name
+    from catalogue.reports.attendance import resolve_scope
 
     assert [place_name(name, "en") for name in ("Центр", "Заречный", "Barn", "=1+1")] == [
         "Tsentr",

@@ -14,13 +14,13 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from catalogue.checkin.tables import AgeBand
-from catalogue.reports import UNKNOWN
-from catalogue.reports import CheckInGroup
-from catalogue.reports import ReportFacts
-from catalogue.reports import ReportScope
-from catalogue.reports import ScopeKind
-from catalogue.reports import SessionInScope
-from catalogue.reports import report_figures
+from catalogue.reports.attendance import UNKNOWN
+from catalogue.reports.attendance import CheckInGroup
+from catalogue.reports.attendance import ReportFacts
+from catalogue.reports.attendance import ReportScope
+from catalogue.reports.attendance import ScopeKind
+from catalogue.reports.attendance import SessionInScope
+from catalogue.reports.attendance import report_figures
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)

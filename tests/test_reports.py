@@ -31,12 +31,12 @@ from catalogue.models import Resident
 from catalogue.models import Seat
 from catalogue.models import SeatStatus
 from catalogue.models import utc_now
-from catalogue.reports import ATTENDANCE_COLUMNS
-from catalogue.reports import UNKNOWN
-from catalogue.reports import ScopeError
-from catalogue.reports import ScopeKind
-from catalogue.reports import build_report
-from catalogue.reports import resolve_scope
+from catalogue.reports.attendance import ATTENDANCE_COLUMNS
+from catalogue.reports.attendance import UNKNOWN
+from catalogue.reports.attendance import ScopeError
+from catalogue.reports.attendance import ScopeKind
+from catalogue.reports.attendance import build_report
+from catalogue.reports.attendance import resolve_scope
 from catalogue.team import Role
 from catalogue.team import TeamMember
 from tests.checkin_world import team_member
@@ -303,7 +303,7 @@ async def test_comments_reach_the_report_and_its_files(app) -> None:
     """Comments left after the course appear in /report's summary and in comments-….csv,
     with the offer and score, never with who wrote them."""
     from catalogue.checkin.feedback import comment_on_session
-    from catalogue.reports import COMMENT_COLUMNS
+    from catalogue.reports.attendance import COMMENT_COLUMNS
     from tests.gnlc_world import build_week
 
     week = await build_week(app)

@@ -66,13 +66,18 @@ class DatabaseSessionMiddleware(BaseMiddleware):
         admission: asyncio.Future[bool] | None = data.pop("admission", None)
         if admission is not None:
             return await self._admitted(handler, event, data, admission)
+        as_given = dict(data)
         while True:
             await self.outage.wait_until_up()
+            # Each attempt starts from the data as given, in the same dict: the error router
+            # reads what the attempt that failed put there (the person's language, say).
+            data.clear()
+            data.update(as_given)
             transaction: _UpdateTransaction | None = None
             try:
                 async with self.session_maker() as session:
                     transaction = _UpdateTransaction(session, asyncio.current_task())
-                    return await self._handle(handler, event, dict(data), transaction)
+                    return await self._handle(handler, event, data, transaction)
             except Exception as error:
                 afresh = transaction is not None and not transaction.irrevocable
                 if not (afresh and database_unreachable(error)):

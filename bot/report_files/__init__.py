@@ -35,18 +35,18 @@ from bot.i18n import LOCALES_DIR
 from bot.i18n import compile_catalogues
 from catalogue.checkin.tables import AgeBand
 from catalogue.models import translated
-from catalogue.reports import UNKNOWN
-from catalogue.reports import FeedbackComment
-from catalogue.reports import Report
-from catalogue.reports import ReportScope
-from catalogue.reports import ScopeError
-from catalogue.reports import ScopeKind
-from catalogue.reports import ScopeProblem
-from catalogue.reports import aggregates_csv
-from catalogue.reports import attendance_csv
-from catalogue.reports import build_report
-from catalogue.reports import comments_csv
-from catalogue.reports import feedback_comments
+from catalogue.reports.attendance import UNKNOWN
+from catalogue.reports.attendance import FeedbackComment
+from catalogue.reports.attendance import Report
+from catalogue.reports.attendance import ReportScope
+from catalogue.reports.attendance import ScopeError
+from catalogue.reports.attendance import ScopeKind
+from catalogue.reports.attendance import ScopeProblem
+from catalogue.reports.attendance import aggregates_csv
+from catalogue.reports.attendance import attendance_csv
+from catalogue.reports.attendance import build_report
+from catalogue.reports.attendance import comments_csv
+from catalogue.reports.attendance import feedback_comments
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

@@ -11,8 +11,8 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from catalogue.reporting.gnlc import SUPPRESSED
-from catalogue.reporting.gnlc import Cell
+from catalogue.reports.gnlc import SUPPRESSED
+from catalogue.reports.gnlc import Cell
 
 WIDTH, HEIGHT, DPI = 8.0, 4.2, 100
 BAR_COLOUR = "#2b6cb0"

@@ -3,7 +3,7 @@ printable PDF with everything, in the reader's language (English or Russian).
 
 `learncity report gnlc FROM TO` writes them and `/report gnlc FROM TO` sends them to an
 administrator (the PDF, then the CSVs and charts in one zip). Only published tables
-(catalogue/reporting/gnlc.py `gnlc_tables`: small cells already "<5") reach a file, and every
+(catalogue/reports/gnlc.py `gnlc_tables`: small cells already "<5") reach a file, and every
 CSV cell goes through `spreadsheet_safe`.
 """
 
@@ -38,19 +38,19 @@ from bot.report_files.pdf import render_pdf
 from catalogue.checkin.tables import AgeBand
 from catalogue.learners.tables import Gender
 from catalogue.models import OfferKind
-from catalogue.reporting.gnlc import NO_FESTIVAL
-from catalogue.reporting.gnlc import SMALL_CELL
-from catalogue.reporting.gnlc import SUMMARY
-from catalogue.reporting.gnlc import SUPPRESSED
-from catalogue.reporting.gnlc import Cell
-from catalogue.reporting.gnlc import GnlcFigures
-from catalogue.reporting.gnlc import Period
-from catalogue.reporting.gnlc import Table
-from catalogue.reporting.gnlc import TableRow
-from catalogue.reporting.gnlc import build_gnlc
-from catalogue.reporting.gnlc import gnlc_tables
-from catalogue.reports import UNKNOWN
-from catalogue.reports import safe_csv
+from catalogue.reports.attendance import UNKNOWN
+from catalogue.reports.attendance import safe_csv
+from catalogue.reports.gnlc import NO_FESTIVAL
+from catalogue.reports.gnlc import SMALL_CELL
+from catalogue.reports.gnlc import SUMMARY
+from catalogue.reports.gnlc import SUPPRESSED
+from catalogue.reports.gnlc import Cell
+from catalogue.reports.gnlc import GnlcFigures
+from catalogue.reports.gnlc import Period
+from catalogue.reports.gnlc import Table
+from catalogue.reports.gnlc import TableRow
+from catalogue.reports.gnlc import build_gnlc
+from catalogue.reports.gnlc import gnlc_tables
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

@@ -27,7 +27,7 @@ from catalogue.exchange.rows import CatalogueImportError
 from catalogue.learners.errors import LearnerError
 from catalogue.outbox.broadcasts import BroadcastError
 from catalogue.programme import FormError
-from catalogue.reports import ScopeError
+from catalogue.reports.attendance import ScopeError
 from catalogue.team import InviteProblem
 from catalogue.team import TeamError
 

@@ -18,7 +18,7 @@ from bot.screens.view import Viewer
 from bot.screens.view import button
 from catalogue.models import Festival
 from catalogue.models import translated
-from catalogue.reports import ScopeError
+from catalogue.reports.attendance import ScopeError
 
 PICKER_FESTIVALS = 6
 

@@ -30,8 +30,8 @@ from catalogue.database import apply_migrations
 from catalogue.database import create_engine
 from catalogue.database import create_session_maker
 from catalogue.models import utc_now
-from catalogue.reports import ScopeError
-from catalogue.reports import resolve_scope
+from catalogue.reports.attendance import ScopeError
+from catalogue.reports.attendance import resolve_scope
 
 TAGS = re.compile(r"</?(b|i|u|s|code|pre|a)( [^>]*)?>")
 GNLC = "gnlc"
@@ -98,7 +98,7 @@ async def _gnlc_files(
     session, words: list[str], reader: ReportReader, now: datetime
 ) -> tuple[list[tuple[str, bytes]], str]:
     from bot.report_files.gnlc import make_gnlc_pack
-    from catalogue.reporting.gnlc import parse_period
+    from catalogue.reports.gnlc import parse_period
 
     period = parse_period(words, now.astimezone(reader.zone).date())
     pack = await make_gnlc_pack(session, period, reader, now)

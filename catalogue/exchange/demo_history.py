@@ -59,7 +59,7 @@ from catalogue.models import SessionStatus
 from catalogue.models import Track
 from catalogue.models import TrackStep
 from catalogue.queries import select_sessions
-from catalogue.reporting.gnlc import DEMO_HISTORY_KEY
+from catalogue.reports.gnlc import DEMO_HISTORY_KEY
 
 SEED = 1732  # the year Sysert was founded: the same history every time
 PEOPLE = 90

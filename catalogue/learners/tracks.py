@@ -43,7 +43,7 @@ from catalogue.models import OfferSession
 from catalogue.models import Track
 from catalogue.models import TrackStep
 from catalogue.models import Translations
-from catalogue.reports import find_by_reference
+from catalogue.queries import find_by_reference
 
 FESTIVAL_DEFAULT_STEPS = 3
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -61,6 +60,7 @@ from catalogue.models import TrackStep
 from catalogue.models import Translations
 from catalogue.models import Venue
 from catalogue.models import translated
+from catalogue.queries import find_by_reference
 from catalogue.queries import select_sessions
 from catalogue.team import TeamMember
 from catalogue.text_policy import FORMULA_STARTS
@@ -109,22 +109,6 @@ class ReportScope:
 def day_range(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     start = datetime.combine(first, time(), tzinfo=zone)
     return start, datetime.combine(last + timedelta(days=1), time(), tzinfo=zone)
-
-
-_REFERENCE = re.compile(r"^#?[A-Za-z0-9_.:-]{1,80}$")
-
-
-async def find_by_reference(session: AsyncSession, model: Any, reference: str) -> Any:
-    """The `model` row (an offer, a track, a festival…) a person typed: its id ("#12" or "12")
-    or its `external_id`; None if there is none."""
-    reference = reference.removeprefix("#")
-    if reference.isascii() and reference.isdigit() and len(reference) < 10:
-        found = await session.get(model, int(reference))
-        if found is not None:
-            return found
-    if not _REFERENCE.match(reference):
-        return None
-    return await session.scalar(select(model).where(model.external_id == reference))
 
 
 def _parse_day(text: str) -> date:

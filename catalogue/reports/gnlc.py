@@ -2,7 +2,7 @@
 the UNESCO Global Network of Learning Cities.
 
 The period is a range of days in the city's time zone; what happened in it is what belongs to
-the sessions that start in it (as for `/report FROM TO`, catalogue/reports.py).
+the sessions that start in it (as for `/report FROM TO`, catalogue/reports/attendance.py).
 
 * **Who learns.** Learners are the distinct residents checked in at least once; attendances
   are their check-ins plus anonymous headcounts. Learners are broken down by the answers they
@@ -19,7 +19,7 @@ the sessions that start in it (as for `/report FROM TO`, catalogue/reports.py).
 * **What was offered.** Events are the sessions not cancelled, by the offer's kind, festival and
   day; free (price 0), step-free (at a venue marked step-free) and online (an online or hybrid
   offer) as shares of all events.
-* **How it went.** The feedback average, the no-show rate (catalogue/reports.py's rule), and
+* **How it went.** The feedback average, the no-show rate (the attendance report's rule), and
   the completions recorded in the period (catalogue/learners/: tracks and festivals).
 
 **Protecting people.** `gnlc_tables` turns the figures into the published tables: every cell
@@ -29,8 +29,9 @@ people (an average, a rate, a share of learners) is suppressed with it. Events, 
 venues count no person and are shown as they are. Facts hold counts only: no name, Telegram id
 or pass code reaches a table.
 
-Loading is apart from arithmetic, as in catalogue/reports.py: `load_gnlc_facts` runs a few
-aggregate queries (each a sub-select of the period's sessions), `gnlc_figures` is pure.
+Loading is apart from arithmetic, as in the attendance report (`attendance.py`):
+`load_gnlc_facts` runs a few aggregate queries (each a sub-select of the period's sessions),
+`gnlc_figures` is pure.
 """
 
 from __future__ import annotations
@@ -70,18 +71,18 @@ from catalogue.models import Translations
 from catalogue.models import Venue
 from catalogue.models import translated
 from catalogue.queries import select_sessions
-from catalogue.reports import UNKNOWN
-from catalogue.reports import ReportFacts
-from catalogue.reports import ReportScope
-from catalogue.reports import ScopeError
-from catalogue.reports import ScopeKind
-from catalogue.reports import ScopeProblem
-from catalogue.reports import day_range
-from catalogue.reports import load_report_facts
-from catalogue.reports import parse_days
-from catalogue.reports import place_name
-from catalogue.reports import plain_rows
-from catalogue.reports import report_figures
+from catalogue.reports.attendance import UNKNOWN
+from catalogue.reports.attendance import ReportFacts
+from catalogue.reports.attendance import ReportScope
+from catalogue.reports.attendance import ScopeError
+from catalogue.reports.attendance import ScopeKind
+from catalogue.reports.attendance import ScopeProblem
+from catalogue.reports.attendance import day_range
+from catalogue.reports.attendance import load_report_facts
+from catalogue.reports.attendance import parse_days
+from catalogue.reports.attendance import place_name
+from catalogue.reports.attendance import plain_rows
+from catalogue.reports.attendance import report_figures
 
 SMALL_CELL = 5  # a published count of people under this shows SUPPRESSED
 SUPPRESSED = "<5"
@@ -106,7 +107,7 @@ class Period:
 
 def parse_period(words: list[str], today: date) -> Period:
     """`["2025-01-01", "2025-12-31"]`, or nothing: the year up to `today` (365 days);
-    ScopeError (catalogue/reports.py) if the dates cannot be read or are out of order."""
+    ScopeError (catalogue/reports/attendance.py) if the dates cannot be read or are out of order."""
     words = [word for word in (word.strip() for word in words) if word]
     if not words:
         return Period(today - timedelta(days=YEAR_DAYS - 1), today)
