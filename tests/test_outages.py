@@ -8,6 +8,7 @@ cut and restored; start-up is tried against a closed port.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
@@ -18,7 +19,10 @@ import tempfile
 from collections.abc import AsyncIterator
 from collections.abc import Awaitable
 from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiogram import Bot
@@ -467,80 +471,96 @@ async def test_only_database_failures_are_folded_into_the_outage(caplog) -> None
         await outage.stop()
 
 
-async def _one_handler_dispatcher(
-    url: str, handle: Callable[[Message, AsyncSession], Awaitable[None]]
-) -> tuple[Dispatcher, Bot, OfflineTelegram, DatabaseOutage, AsyncEngine]:
-    """The real session middleware and commit-before-sending around one handler of a test's."""
+@dataclass
+class OneHandler:
+    """The real session middleware and commit-before-sending around one handler of a test's,
+    on PostgreSQL behind the cuttable proxy; `attempts` counts the handler's starts."""
+
+    proxy: CuttableProxy
+    dispatcher: Dispatcher
+    bot: Bot
+    telegram: OfflineTelegram
+    outage: DatabaseOutage
+    engine: AsyncEngine
+    attempts: list[int] = field(default_factory=list)
+
+    async def feed(self, text: str) -> Any:
+        update = Update.model_validate(message_update(1, 5151, 1, text))
+        return await self.dispatcher.feed_update(self.bot, update)
+
+    def said(self) -> list[str]:
+        return [call.params["text"] for call in self.telegram.accepted()]
+
+
+Handle = Callable[[Message, AsyncSession, OneHandler], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def one_handler(
+    proxied_postgres: tuple[str, CuttableProxy], handle: Handle
+) -> AsyncIterator[OneHandler]:
+    url, proxy = proxied_postgres
     engine = create_engine(url)
     session_maker = create_session_maker(engine)
     outage = DatabaseOutage(session_maker)
     outage.probe_every = 0.1
     dispatcher = Dispatcher()
     dispatcher.update.outer_middleware(DatabaseSessionMiddleware(session_maker, outage))
-    dispatcher.message.register(handle)
     telegram = OfflineTelegram()
     bot = create_bot(Settings(bot_token=None, load_demo=False), OfflineSession(telegram))
-    return dispatcher, bot, telegram, outage, engine
+    rig = OneHandler(proxy, dispatcher, bot, telegram, outage, engine)
+
+    async def counted(message: Message, session: AsyncSession) -> None:
+        rig.attempts.append(len(rig.attempts) + 1)
+        await handle(message, session, rig)
+
+    dispatcher.message.register(counted)
+    try:
+        yield rig
+    finally:
+        await outage.stop()
+        await bot.session.close()
+        await engine.dispose()
 
 
 @pytest.mark.postgres
 async def test_an_update_that_meets_the_outage_before_speaking_is_handled_afresh_once(
     proxied_postgres: tuple[str, CuttableProxy],
 ) -> None:
-    url, proxy = proxied_postgres
-    attempts: list[str] = []
-
-    async def handle(message: Message, session: AsyncSession) -> None:
-        attempts.append("started")
+    async def note(message: Message, session: AsyncSession, _rig: OneHandler) -> None:
         await session.execute(text("CREATE TABLE IF NOT EXISTS held (id int)"))
         await session.execute(text("INSERT INTO held VALUES (1)"))
         await message.answer("noted")
 
-    dispatcher, bot, telegram, outage, engine = await _one_handler_dispatcher(url, handle)
-    try:
-        await proxy.cut()
-        update = Update.model_validate(message_update(1, 5151, 1, "note this"))
-        feeding = asyncio.create_task(dispatcher.feed_update(bot, update))
-        await _wait_until(lambda: outage.down)
-        assert not telegram.accepted(), "nothing is said while the database is away"
-        await proxy.restore()
+    async with one_handler(proxied_postgres, note) as rig:
+        await rig.proxy.cut()
+        feeding = asyncio.create_task(rig.feed("note this"))
+        await _wait_until(lambda: rig.outage.down)
+        assert not rig.said(), "nothing is said while the database is away"
+        await rig.proxy.restore()
         await asyncio.wait_for(feeding, 15)
-        assert len(attempts) == 2, "handled afresh once the database is back"
-        assert [call.params["text"] for call in telegram.accepted()] == ["noted"]
-        async with engine.connect() as connection:
+        assert rig.attempts == [1, 2], "handled afresh once the database is back"
+        assert rig.said() == ["noted"]
+        async with rig.engine.connect() as connection:
             assert await connection.scalar(text("SELECT count(*) FROM held")) == 1
-    finally:
-        await outage.stop()
-        await bot.session.close()
-        await engine.dispose()
 
 
 @pytest.mark.postgres
 async def test_an_update_that_meets_the_outage_after_speaking_is_never_handled_twice(
     proxied_postgres: tuple[str, CuttableProxy],
 ) -> None:
-    url, proxy = proxied_postgres
-    attempts: list[str] = []
-
-    async def handle(message: Message, session: AsyncSession) -> None:
-        attempts.append("started")
+    async def speak_then_lose(message: Message, session: AsyncSession, rig: OneHandler) -> None:
         await session.execute(text("SELECT 1"))
         await message.answer("first words")
-        await proxy.cut()
+        await rig.proxy.cut()
         await session.execute(text("SELECT 2"))
 
-    dispatcher, bot, telegram, outage, engine = await _one_handler_dispatcher(url, handle)
-    try:
-        update = Update.model_validate(message_update(1, 5152, 1, "hello"))
+    async with one_handler(proxied_postgres, speak_then_lose) as rig:
         with pytest.raises((OSError, DBAPIError)) as raised:  # the error router's to answer
-            await dispatcher.feed_update(bot, update)
+            await rig.feed("hello")
         assert database_unreachable(raised.value)
-        assert attempts == ["started"]
-        assert [call.params["text"] for call in telegram.accepted()] == ["first words"]
-    finally:
-        await outage.stop()
-        await bot.session.close()
-        await engine.dispose()
+        assert rig.attempts == [1]
+        assert rig.said() == ["first words"]
 
 
 async def _wait_until(condition: Callable[[], bool], checks: int = 500) -> None:
