@@ -1,7 +1,7 @@
 """What the programme's dialogues share: the `Desk` every one of their handlers works at, the
-programme's start screen, one offer's screen, the buttons about an offer that may have left the
-programme (`offer_button`), and the steps that ask when a session starts and ends (the session
-form and a reschedule ask the same way)."""
+programme's start screen, one offer's screen, the buttons about something that may have gone
+meanwhile (`button_about`; `offer_button` for an offer), and the steps that ask when a session
+starts and ends (the session form and a reschedule ask the same way)."""
 
 from __future__ import annotations
 
