@@ -32,12 +32,10 @@ import signal
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import psutil
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -50,6 +48,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import scratch_database
 from bot.settings import load_settings
 from bot.startup.app import create_app
 from bot.startup.dispatcher import create_bot
@@ -67,7 +66,6 @@ from catalogue.outbox.messages import OutboxState
 from scheduler.delivery import OutboundLimiter
 from tests.fake_bot_api import FakeBotApi
 
-POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 ADMIN = 42
 FIRST = 10_000_000
 TEXT = "🎪 The <b>Lifelong Learning Festival</b> opens on Saturday: 500 free events."
@@ -415,17 +413,6 @@ async def import_anchor() -> float:
     return round(float(output), 1)
 
 
-async def with_postgres(run) -> Any:
-    name = f"learncity_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        return await run(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--recipients", type=int, default=10_000)
@@ -442,16 +429,14 @@ async def main() -> None:
     anchor = await bare_anchor(arguments.cap, min(arguments.recipients, 600))
     aiogram_rss = await import_anchor()
     if arguments.database == "postgres":
-        crash = await with_postgres(
-            lambda url: crash_run(url, arguments.recipients, arguments.cap, rate)
-        )
+        async with scratch_database() as url:
+            crash = await crash_run(url, arguments.recipients, arguments.cap, rate)
     else:
         with tempfile.TemporaryDirectory() as folder:
             url = f"sqlite+aiosqlite:///{folder}/broadcast.sqlite3"
             crash = await crash_run(url, arguments.recipients, arguments.cap, rate)
-    dry = await with_postgres(
-        lambda url: dry_run(url, arguments.dry_recipients, arguments.dry_send)
-    )
+    async with scratch_database() as url:
+        dry = await dry_run(url, arguments.dry_recipients, arguments.dry_send)
 
     cap = arguments.cap
     print(f"{'sending at a cap of ' + str(cap) + ' msg/s':<46}{'msg/s':>10}{'of cap':>10}")

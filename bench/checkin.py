@@ -31,27 +31,28 @@ import random
 import statistics
 import sys
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-from aiogram.types import User
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import add_door_people
+from bench.common import add_offer
+from bench.common import insert_residents_sql
+from bench.common import percentile
+from bench.common import scratch_database
+from bench.common import settings_for
+from bench.common import volunteers_at_door
 from bot.report_files import chart_labels
 from bot.report_files import chart_png
 from bot.screens.view import Viewer
-from bot.settings import load_settings
 from bot.startup.app import create_app
-from bot.startup.local_chat import LocalChat
 from catalogue.checkin.door import check_in_codes
-from catalogue.checkin.passes import new_pass_code
 from catalogue.checkin.passes import show_code
 from catalogue.checkin.tables import CheckIn
 from catalogue.checkin.tables import ResidentPass
@@ -59,38 +60,18 @@ from catalogue.checkin.today import open_session
 from catalogue.models import Category
 from catalogue.models import Festival
 from catalogue.models import Offer
-from catalogue.models import OfferFormat
 from catalogue.models import OfferKind
 from catalogue.models import OfferSession
 from catalogue.models import Provider
-from catalogue.models import Resident
-from catalogue.models import Seat
-from catalogue.models import SeatStatus
 from catalogue.models import Venue
 from catalogue.models import utc_now
 from catalogue.reports.attendance import ReportScope
 from catalogue.reports.attendance import ScopeKind
 from catalogue.reports.attendance import build_report
 from catalogue.reports.attendance import write_attendance_csv
-from catalogue.team import Role
-from catalogue.team import TeamMember
 
-POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 FIRST_RESIDENT = 50_000_000
 FIRST_VOLUNTEER = 60_000_000
-
-
-async def admin(statement: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 # ---------------------------------------------------------------- part 1: at the door
@@ -99,23 +80,14 @@ def percentile(values: list[float], share: float) -> float:
 async def seed_door(app: Any, codes: int, volunteers: int) -> tuple[int, list[str]]:
     now = utc_now()
     async with app.session_maker.begin() as session:
-        provider = Provider(external_id="bench-provider", name={"en": "Bench"})
         venue = Venue(external_id="bench-venue", name={"en": "Hall"}, address={}, accessibility={})
-        session.add_all([provider, venue])
-        await session.flush()
-        offer = Offer(
+        offer = await add_offer(
+            session,
+            venue,
             external_id="bench-open-day",
             title={"en": "Open day"},
-            description={},
             kind=OfferKind.FESTIVAL_EVENT,
-            format=OfferFormat.IN_PERSON,
-            language="en",
-            provider_id=provider.id,
-            accessibility={},
-            keywords=[],
         )
-        session.add(offer)
-        await session.flush()
         offer_session = OfferSession(
             external_id="bench-open-day-1",
             offer_id=offer.id,
@@ -125,57 +97,14 @@ async def seed_door(app: Any, codes: int, volunteers: int) -> tuple[int, list[st
         )
         session.add(offer_session)
         await session.flush()
-        await session.execute(
-            Resident.__table__.insert(),
-            [
-                {
-                    "telegram_id": FIRST_RESIDENT + n,
-                    "language": "en",
-                    "language_chosen": True,
-                    "is_active": True,
-                    "created_at": now,
-                    "reminder_offsets": [1440, 60],
-                    "reminders_on": True,
-                    "announcements_on": True,
-                }
-                for n in range(codes)
-            ],
-        )
-        ids = list(
-            await session.scalars(
-                select(Resident.id)
-                .where(Resident.telegram_id >= FIRST_RESIDENT)
-                .order_by(Resident.telegram_id)
-            )
-        )
-        drawn: set[str] = set()
-        while len(drawn) < codes:
-            drawn.add(new_pass_code())
-        passes = sorted(drawn)
-        await session.execute(
-            ResidentPass.__table__.insert(),
-            [
-                {"resident_id": resident_id, "code": code, "created_at": now}
-                for resident_id, code in zip(ids, passes, strict=True)
-            ],
-        )
-        await session.execute(
-            Seat.__table__.insert(),
-            [
-                {
-                    "resident_id": resident_id,
-                    "session_id": offer_session.id,
-                    "status": SeatStatus.GOING,
-                    "via_offer": False,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for resident_id in ids[::2]
-            ],
-        )
-        session.add_all(
-            TeamMember(telegram_id=FIRST_VOLUNTEER + n, role=Role.VOLUNTEER, display_name=f"V{n}")
-            for n in range(volunteers)
+        passes = await add_door_people(
+            session,
+            now,
+            [offer_session.id],
+            codes=codes,
+            first_resident=FIRST_RESIDENT,
+            volunteers=volunteers,
+            first_volunteer=FIRST_VOLUNTEER,
         )
     async with app.engine.begin() as connection:
         await connection.execute(text("ANALYZE"))
@@ -185,20 +114,10 @@ async def seed_door(app: Any, codes: int, volunteers: int) -> tuple[int, list[st
 async def door_run(
     database_url: str, codes: int, volunteers: int, interval: float
 ) -> dict[str, Any]:
-    settings = load_settings(
-        database_url=database_url, load_demo=False, flood_limit=0, default_locale="en",
-        _env_file=None,
-    )  # fmt: skip
-    app = await create_app(settings)
+    app = await create_app(settings_for(database_url, chat=True))
     session_id, passes = await seed_door(app, codes, volunteers)
     share = codes // volunteers
-    chats = []
-    for number in range(volunteers):
-        user = User(id=FIRST_VOLUNTEER + number, is_bot=False, first_name="V", language_code="en")
-        chat = LocalChat(app, user=user, write=lambda _text: None)
-        chat.update_ids = UPDATE_IDS
-        await chat._send(f"/checkin {session_id}")
-        chats.append(chat)
+    chats = await volunteers_at_door(app, volunteers, FIRST_VOLUNTEER, session_id, UPDATE_IDS)
     timings: list[float] = []
     new_answers = 0
     typed_total = 0
@@ -340,12 +259,7 @@ async def seed_million(app: Any, rows: int) -> int:
                 now() - interval '100 days' + (n % 100) * interval '1 day' + interval '2 hours',
                 'scheduled'
             FROM generate_series(1, {SESSIONS}) AS n""",
-        f"""INSERT INTO resident (telegram_id, language, language_chosen, category_id, is_active,
-                created_at, reminder_offsets, reminders_on, announcements_on)
-            SELECT {FIRST_RESIDENT * 2} + n, 'en', true,
-                (SELECT min(id) FROM category) + NULLIF(n % 6, 5), true, now(), '[1440, 60]',
-                true, true
-            FROM generate_series(1, {RESIDENTS}) AS n""",
+        insert_residents_sql(FIRST_RESIDENT * 2, RESIDENTS),
         "CREATE TEMP TABLE bench_sessions AS SELECT id, row_number() OVER (ORDER BY id) AS n "
         "FROM offer_session WHERE external_id LIKE 'bench-session-%'",
         "CREATE TEMP TABLE bench_residents AS SELECT id, row_number() OVER (ORDER BY id) - 1 AS n "
@@ -390,7 +304,7 @@ async def seed_million(app: Any, rows: int) -> int:
 
 
 async def million_run(database_url: str, rows: int) -> dict[str, Any]:
-    settings = load_settings(database_url=database_url, load_demo=False, _env_file=None)
+    settings = settings_for(database_url)
     app = await create_app(settings)
     started = time.perf_counter()
     festival_id = await seed_million(app, rows)
@@ -448,7 +362,6 @@ async def main() -> None:
         help="run only these parts (repeatable); the last line then holds only their figures",
     )
     arguments = parser.parse_args()
-    base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     result: dict[str, Any] = {}
     codes, volunteers = arguments.codes, arguments.volunteers
     for part, run in (
@@ -459,12 +372,8 @@ async def main() -> None:
     ):
         if arguments.only and part not in arguments.only:
             continue
-        name = f"learncity_bench_checkin_{uuid.uuid4().hex[:8]}"
-        await admin(f'CREATE DATABASE "{name}"')
-        try:
-            result[part] = await run(f"{base}/{name}")
-        finally:
-            await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        async with scratch_database("learncity_bench_checkin") as url:
+            result[part] = await run(url)
         print(part, json.dumps(result[part]), file=sys.stderr)
     if arguments.only:
         print(

@@ -24,26 +24,25 @@ import asyncio
 import json
 import sys
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import insert_residents_sql
+from bench.common import scratch_database
+from bench.common import settings_for
 from bot.report_files import ReportReader
 from bot.report_files.gnlc import gnlc_pack
 from bot.report_files.gnlc import make_gnlc_pack
-from bot.settings import load_settings
 from bot.startup.app import create_app
 from catalogue.models import utc_now
 from catalogue.reports.gnlc import Period
 from catalogue.reports.gnlc import build_gnlc
 
-POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 FIRST_RESIDENT = 70_000_000
 OFFERS = 1000
 PROVIDERS = 300
@@ -51,14 +50,6 @@ VENUES = 200
 FESTIVALS = 6
 GROUPS = ("disability", "pensioner", "job_seeking", "migrant", "parent_on_leave")
 DISTRICTS = 12
-
-
-async def admin(statement: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 def seeding(rows: int, residents: int, sessions: int) -> list[str]:
@@ -107,12 +98,7 @@ def seeding(rows: int, residents: int, sessions: int) -> list[str]:
                     + (s.n % 10) * interval '1 hour' + interval '2 hours',
                 CASE WHEN s.n % 50 = 0 THEN 'cancelled' ELSE 'scheduled' END
             FROM generate_series(1, {sessions}) AS s(n)""",
-        f"""INSERT INTO resident (telegram_id, language, language_chosen, category_id,
-                is_active, created_at, reminder_offsets, reminders_on, announcements_on)
-            SELECT {FIRST_RESIDENT} + n, 'en', true,
-                (SELECT min(id) FROM category) + NULLIF(n % 6, 5), true, now(), '[1440, 60]',
-                true, true
-            FROM generate_series(1, {residents}) AS n""",
+        insert_residents_sql(FIRST_RESIDENT, residents),
         "CREATE TEMP TABLE bench_sessions AS SELECT id, row_number() OVER (ORDER BY id) AS n "
         "FROM offer_session",
         "CREATE TEMP TABLE bench_residents AS SELECT id, row_number() OVER (ORDER BY id) - 1 AS n "
@@ -181,7 +167,7 @@ def seeding(rows: int, residents: int, sessions: int) -> list[str]:
 async def run(
     database_url: str, rows: int, residents: int, sessions: int, seed: bool = True
 ) -> dict[str, Any]:
-    settings = load_settings(database_url=database_url, load_demo=False, _env_file=None)
+    settings = settings_for(database_url)
     app = await create_app(settings)
     started = time.perf_counter()
     if seed:
@@ -245,23 +231,16 @@ async def main() -> None:
     )
     parser.add_argument("--reuse", help="measure on a database kept by --keep (no seeding)")
     arguments = parser.parse_args()
-    base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    name = arguments.reuse or f"learncity_bench_gnlc_{uuid.uuid4().hex[:8]}"
-    if not arguments.reuse:
-        await admin(f'CREATE DATABASE "{name}"')
-    try:
+    async with scratch_database(
+        "learncity_bench_gnlc", reuse=arguments.reuse, keep=arguments.keep
+    ) as url:
         result = await run(
-            f"{base}/{name}",
+            url,
             arguments.rows,
             arguments.residents,
             arguments.sessions,
             seed=not arguments.reuse,
         )
-    finally:
-        if arguments.keep or arguments.reuse:
-            print(f"database kept: {name}", file=sys.stderr)
-        else:
-            await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     print(
         f"GNLC pack over a year: {result['check_in_rows']:,} check-ins, "
         f"{result['sessions']:,} sessions: {result['pack_seconds']} s "

@@ -34,6 +34,7 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,6 +144,44 @@ async def press_during(folder: Path, rows: int, presses: int) -> None:
     await engine.dispose()
 
 
+class ImportRun(NamedTuple):
+    done: subprocess.CompletedProcess[str]
+    wall: float  # seconds
+    cpu: float  # seconds, user + system
+    peak_before: int  # children's peak RSS, KB, before the import
+    peak: int  # and after it
+
+
+def timed_import(database: Path, *arguments: str) -> ImportRun:
+    """`learncity catalogue import ARGUMENTS` as a separate process on the SQLite file
+    `database`, after the small catalogue is imported there (the schema, the offer), timed."""
+    environment = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "LOAD_DEMO": "false",
+        "BOT_TOKEN": "",
+    }
+    python = str(ROOT / ".venv" / "bin" / "python")
+    command = [python, "-m", "bot", "catalogue", "import"]
+    subprocess.run(
+        [*command, str(SMALL)], env=environment, check=True, cwd=ROOT, capture_output=True
+    )
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+    began = time.perf_counter()
+    done = subprocess.run(
+        [*command, *arguments],
+        env=environment,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    took = time.perf_counter() - began
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime - cpu_before
+    return ImportRun(done, took, cpu, before, usage.ru_maxrss)
+
+
 def big_file(folder: Path, megabytes: int) -> None:
     source = folder / "sessions.csv"
     write_sessions_csv(source, None, megabytes)
@@ -151,40 +190,13 @@ def big_file(folder: Path, megabytes: int) -> None:
     with source.open(newline="", encoding="utf-8") as file:
         read = sum(1 for _ in csv.reader(file)) - 1
     anchor = time.perf_counter() - began
-    database = folder / "big.sqlite3"
-    environment = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-        "LOAD_DEMO": "false",
-        "BOT_TOKEN": "",
-    }
-    python = str(ROOT / ".venv" / "bin" / "python")
-    subprocess.run(
-        [python, "-m", "bot", "catalogue", "import", str(SMALL)],
-        env=environment,
-        check=True,
-        cwd=ROOT,
-        capture_output=True,
-    )
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
-    began = time.perf_counter()
-    done = subprocess.run(
-        [python, "-m", "bot", "catalogue", "import", str(source)],
-        env=environment,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    took = time.perf_counter() - began
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    peak, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime - cpu_before
+    run = timed_import(folder / "big.sqlite3", str(source))
     print(f"big CSV: {size:.1f} MB, {read:,} rows; anchor: csv.reader alone {anchor:.1f} s")
-    print(done.stdout.strip() or done.stderr.strip()[-500:])
-    note = "" if peak > before else " (at most: the setup import's peak)"
+    print(run.done.stdout.strip() or run.done.stderr.strip()[-500:])
+    note = "" if run.peak > run.peak_before else " (at most: the setup import's peak)"
     print(
-        f"learncity catalogue import: {took:.1f} s wall, {cpu:.1f} s of CPU "
-        f"(wall ≈ CPU on an idle machine), peak RSS {peak / 1024:.0f} MB{note}"
+        f"learncity catalogue import: {run.wall:.1f} s wall, {run.cpu:.1f} s of CPU "
+        f"(wall ≈ CPU on an idle machine), peak RSS {run.peak / 1024:.0f} MB{note}"
     )
     print(f"machine load average meanwhile: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
@@ -203,33 +215,10 @@ def big_calendar(folder: Path, events: int) -> None:
                 f"SUMMARY:Session {number}\r\nEND:VEVENT\r\n"
             )
         file.write("END:VCALENDAR\r\n")
-    environment = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'ics.sqlite3'}",
-        "LOAD_DEMO": "false",
-        "BOT_TOKEN": "",
-    }
-    python = str(ROOT / ".venv" / "bin" / "python")
-    command = [python, "-m", "bot", "catalogue", "import"]
-    subprocess.run(
-        [*command, str(SMALL)], env=environment, check=True, cwd=ROOT, capture_output=True
-    )
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu_before = usage.ru_utime + usage.ru_stime
-    began = time.perf_counter()
-    done = subprocess.run(
-        [*command, str(source), "--offer", "smartphone-basics"],
-        env=environment,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    took = time.perf_counter() - began
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = usage.ru_utime + usage.ru_stime - cpu_before
+    run = timed_import(folder / "ics.sqlite3", str(source), "--offer", "smartphone-basics")
     print(f".ics: {events:,} events, {source.stat().st_size / 2**20:.1f} MB")
-    print(done.stdout.strip() or done.stderr.strip()[-500:])
-    print(f"learncity catalogue import --offer: {took:.1f} s wall, {cpu:.1f} s of CPU")
+    print(run.done.stdout.strip() or run.done.stderr.strip()[-500:])
+    print(f"learncity catalogue import --offer: {run.wall:.1f} s wall, {run.cpu:.1f} s of CPU")
 
 
 def main() -> None:

@@ -26,40 +26,26 @@ import json
 import statistics
 import sys
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from aiogram.types import User
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.settings import load_settings
+from bench.common import percentile
+from bench.common import scratch_database
+from bench.common import settings_for
 from bot.startup.app import create_app
 from bot.startup.local_chat import LocalChat
 from catalogue.learners.passport import passport_of
 from catalogue.models import utc_now
 
-POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 TELEGRAM_ID = 70_000_001
 SESSIONS = 1000
 CATEGORIES, TRACKS, STEPS = 10, 40, 5
-
-
-async def admin(statement: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 SEED = """
@@ -152,11 +138,7 @@ ANCHOR = text(
 
 
 async def run(database_url: str, attendances: int, others: int, runs: int) -> dict[str, Any]:
-    settings = load_settings(
-        database_url=database_url, load_demo=False, flood_limit=0, default_locale="en",
-        _env_file=None,
-    )  # fmt: skip
-    app = await create_app(settings)
+    app = await create_app(settings_for(database_url, chat=True))
     try:
         resident_id = await seed(app, attendances, others)
         user = User(id=TELEGRAM_ID, is_bot=False, first_name="R", language_code="en")
@@ -202,15 +184,8 @@ async def main() -> None:
     parser.add_argument("--others", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=40)
     arguments = parser.parse_args()
-    base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    name = f"learncity_bench_passport_{uuid.uuid4().hex[:8]}"
-    await admin(f'CREATE DATABASE "{name}"')
-    try:
-        result = await run(
-            f"{base}/{name}", arguments.attendances, arguments.others, arguments.runs
-        )
-    finally:
-        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with scratch_database("learncity_bench_passport") as url:
+        result = await run(url, arguments.attendances, arguments.others, arguments.runs)
     result["targets_met"] = result["passport_p95_ms"] <= 200
     print(
         f"/passport with {result['attendances']} attendances: "

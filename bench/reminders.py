@@ -38,7 +38,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from datetime import UTC
 from datetime import datetime
@@ -52,13 +51,12 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.settings import load_settings
+from bench.common import add_offer
+from bench.common import scratch_database
+from bench.common import settings_for
 from bot.startup.app import create_app
-from catalogue.models import Offer
-from catalogue.models import OfferFormat
 from catalogue.models import OfferKind
 from catalogue.models import OfferSession
-from catalogue.models import Provider
 from catalogue.models import Resident
 from catalogue.models import Seat
 from catalogue.models import SeatStatus
@@ -67,25 +65,10 @@ from catalogue.outbox.messages import OutboxMessage
 from catalogue.outbox.messages import OutboxState
 from tests.fake_bot_api import FakeBotApi
 
-POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 TELEGRAM_LIMIT = 30  # messages a second, Telegram's broadcast limit for one bot
 SESSIONS = 100
 FIRST_CHAT = 5_000_000
 CHUNK = 5000
-
-
-async def create_database() -> tuple[str, str]:
-    name = f"learncity_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    return name, f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-
-
-async def drop_database(name: str) -> None:
-    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
 
 
 async def seed(database_url: str, dues: list[datetime], sessions_start: datetime) -> float:
@@ -93,11 +76,9 @@ async def seed(database_url: str, dues: list[datetime], sessions_start: datetime
 
     Rows are written as the planner writes them (kind "reminder", anchored to the session's
     start, a dedupe key per resident, session and offset); returns seconds spent queueing."""
-    settings = load_settings(database_url=database_url, load_demo=False, _env_file=None)
-    app = await create_app(settings)
+    app = await create_app(settings_for(database_url))
     now = datetime.now(UTC)
     async with app.session_maker.begin() as session:
-        provider = Provider(external_id="bench", name={"en": "Bench"})
         venue = Venue(
             external_id="bench-hall",
             name={"en": "Town hall"},
@@ -106,21 +87,13 @@ async def seed(database_url: str, dues: list[datetime], sessions_start: datetime
             longitude=60.8,
             accessibility={},
         )
-        session.add_all([provider, venue])
-        await session.flush()
-        offer = Offer(
+        offer = await add_offer(
+            session,
+            venue,
             external_id="bench-lecture",
             title={"en": "Evening lecture"},
-            description={},
             kind=OfferKind.LECTURE,
-            format=OfferFormat.IN_PERSON,
-            language="en",
-            provider_id=provider.id,
-            accessibility={},
-            keywords=[],
         )
-        session.add(offer)
-        await session.flush()
         sessions = [
             OfferSession(
                 external_id=f"bench-{n}",
@@ -228,8 +201,7 @@ async def polled_by(api: FakeBotApi, token: str, timeout: float = 60) -> float:
 
 
 async def lateness_run(count: int, window: float, rolling: bool) -> dict[str, float]:
-    name, url = await create_database()
-    try:
+    async with scratch_database() as url:
         api = FakeBotApi()
         sends = [0]  # counted as they arrive: scanning every call while waiting costs CPU
 
@@ -272,8 +244,6 @@ async def lateness_run(count: int, window: float, rolling: bool) -> dict[str, fl
         second.send_signal(signal.SIGTERM)
         await second.wait()
         await api.stop()
-    finally:
-        await drop_database(name)
     due_of = {FIRST_CHAT + n: due.timestamp() for n, due in enumerate(dues)}
     arrivals: dict[int, float] = {}
     per_chat: Counter[int] = Counter()
@@ -321,21 +291,15 @@ async def process_figures(database_url: str, bare: bool = False) -> dict[str, fl
 
 
 async def future_run(count: int) -> dict[str, float]:
-    name, url = await create_database()
-    try:
+    async with scratch_database() as url:
         await seed(url, [], datetime.now(UTC) + timedelta(days=31))
         empty = await process_figures(url)
-    finally:
-        await drop_database(name)
-    name, url = await create_database()
-    try:
+    async with scratch_database() as url:
         now = datetime.now(UTC)
         dues = [now + timedelta(days=1) + timedelta(seconds=25 * n) for n in range(count)]
         queued_in = await seed(url, dues, now + timedelta(days=31))
         loaded = await process_figures(url)
         bare = await process_figures(url, bare=True)
-    finally:
-        await drop_database(name)
     return {
         "startup_bare_aiogram_s": bare["startup_s"],
         "rss_bare_aiogram_mb": bare["rss_mb"],

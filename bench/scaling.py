@@ -37,7 +37,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import psutil
 from aiogram.types import CallbackQuery
 from aiogram.types import Chat
@@ -48,6 +47,7 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import scratch_database
 from bot.callbacks.browse import ShowOffer
 from bot.settings import Settings
 from bot.settings import load_settings
@@ -60,7 +60,6 @@ from catalogue.models import Offer
 from catalogue.residents import get_or_create_resident
 from catalogue.residents import set_language
 
-POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 USERS_PER_PROCESS = 40
 IN_FLIGHT = 8
@@ -272,38 +271,33 @@ def postgres_cpu() -> float:
 
 
 async def scaling(count: int) -> dict[str, Any]:
-    name = f"learncity_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
     prefix = f"learncity-bench-{uuid.uuid4().hex[:8]}"
     figures: dict[str, Any] = {}
-    try:
-        app = await create_app(bench_settings(url, REDIS_URL, prefix))  # migrate, load the demo
-        await residents(
-            app, [600_000 + i * 1000 + n for i in range(2) for n in range(USERS_PER_PROCESS)]
-        )
-        await app.close()
-        for path in PATHS:
-            one = await processes_rate(path, 1, count, url, REDIS_URL, prefix)
-            two = await processes_rate(path, 2, count, url, REDIS_URL, prefix)
-            figures[f"{path}_one_process_per_s"] = round(one["rate"])
-            figures[f"{path}_two_processes_per_s"] = round(two["rate"])
-            figures[f"{path}_two_vs_one"] = round(two["rate"] / one["rate"], 2)
-            figures[f"{path}_errors"] = one["errors"] + two["errors"]
-            # CPU per update (one process): ours and the database's; both share the machine.
-            figures[f"{path}_cpu_ms_ours"] = round(one["ours_cpu_ms"], 2)
-            figures[f"{path}_cpu_ms_postgres"] = round(one["postgres_cpu_ms"], 2)
-            figures[f"{path}_answer"] = one["answer"]
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-        from redis.asyncio import Redis
+    async with scratch_database() as url:
+        try:
+            app = await create_app(bench_settings(url, REDIS_URL, prefix))  # migrate, load the demo
+            await residents(
+                app, [600_000 + i * 1000 + n for i in range(2) for n in range(USERS_PER_PROCESS)]
+            )
+            await app.close()
+            for path in PATHS:
+                one = await processes_rate(path, 1, count, url, REDIS_URL, prefix)
+                two = await processes_rate(path, 2, count, url, REDIS_URL, prefix)
+                figures[f"{path}_one_process_per_s"] = round(one["rate"])
+                figures[f"{path}_two_processes_per_s"] = round(two["rate"])
+                figures[f"{path}_two_vs_one"] = round(two["rate"] / one["rate"], 2)
+                figures[f"{path}_errors"] = one["errors"] + two["errors"]
+                # CPU per update (one process): ours and the database's; both share the machine.
+                figures[f"{path}_cpu_ms_ours"] = round(one["ours_cpu_ms"], 2)
+                figures[f"{path}_cpu_ms_postgres"] = round(one["postgres_cpu_ms"], 2)
+                figures[f"{path}_answer"] = one["answer"]
+        finally:
+            from redis.asyncio import Redis
 
-        redis = Redis.from_url(REDIS_URL)
-        async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
-            await redis.delete(key)
-        await redis.aclose()
+            redis = Redis.from_url(REDIS_URL)
+            async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
+                await redis.delete(key)
+            await redis.aclose()
     return figures
 
 

@@ -45,7 +45,6 @@ import statistics
 import sys
 import time
 import tracemalloc
-import uuid
 from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
@@ -60,6 +59,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import scratch_database
 from catalogue.database import apply_migrations
 from catalogue.database import create_engine
 from catalogue.database import create_session_maker
@@ -575,61 +575,50 @@ async def measure_size(
 # ---------------------------------------------------------------- the run
 
 
-async def admin(statement: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 async def run(sizes: list[int]) -> dict:
-    database = f"learncity_bench_search_{uuid.uuid4().hex[:10]}"
-    dsn = f"{POSTGRES_ADMIN_DSN.rsplit('/', 1)[0]}/{database}"
-    await admin(f'CREATE DATABASE "{database}"')
-    engine = create_engine(dsn.replace("postgresql://", "postgresql+asyncpg://"))
-    connection = None
-    try:
-        await apply_migrations(engine)
-        session_maker = create_session_maker(engine)
-        connection = await asyncpg.connect(dsn)
-        await connection.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        quality = await measure_quality(session_maker, connection)
-        print(
-            f"top-3 hit rate on {quality['queries']} queries, {quality['offers']} demo offers "
-            f"(pg_trgm threshold {quality['pg_trgm_threshold']}):"
-        )
-        anchors = {
-            "ours": quality["ours_top3_hit_rate"],
-            "ours, pymorphy3": quality["ours_with_pymorphy_lemmas"],
-            "pg full text+trgm": quality["pg_full_text_top3_hit_rate"],
-            "pg_trgm": quality["pg_trgm_top3_hit_rate"],
-        }
-        kinds = list(quality["ours_top3_hit_rate"])
-        print(f"{'kind':12}" + "".join(f"{name:>19}" for name in anchors))
-        for kind in kinds:
-            print(f"{kind:12}" + "".join(f"{rates[kind]:>19.3f}" for rates in anchors.values()))
-        sys.stdout.flush()
-        demo = build_demo_document(datetime.now(CITY).date(), CITY)
-        results = []
-        for size in sizes:
-            figures = await measure_size(size, demo, session_maker, connection)
-            results.append(figures)
+    async with scratch_database("learncity_bench_search", admin_dsn=POSTGRES_ADMIN_DSN) as url:
+        engine = create_engine(url)
+        connection = None
+        try:
+            await apply_migrations(engine)
+            session_maker = create_session_maker(engine)
+            connection = await asyncpg.connect(url.replace("+asyncpg", ""))
+            await connection.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            quality = await measure_quality(session_maker, connection)
             print(
-                f"{size:>7} offers: load {figures['load_s']}s, build {figures['build_s']}s, "
-                f"index {figures['index_mb']} MB (peak {figures['build_peak_mb']} MB), "
-                f"query {figures['query_ms']} ms, filtered {figures['filtered_query_ms']} ms, "
-                f"longest x{figures['longest_to_ordinary']}; "
-                f"pg full text+trgm {figures['pg_full_text_query_ms']} ms, "
-                f"pg_trgm {figures['pg_trgm_query_ms']} ms",
-                flush=True,
+                f"top-3 hit rate on {quality['queries']} queries, {quality['offers']} demo offers "
+                f"(pg_trgm threshold {quality['pg_trgm_threshold']}):"
             )
-        postgres = await connection.fetchval("SHOW server_version")
-    finally:
-        if connection is not None:
-            await connection.close()
-        await engine.dispose()
-        await admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            anchors = {
+                "ours": quality["ours_top3_hit_rate"],
+                "ours, pymorphy3": quality["ours_with_pymorphy_lemmas"],
+                "pg full text+trgm": quality["pg_full_text_top3_hit_rate"],
+                "pg_trgm": quality["pg_trgm_top3_hit_rate"],
+            }
+            kinds = list(quality["ours_top3_hit_rate"])
+            print(f"{'kind':12}" + "".join(f"{name:>19}" for name in anchors))
+            for kind in kinds:
+                print(f"{kind:12}" + "".join(f"{rates[kind]:>19.3f}" for rates in anchors.values()))
+            sys.stdout.flush()
+            demo = build_demo_document(datetime.now(CITY).date(), CITY)
+            results = []
+            for size in sizes:
+                figures = await measure_size(size, demo, session_maker, connection)
+                results.append(figures)
+                print(
+                    f"{size:>7} offers: load {figures['load_s']}s, build {figures['build_s']}s, "
+                    f"index {figures['index_mb']} MB (peak {figures['build_peak_mb']} MB), "
+                    f"query {figures['query_ms']} ms, filtered {figures['filtered_query_ms']} ms, "
+                    f"longest x{figures['longest_to_ordinary']}; "
+                    f"pg full text+trgm {figures['pg_full_text_query_ms']} ms, "
+                    f"pg_trgm {figures['pg_trgm_query_ms']} ms",
+                    flush=True,
+                )
+            postgres = await connection.fetchval("SHOW server_version")
+        finally:
+            if connection is not None:
+                await connection.close()
+            await engine.dispose()
     return {"postgres": postgres, "one_core": True, "quality": quality, "sizes": results}
 
 

@@ -26,11 +26,9 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import asyncpg
 import psutil
 from aiogram import Bot
 from aiogram import Dispatcher
@@ -43,6 +41,7 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import scratch_database
 from bench.scaling import PATHS
 from bench.scaling import memory_soak
 from bench.scaling import person
@@ -63,7 +62,6 @@ from catalogue.residents import get_or_create_resident
 from catalogue.residents import set_language
 from tests.fake_bot_api import FakeBotApi
 
-POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 USERS = 50
 
 
@@ -172,17 +170,6 @@ async def full_stack_rate(database_url: str, count: int) -> float:
     return rate
 
 
-async def with_postgres_database(run) -> float:
-    name = f"learncity_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        return await run(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
 async def process_figures(command: list[str], database_url: str) -> dict[str, float]:
     """Start a bot process: seconds to its first getUpdates (first start, restart), RSS in MB."""
     figures: dict[str, float] = {}
@@ -229,7 +216,8 @@ async def main() -> None:
         process = await process_figures(ours, f"sqlite+aiosqlite:///{folder}/process.sqlite3")
         bare_command = [sys.executable, str(Path(__file__).with_name("bare_bot.py"))]
         bare_process = await process_figures(bare_command, "")
-        postgres = await with_postgres_database(lambda url: full_stack_rate(url, count))
+        async with scratch_database() as url:
+            postgres = await full_stack_rate(url, count)
         bare_again = await drive(bare_dispatcher(same_cards), offline_bot(ours=False), datas, count)
         fixed_again = await drive(
             bare_dispatcher(fixed_card()), offline_bot(ours=False), datas, count

@@ -51,8 +51,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
-from aiogram.types import User
 from aiohttp import web
 from pydantic import SecretStr
 from sqlalchemy import func
@@ -61,32 +59,27 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.settings import load_settings
+from bench.common import add_door_people
+from bench.common import percentile
+from bench.common import scratch_database
+from bench.common import settings_for
+from bench.common import volunteers_at_door
 from bot.startup.app import App
 from bot.startup.app import create_app
-from bot.startup.local_chat import LocalChat
 from bot.webapp.auth import sign_init_data
 from bot.webapp.server import create_web_app
 from bot.webapp.server import web_context
-from catalogue.checkin.passes import new_pass_code
 from catalogue.checkin.passes import show_code
 from catalogue.checkin.tables import CheckIn
-from catalogue.checkin.tables import ResidentPass
 from catalogue.models import Festival
 from catalogue.models import Offer
 from catalogue.models import OfferFormat
 from catalogue.models import OfferKind
 from catalogue.models import OfferSession
 from catalogue.models import Provider
-from catalogue.models import Resident
-from catalogue.models import Seat
-from catalogue.models import SeatStatus
 from catalogue.models import Venue
 from catalogue.models import utc_now
-from catalogue.team import Role
-from catalogue.team import TeamMember
 
-POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 TOKEN = "123456:bench-webapp-token"
 FIRST_RESIDENT = 70_000_000
 FIRST_VOLUNTEER = 80_000_000
@@ -94,11 +87,6 @@ PROGRAMME_REQUESTS = 40
 FIRST_VIEW_TARGET = 150 * 1024
 # What the browser loads with the page by itself: scripts, stylesheets, icons, images.
 ASSET = re.compile(r"""<(?:script|link|img)\b[^>]*?\b(?:src|href)="(/[^"]+)\"""")
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def ms(values: list[float]) -> dict[str, float]:
@@ -204,59 +192,15 @@ async def seed_door(app: App, codes: int, volunteers: int) -> tuple[list[int], l
             for n in range(2)
         ]
         session.add_all(doors)
-        await session.execute(
-            Resident.__table__.insert(),
-            [
-                {
-                    "telegram_id": FIRST_RESIDENT + n,
-                    "language": "en",
-                    "language_chosen": True,
-                    "is_active": True,
-                    "created_at": now,
-                    "reminder_offsets": [1440, 60],
-                    "reminders_on": True,
-                    "announcements_on": True,
-                }
-                for n in range(codes)
-            ],
-        )
         await session.flush()
-        ids = list(
-            await session.scalars(
-                select(Resident.id)
-                .where(Resident.telegram_id >= FIRST_RESIDENT)
-                .order_by(Resident.telegram_id)
-            )
-        )
-        drawn: set[str] = set()
-        while len(drawn) < codes:
-            drawn.add(new_pass_code())
-        passes = sorted(drawn)
-        await session.execute(
-            ResidentPass.__table__.insert(),
-            [
-                {"resident_id": resident_id, "code": code, "created_at": now}
-                for resident_id, code in zip(ids, passes, strict=True)
-            ],
-        )
-        await session.execute(
-            Seat.__table__.insert(),
-            [
-                {
-                    "resident_id": resident_id,
-                    "session_id": door.id,
-                    "status": SeatStatus.GOING,
-                    "via_offer": False,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for resident_id in ids[::2]
-                for door in doors
-            ],
-        )
-        session.add_all(
-            TeamMember(telegram_id=FIRST_VOLUNTEER + n, role=Role.VOLUNTEER, display_name=f"V{n}")
-            for n in range(volunteers)
+        passes = await add_door_people(
+            session,
+            now,
+            [door.id for door in doors],
+            codes=codes,
+            first_resident=FIRST_RESIDENT,
+            volunteers=volunteers,
+            first_volunteer=FIRST_VOLUNTEER,
         )
         door_ids = [door.id for door in doors]
     return door_ids, [show_code(code) for code in passes]
@@ -367,13 +311,7 @@ async def chat_anchor(
 ) -> dict[str, Any]:
     """The same check-ins typed to the chat's /checkin, as many volunteers at once."""
     counter = iter(range(20_000_000, 30_000_000))
-    chats = []
-    for number in range(len(scans)):
-        user = User(id=FIRST_VOLUNTEER + number, is_bot=False, first_name="V", language_code="en")
-        chat = LocalChat(app, user=user, write=lambda _text: None)
-        chat.update_ids = counter
-        await chat._send(f"/checkin {door_id}")
-        chats.append(chat)
+    chats = await volunteers_at_door(app, len(scans), FIRST_VOLUNTEER, door_id, counter)
     timings: list[float] = []
 
     async def volunteer(number: int) -> None:
@@ -449,10 +387,7 @@ async def first_view(
 
 
 async def run(database_url: str, arguments: argparse.Namespace) -> dict[str, Any]:
-    settings = load_settings(
-        database_url=database_url, load_demo=False, flood_limit=0, default_locale="en",
-        _env_file=None,
-    )  # fmt: skip
+    settings = settings_for(database_url, chat=True)
     app = await create_app(settings)
     try:
         festival_id, first_day = await seed_festival(app, arguments.events)
@@ -515,15 +450,8 @@ async def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             result = await run(f"sqlite:///{folder}/bench.sqlite3", arguments)
     else:
-        name = f"learncity_bench_webapp_{uuid.uuid4().hex[:8]}"
-        connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-        await connection.execute(f'CREATE DATABASE "{name}"')
-        base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0]
-        try:
-            result = await run(f"{base}/{name}", arguments)
-        finally:
-            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await connection.close()
+        async with scratch_database("learncity_bench_webapp") as url:
+            result = await run(url, arguments)
     programme, door, anchor = result["programme"], result["door"], result["chat_checkin_anchor"]
     summary = {
         "database": "sqlite" if arguments.sqlite else "postgresql",
