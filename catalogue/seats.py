@@ -92,8 +92,8 @@ async def _going_count(session: AsyncSession, session_id: int) -> int:
 
 def waitlist_place(seat: type[Seat] = Seat) -> ColumnElement[int]:
     """The waitlist place of `seat` (a selected Seat, or an alias of it), 1 being next: one
-    more than those waitlisted earlier for the same session (ties by id). The waitlist's order,
-    written once: promotion, the chat and the Mini App all count by it."""
+    more than those waitlisted earlier for the same session (ties by id). The card, /my and
+    the Mini App count places by it; `promote_waitlist` gives seats in the same order."""
     ahead = aliased(Seat)
     earlier = (
         select(func.count())
