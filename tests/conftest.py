@@ -27,6 +27,8 @@ from bot.settings import Settings
 from bot.settings import load_settings
 from bot.startup.app import App
 from bot.startup.app import create_app
+from catalogue.team import Role
+from catalogue.team import TeamMember
 from tests.resident_chat import ResidentChat
 
 POSTGRES_ADMIN_DSN = os.environ.get(
@@ -175,6 +177,18 @@ def user_id() -> int:
 async def resident(app: App, user_id: int) -> AsyncIterator[ResidentChat]:
     """A resident with an English Telegram interface, talking to the real dispatcher."""
     chat = ResidentChat(app, user_id=user_id, language_code="en")
+    yield chat
+    await chat.close()
+
+
+@pytest.fixture
+async def organiser(app: App, user_id: int) -> AsyncIterator[ResidentChat]:
+    """An organiser of the festival team (Olga), who has chosen English."""
+    async with app.session_maker.begin() as session:
+        session.add(TeamMember(telegram_id=user_id, role=Role.ORGANISER, display_name="Olga"))
+    chat = ResidentChat(app, user_id=user_id, language_code="en")
+    await chat.send("/start")
+    await chat.press("English")
     yield chat
     await chat.close()
 

@@ -23,8 +23,6 @@ from catalogue.exchange.importer import import_file
 from catalogue.models import Offer
 from catalogue.models import OfferSession
 from catalogue.models import Seat
-from catalogue.team import Role
-from catalogue.team import TeamMember
 from tests.resident_chat import ResidentChat
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,14 +41,9 @@ async def catalogue(app, session_maker) -> None:
 
 
 @pytest.fixture
-async def organiser(app, catalogue, session_maker, user_id: int):
-    async with session_maker.begin() as session:
-        session.add(TeamMember(telegram_id=user_id, role=Role.ORGANISER, display_name="Olga"))
-    chat = ResidentChat(app, user_id=user_id, language_code="en")
-    await chat.send("/start")
-    await chat.press("English")
-    yield chat
-    await chat.close()
+def organiser(catalogue, organiser):
+    """tests/conftest.py's organiser, once the small catalogue is in."""
+    return organiser
 
 
 async def count(session_maker, model) -> int:

@@ -27,8 +27,6 @@ from catalogue.models import SessionStatus
 from catalogue.models import Track
 from catalogue.models import Venue
 from catalogue.models import utc_now
-from catalogue.team import Role
-from catalogue.team import TeamMember
 from tests.resident_chat import ResidentChat
 
 MESSAGE_LIMIT = 4096
@@ -95,17 +93,6 @@ async def assert_out_of_date(chat: ResidentChat, forged: list[str]) -> None:
     for data in forged:
         await chat.press_data(data)
         assert "out of date" in last_answer(chat), data
-
-
-@pytest.fixture
-async def organiser(app, session_maker, user_id: int):
-    async with session_maker.begin() as session:
-        session.add(TeamMember(telegram_id=user_id, role=Role.ORGANISER, display_name="Olga"))
-    chat = ResidentChat(app, user_id=user_id, language_code="en")
-    await chat.send("/start")
-    await chat.press("English")
-    yield chat
-    await chat.close()
 
 
 async def test_every_session_of_a_large_offer_is_reachable_page_by_page(

@@ -9,7 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 
@@ -22,23 +21,10 @@ from catalogue.models import SessionStatus
 from catalogue.models import utc_now
 from catalogue.outbox.messages import OutboxMessage
 from catalogue.outbox.messages import OutboxState
-from catalogue.team import Role
-from catalogue.team import TeamMember
 from tests.resident_chat import ResidentChat
 
 CITY = ZoneInfo("Asia/Yekaterinburg")
 DATA = Path(__file__).parent / "data"
-
-
-@pytest.fixture
-async def organiser(app, session_maker, user_id: int):
-    async with session_maker.begin() as session:
-        session.add(TeamMember(telegram_id=user_id, role=Role.ORGANISER, display_name="Olga"))
-    chat = ResidentChat(app, user_id=user_id, language_code="en")
-    await chat.send("/start")
-    await chat.press("English")
-    yield chat
-    await chat.close()
 
 
 async def count(session_maker, model, *conditions) -> int:
